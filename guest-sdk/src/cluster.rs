@@ -1,0 +1,96 @@
+//! The containers of the presenter's Compose project. Faults need a grant in
+//! `describe` (`FlowInfo::grant_faults`); anything else fails with
+//! `ClusterError::NotPermitted` before reaching Docker.
+
+use crate::bindings::demo::flow::cluster as raw;
+pub use raw::{ClusterError, Health, Node, NodeState, Target};
+use std::fmt;
+use std::time::Duration;
+
+impl Target {
+    /// The container of a Compose service, e.g. `"etcd1"`.
+    pub fn service(name: &str) -> Self {
+        Target::Service(name.to_string())
+    }
+
+    /// A random applicable container of the services matching a glob, e.g. `"tikv*"`.
+    pub fn pattern(glob: &str) -> Self {
+        Target::Pattern(glob.to_string())
+    }
+
+    /// A container id (or unique prefix) or name.
+    pub fn id(id: &str) -> Self {
+        Target::Id(id.to_string())
+    }
+}
+
+impl Node {
+    /// This node as a target for a later call.
+    pub fn target(&self) -> Target {
+        Target::Id(self.id.clone())
+    }
+}
+
+/// Every container of the project.
+pub fn list_nodes() -> Result<Vec<Node>, ClusterError> {
+    raw::list_nodes()
+}
+
+/// Sends `signal` (e.g. `"SIGKILL"`) to a running container.
+pub fn kill(target: &Target, signal: &str) -> Result<Node, ClusterError> {
+    raw::kill(target, signal)
+}
+
+pub fn stop(target: &Target, grace: Duration) -> Result<Node, ClusterError> {
+    raw::stop(target, u32::try_from(grace.as_secs()).unwrap_or(u32::MAX))
+}
+
+pub fn start(target: &Target) -> Result<Node, ClusterError> {
+    raw::start(target)
+}
+
+pub fn restart(target: &Target) -> Result<Node, ClusterError> {
+    raw::restart(target)
+}
+
+pub fn pause(target: &Target) -> Result<Node, ClusterError> {
+    raw::pause(target)
+}
+
+pub fn unpause(target: &Target) -> Result<Node, ClusterError> {
+    raw::unpause(target)
+}
+
+/// Waits until Docker reports the container in `state`.
+pub fn wait_for(id: &str, state: NodeState, timeout: Duration) -> Result<Node, ClusterError> {
+    raw::wait_for(id, state, crate::timing::clamp_ms(timeout))
+}
+
+impl ClusterError {
+    /// A sentence for the audience (the derived `Display` is for logs).
+    pub fn message(&self) -> String {
+        match self {
+            ClusterError::NotFound(what) => format!("not found: {what}"),
+            ClusterError::NotPermitted(what) => format!("not permitted: {what}"),
+            ClusterError::DockerUnavailable(why) => format!("Docker is unavailable: {why}"),
+            ClusterError::Failed(why) => format!("Docker refused: {why}"),
+            ClusterError::Timeout => "timed out".to_string(),
+            ClusterError::Interrupted => "interrupted by the presenter".to_string(),
+        }
+    }
+}
+
+
+impl fmt::Display for NodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NodeState::Created => "created",
+            NodeState::Running => "running",
+            NodeState::Paused => "paused",
+            NodeState::Restarting => "restarting",
+            NodeState::Removing => "removing",
+            NodeState::Exited => "exited",
+            NodeState::Dead => "dead",
+        })
+    }
+}
