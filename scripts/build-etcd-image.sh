@@ -61,10 +61,16 @@ for lib in $libs; do
     echo "  + $lib"
 done
 
+previous="$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 cp "$DOCKERFILE" "$ctx/Dockerfile"
 docker build --tag "$TAG" \
     --label "org.opencontainers.image.title=demo-etcd" \
     --label "org.opencontainers.image.version=$version" \
     --label "org.opencontainers.image.description=etcd from Debian's etcd-server package, FROM scratch" \
     "$ctx"
+# A --force rebuild leaves the old image untagged: remove it (only if unused).
+current="$(docker image inspect --format '{{.Id}}' "$TAG")"
+if [[ -n $previous && $previous != "$current" ]]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 docker image ls "$TAG"

@@ -80,7 +80,6 @@ impl ClusterError {
     }
 }
 
-
 impl fmt::Display for NodeState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

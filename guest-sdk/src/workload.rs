@@ -54,7 +54,6 @@ impl WorkloadError {
     }
 }
 
-
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

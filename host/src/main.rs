@@ -1,1 +1,207 @@
-fn main() {}
+//! `host`: present a live chaos-engineering demo whose chapters run as a
+//! sandboxed WebAssembly flow.
+
+mod app;
+mod capability;
+mod cli;
+mod cluster;
+mod events;
+mod flow;
+mod markup;
+mod runtime;
+mod show;
+mod transcript;
+mod ui;
+mod workload;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use cli::{Cli, Command, ProjectArgs, RunArgs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let tokio = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tokio.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Some(Command::Inspect { file }) => inspect(&file).await,
+        Some(Command::Recover { project }) => {
+            let (name, state_dir) = project_and_state(&project)?;
+            init_logging(&state_dir.join("host.log"))?;
+            let failed = show::recover(&name, &state_dir).await?;
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        None => present(cli.run).await,
+    }
+}
+
+fn state_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("chaos-demo")
+}
+
+fn project_and_state(args: &ProjectArgs) -> Result<(String, PathBuf)> {
+    let project = cluster::project::resolve(args.project.as_deref(), &args.compose_file)?;
+    Ok((project, state_dir(args.state_dir.as_deref())))
+}
+
+fn init_logging(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| {
+            format!(
+                "cannot open the log file {} (pass --log FILE)",
+                path.display()
+            )
+        })?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOST_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}
+
+async fn present(args: RunArgs) -> Result<ExitCode> {
+    let flow = args.flow.clone().context("--flow FILE is required")?;
+    let (project, state_dir) = project_and_state(&args.project)?;
+    let log = args
+        .log
+        .clone()
+        .unwrap_or_else(|| state_dir.join("host.log"));
+    init_logging(&log)?;
+    let tracker = workload::tracker::TrackerConfig {
+        window: args.window,
+        baseline_samples: args.baseline_samples,
+        degraded_fraction: args.degraded_below,
+        ..Default::default()
+    };
+    tracker.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = args.keys.as_deref().map(str::parse).transpose()?;
+    let workload = args.workload.as_deref().map(str::parse).transpose()?;
+    let options = show::ShowOptions {
+        flow,
+        headless: args.headless,
+        keys,
+        transcript: args.transcript,
+        project,
+        workload,
+        tracker,
+        limits: runtime::Limits {
+            max_memory_bytes: args.max_memory_mib.saturating_mul(1 << 20),
+            ..Default::default()
+        },
+        state_dir,
+    };
+    // The show runs in its own task so that a panic anywhere in it still
+    // ends with the cluster restored from the ledger.
+    let project = options.project.clone();
+    let state = options.state_dir.clone();
+    match tokio::spawn(show::run(options)).await {
+        Ok(result) => result.map(|_| ExitCode::SUCCESS),
+        Err(join_error) => {
+            ratatui::restore();
+            tracing::error!("the host panicked: {join_error}");
+            eprintln!("error: the host crashed ({join_error}); restoring the cluster");
+            show::recover(&project, &state).await?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+async fn inspect(file: &Path) -> Result<ExitCode> {
+    let rt = runtime::Runtime::new()?;
+    let module = rt.load(file)?;
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
+    let (_, no_workload) = tokio::sync::watch::channel(workload::WorkloadView::empty());
+    let ctx = runtime::api::HostContext {
+        cluster: None,
+        workload: no_workload,
+        events,
+        quit: Default::default(),
+    };
+    let (info, _) = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
+    println!("flow:        {} {}", info.name, info.version);
+    println!("api:         demo:flow@{}", module.api_version);
+    if !info.description.is_empty() {
+        println!("description: {}", info.description);
+    }
+    if let Some(source) = &info.default_workload {
+        println!("workload:    {source} (default)");
+    }
+    println!("chapters:");
+    for (i, chapter) in info.chapters.iter().enumerate() {
+        let mut flags = Vec::new();
+        if chapter.blocks_advance {
+            flags.push("blocks-advance");
+        }
+        if chapter.auto_advance {
+            flags.push("auto-advance");
+        }
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", flags.join(", "))
+        };
+        println!("  {}. {}{flags}", i + 1, chapter.title);
+    }
+    println!("capabilities:");
+    let caps = &info.capabilities;
+    for grant in &caps.faults {
+        let actions: Vec<&str> = grant
+            .actions
+            .iter()
+            .map(|a| capability::action_name(*a))
+            .collect();
+        println!(
+            "  fault {} on services '{}'",
+            actions.join(", "),
+            grant.services
+        );
+    }
+    if caps.reads_workload {
+        println!("  read the workload");
+    }
+    for probe in &caps.http_probes {
+        println!("  http probe {probe}");
+    }
+    if caps.faults.is_empty() && !caps.reads_workload && caps.http_probes.is_empty() {
+        println!("  none");
+    }
+    Ok(ExitCode::SUCCESS)
+}

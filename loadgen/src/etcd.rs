@@ -18,7 +18,11 @@ pub fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -36,7 +40,10 @@ pub fn base64(input: &[u8]) -> String {
 pub enum PutError {
     Http(http::Error),
     /// etcd (or its gateway) answered with an error.
-    Rejected { status: u16, message: String },
+    Rejected {
+        status: u16,
+        message: String,
+    },
 }
 
 impl fmt::Display for PutError {
@@ -65,11 +72,14 @@ pub fn put(
 ) -> Result<(), PutError> {
     let body = format!(r#"{{"key":"{key_b64}","value":"{value_b64}"}}"#);
     let resp = conn
-        .post_json(endpoint, PUT_PATH, &body, timeouts.request, timeouts.connect)
-        .map_err(|e| {
-            conn.reset();
-            PutError::Http(e)
-        })?;
+        .post_json(
+            endpoint,
+            PUT_PATH,
+            &body,
+            timeouts.request,
+            timeouts.connect,
+        )
+        .map_err(PutError::Http)?;
     check_put_response(resp.status, &resp.body)
 }
 
@@ -120,6 +130,9 @@ pub struct Workload {
     pub keys: u64,
     pub value_size: usize,
     pub key_prefix: String,
+    /// First and longest skip of an endpoint after a failure.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
 }
 
 /// Starts the worker threads; they stop when `stop` is set (each within one
@@ -142,6 +155,54 @@ pub fn spawn_workers(
         .collect()
 }
 
+/// Which endpoints a worker should skip for now. A failed endpoint is
+/// skipped for a backoff that starts at `base` and doubles on every further
+/// failure up to `max`; one success clears it. So a dead or frozen member
+/// costs one failed request per backoff period instead of one per round,
+/// whether it refuses connections or lets requests time out, and a member
+/// that comes back is retried within `max`.
+#[derive(Debug)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    state: Vec<Option<(Instant, Duration)>>,
+}
+
+impl Backoff {
+    pub fn new(endpoints: usize, base: Duration, max: Duration) -> Self {
+        Self {
+            base: base.min(max),
+            max,
+            state: vec![None; endpoints],
+        }
+    }
+
+    /// The first endpoint from `start` on (wrapping) that may be tried now.
+    pub fn next_ready(&self, start: usize, now: Instant) -> Option<usize> {
+        let n = self.state.len();
+        (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&j| self.state[j].is_none_or(|(until, _)| until <= now))
+    }
+
+    /// When the earliest skipped endpoint may be tried again.
+    pub fn earliest_retry(&self) -> Option<Instant> {
+        self.state.iter().flatten().map(|(until, _)| *until).min()
+    }
+
+    pub fn succeeded(&mut self, endpoint: usize) {
+        self.state[endpoint] = None;
+    }
+
+    pub fn failed(&mut self, endpoint: usize, now: Instant) {
+        let delay = match self.state[endpoint] {
+            Some((_, last)) => (last * 2).min(self.max),
+            None => self.base,
+        };
+        self.state[endpoint] = Some((now + delay, delay));
+    }
+}
+
 fn worker(id: usize, w: &Workload, recorder: &Recorder, stop: &AtomicBool) {
     let n = w.endpoints.len();
     let mut conns: Vec<Connection> = (0..n).map(|_| Connection::default()).collect();
@@ -150,29 +211,40 @@ fn worker(id: usize, w: &Workload, recorder: &Recorder, stop: &AtomicBool) {
         .map_or(0, |d| d.as_nanos() as u64)
         ^ (id as u64 + 1).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     let mut rng = Rng::new(seed);
-    let value: Vec<u8> = (0..w.value_size).map(|_| b'a' + (rng.next() % 26) as u8).collect();
+    let value: Vec<u8> = (0..w.value_size)
+        .map(|_| b'a' + (rng.next() % 26) as u8)
+        .collect();
     let value_b64 = base64(&value);
+    let mut backoff = Backoff::new(n, w.backoff_base, w.backoff_max);
     // Workers start on different endpoints, then each loops over all of them.
-    let mut i = id % n;
-    let mut consecutive_failures = 0usize;
+    let mut next = id % n;
     while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        let Some(i) = backoff.next_ready(next, now) else {
+            // Every endpoint failed recently: wait for the first retry.
+            let wait = backoff
+                .earliest_retry()
+                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+            thread::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+            continue;
+        };
         let key = format!("{}{:010}", w.key_prefix, rng.next() % w.keys.max(1));
         let key_b64 = base64(key.as_bytes());
         let start = Instant::now();
-        let result = put(&mut conns[i], &w.endpoints[i], &key_b64, &value_b64, w.timeouts);
+        let result = put(
+            &mut conns[i],
+            &w.endpoints[i],
+            &key_b64,
+            &value_b64,
+            w.timeouts,
+        );
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         recorder.record(id, result.is_ok(), micros);
-        if result.is_ok() {
-            consecutive_failures = 0;
-        } else {
-            consecutive_failures += 1;
-            // Every endpoint just failed: do not spin when the whole cluster
-            // refuses connections (it would steal CPU from its restart).
-            if consecutive_failures >= n {
-                thread::sleep(Duration::from_millis(20));
-            }
+        match result {
+            Ok(()) => backoff.succeeded(i),
+            Err(_) => backoff.failed(i, Instant::now()),
         }
-        i = (i + 1) % n;
+        next = (i + 1) % n;
     }
 }
 
@@ -271,6 +343,33 @@ mod tests {
         assert!(check_put_response(200, br#"{"error":"etcdserver: no leader"}"#).is_err());
         assert!(check_put_response(200, b"not json").is_err());
         assert!(check_put_response(404, b"404 page not found").is_err());
+    }
+
+    #[test]
+    fn a_failed_endpoint_is_skipped_with_a_doubling_backoff() {
+        let base = Duration::from_millis(250);
+        let max = Duration::from_secs(1);
+        let t0 = Instant::now();
+        let mut b = Backoff::new(3, base, max);
+        assert_eq!(b.next_ready(1, t0), Some(1));
+        b.failed(1, t0);
+        assert_eq!(b.next_ready(1, t0), Some(2));
+        assert_eq!(b.next_ready(1, t0 + base), Some(1));
+        // Doubling, capped at max.
+        b.failed(1, t0);
+        assert_eq!(b.earliest_retry(), Some(t0 + 2 * base));
+        b.failed(1, t0);
+        b.failed(1, t0);
+        assert_eq!(b.earliest_retry(), Some(t0 + max));
+        // All failed: nothing ready until the earliest retry.
+        b.failed(0, t0);
+        b.failed(2, t0);
+        assert_eq!(b.next_ready(0, t0), None);
+        assert_eq!(b.earliest_retry(), Some(t0 + base));
+        assert_eq!(b.next_ready(1, t0 + base), Some(2));
+        // A success clears the backoff.
+        b.succeeded(1);
+        assert_eq!(b.next_ready(1, t0), Some(1));
     }
 
     #[test]

@@ -34,16 +34,25 @@ impl Endpoint {
             .ok_or_else(|| format!("endpoint {url:?}: only http:// URLs are supported"))?;
         let authority = rest.trim_end_matches('/');
         if authority.contains('/') {
-            return Err(format!("endpoint {url:?}: expected http://HOST:PORT without a path"));
+            return Err(format!(
+                "endpoint {url:?}: expected http://HOST:PORT without a path"
+            ));
         }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) if !h.is_empty() && !h.ends_with(':') => (h, p),
-            _ => return Err(format!("endpoint {url:?}: expected http://HOST:PORT (the port is required)")),
+            _ => {
+                return Err(format!(
+                    "endpoint {url:?}: expected http://HOST:PORT (the port is required)"
+                ));
+            }
         };
         let port: u16 = port
             .parse()
             .map_err(|_| format!("endpoint {url:?}: invalid port {port:?}"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let ip = host.parse().ok();
         Ok(Self {
             url: url.trim_end_matches('/').to_string(),
@@ -93,12 +102,19 @@ impl fmt::Display for Error {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 impl Error {
     fn from_io(e: io::Error) -> Self {
-        if is_timeout(&e) { Error::Timeout } else { Error::Io(e) }
+        if is_timeout(&e) {
+            Error::Timeout
+        } else {
+            Error::Io(e)
+        }
     }
 }
 
@@ -185,11 +201,6 @@ impl Connection {
             Err(Exchange::BeforeResponse(e)) | Err(Exchange::During(e)) => Err(Error::from_io(e)),
         }
     }
-
-    /// Drops the kept-alive connection, if any.
-    pub fn reset(&mut self) {
-        self.conn = None;
-    }
 }
 
 fn connect(
@@ -212,7 +223,9 @@ fn connect(
                     DeadlineStream { stream, deadline },
                 ));
             }
-            Err(e) if is_timeout(&e) => last = io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
+            Err(e) if is_timeout(&e) => {
+                last = io::Error::new(io::ErrorKind::TimedOut, "connect timed out")
+            }
             Err(e) => last = e,
         }
     }
@@ -238,11 +251,19 @@ fn exchange(
         s.stream
             .set_write_timeout(Some(left))
             .map_err(Exchange::BeforeResponse)?;
-        s.stream.write_all(request).map_err(Exchange::BeforeResponse)?;
+        s.stream
+            .write_all(request)
+            .map_err(Exchange::BeforeResponse)?;
     }
     // The first byte decides whether the failure happened before the response.
-    if conn.fill_buf().map_err(Exchange::BeforeResponse)?.is_empty() {
-        return Err(Exchange::BeforeResponse(io::ErrorKind::UnexpectedEof.into()));
+    if conn
+        .fill_buf()
+        .map_err(Exchange::BeforeResponse)?
+        .is_empty()
+    {
+        return Err(Exchange::BeforeResponse(
+            io::ErrorKind::UnexpectedEof.into(),
+        ));
     }
     read_response(conn).map_err(Exchange::During)
 }
@@ -355,7 +376,10 @@ mod tests {
     #[test]
     fn endpoints_need_http_and_a_port() {
         let e = Endpoint::parse("http://127.0.0.1:23791/").unwrap();
-        assert_eq!((e.host.as_str(), e.port, e.url.as_str()), ("127.0.0.1", 23791, "http://127.0.0.1:23791"));
+        assert_eq!(
+            (e.host.as_str(), e.port, e.url.as_str()),
+            ("127.0.0.1", 23791, "http://127.0.0.1:23791")
+        );
         assert!(e.ip.is_some());
         let e = Endpoint::parse("http://etcd1:2379").unwrap();
         assert_eq!((e.host.as_str(), e.port, e.ip), ("etcd1", 2379, None));
@@ -369,26 +393,45 @@ mod tests {
 
     #[test]
     fn reads_content_length_and_chunked_responses() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+        let raw =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
         let (resp, keep) = read_response(&mut &raw[..]).unwrap();
-        assert_eq!((resp.status, resp.body.as_slice(), keep), (200, &b"{}"[..], true));
+        assert_eq!(
+            (resp.status, resp.body.as_slice(), keep),
+            (200, &b"{}"[..], true)
+        );
 
         let raw = b"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n";
         let (resp, keep) = read_response(&mut &raw[..]).unwrap();
-        assert_eq!((resp.status, resp.body.as_slice(), keep), (503, &b"abcde"[..], false));
+        assert_eq!(
+            (resp.status, resp.body.as_slice(), keep),
+            (503, &b"abcde"[..], false)
+        );
 
         assert!(read_response(&mut &b"SSH-2.0-OpenSSH\r\n"[..]).is_err());
-        assert!(read_response(&mut &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"[..]).is_err());
+        assert!(
+            read_response(&mut &b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"[..]).is_err()
+        );
     }
 
     #[test]
     fn a_refused_connection_fails_fast() {
         // Bind then drop to get a port nobody listens on.
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let ep = Endpoint::parse(&format!("http://127.0.0.1:{port}")).unwrap();
         let start = Instant::now();
         let err = Connection::default()
-            .post_json(&ep, "/", "{}", Duration::from_secs(5), Duration::from_secs(5))
+            .post_json(
+                &ep,
+                "/",
+                "{}",
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+            )
             .unwrap_err();
         assert!(matches!(err, Error::Connect(_)), "{err}");
         assert!(start.elapsed() < Duration::from_secs(1));
@@ -405,7 +448,13 @@ mod tests {
         });
         let start = Instant::now();
         let err = Connection::default()
-            .post_json(&ep, "/", "{}", Duration::from_secs(5), Duration::from_secs(5))
+            .post_json(
+                &ep,
+                "/",
+                "{}",
+                Duration::from_secs(5),
+                Duration::from_secs(5),
+            )
             .unwrap_err();
         server.join().unwrap();
         assert!(matches!(err, Error::Io(_)), "{err}");
@@ -418,11 +467,20 @@ mod tests {
         let ep = Endpoint::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
         let start = Instant::now();
         let err = Connection::default()
-            .post_json(&ep, "/", "{}", Duration::from_millis(200), Duration::from_secs(5))
+            .post_json(
+                &ep,
+                "/",
+                "{}",
+                Duration::from_millis(200),
+                Duration::from_secs(5),
+            )
             .unwrap_err();
         let took = start.elapsed();
         assert!(matches!(err, Error::Timeout), "{err}");
-        assert!(took >= Duration::from_millis(190) && took < Duration::from_millis(800), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_millis(800),
+            "{took:?}"
+        );
         drop(listener);
     }
 
@@ -452,8 +510,10 @@ mod tests {
                     }
                     let mut body = vec![0; len];
                     r.read_exact(&mut body).unwrap();
-                    w.write_all(format!("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{round}").as_bytes())
-                        .unwrap();
+                    w.write_all(
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n{round}").as_bytes(),
+                    )
+                    .unwrap();
                 }
             }
         });

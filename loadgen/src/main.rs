@@ -4,8 +4,10 @@
 //! several threads, each looping over every endpoint, and prints a Java-YCSB
 //! status line on stderr every interval, then YCSB's `[OVERALL]` summary on
 //! stdout. `loadgen etcd --check --wait 30s` exits 0 once every endpoint
-//! answers a put. Degradation seen through it is real: a dead endpoint costs a
-//! refused connection, a cluster without quorum costs a timeout.
+//! answers a put. Degradation seen through it is real: a failed request is
+//! counted and its endpoint skipped for a short, doubling backoff, so a dead or
+//! frozen member costs little while the cluster keeps quorum, and a cluster
+//! without quorum answers nothing.
 
 mod etcd;
 mod http;
@@ -31,7 +33,11 @@ use crate::ycsb::{LatencySummary, OperationTotals, StatusLine, Timestamp};
 const MAX_DURATION: Duration = Duration::from_secs(4 * 3600);
 
 #[derive(Parser, Debug)]
-#[command(name = "loadgen", version, about = "Bounded load generator printing Java-YCSB status lines")]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Bounded load generator printing Java-YCSB status lines"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,6 +78,16 @@ struct EtcdArgs {
     /// Deadline of one TCP connect (also bounded by --timeout).
     #[arg(long, default_value = "200ms", value_parser = parse_duration)]
     connect_timeout: Duration,
+
+    /// After a failed request, skip that endpoint for this long at first,
+    /// doubling on each further failure up to --backoff-max.
+    #[arg(long, default_value = "250ms", value_parser = parse_duration)]
+    backoff: Duration,
+
+    /// Longest skip of a failing endpoint (also how soon a member that came
+    /// back is used again).
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    backoff_max: Duration,
 
     /// Number of distinct keys written (uniformly at random).
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -115,9 +131,13 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("{s:?}: missing unit (ms, s, m or h)"))?;
         let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
-        let value: f64 = num.parse().map_err(|_| format!("{s:?}: bad number {num:?}"))?;
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?}: bad number {num:?}"))?;
         let scale = match unit {
             "ms" => 0.001,
             "s" => 1.0,
@@ -155,7 +175,11 @@ fn etcd_command(args: EtcdArgs) -> Result<ExitCode> {
     if endpoints.is_empty() {
         bail!("no endpoints given");
     }
-    let default_timeout = if args.check { Duration::from_secs(2) } else { Duration::from_millis(500) };
+    let default_timeout = if args.check {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_millis(500)
+    };
     let timeouts = Timeouts {
         request: args.timeout.unwrap_or(default_timeout),
         connect: args.connect_timeout,
@@ -166,12 +190,19 @@ fn etcd_command(args: EtcdArgs) -> Result<ExitCode> {
 
     if args.check {
         let ok = etcd::check(&endpoints, timeouts, args.wait);
-        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
 
     let duration = args.duration.context("--duration is required")?;
     if duration.is_zero() || duration > MAX_DURATION {
-        bail!("--duration must be between 1ms and {}s", MAX_DURATION.as_secs());
+        bail!(
+            "--duration must be between 1ms and {}s",
+            MAX_DURATION.as_secs()
+        );
     }
     if args.interval < Duration::from_millis(100) {
         bail!("--interval must be at least 100ms");
@@ -183,6 +214,8 @@ fn etcd_command(args: EtcdArgs) -> Result<ExitCode> {
         keys: args.keys,
         value_size: args.value_size as usize,
         key_prefix: args.key_prefix,
+        backoff_base: args.backoff,
+        backoff_max: args.backoff_max,
     };
     run(&workload, duration, args.interval, &args.label)?;
     Ok(ExitCode::SUCCESS)
@@ -206,7 +239,11 @@ impl Reporter {
         let ok_count = ok.as_ref().map_or(0, |s| s.count);
         self.total_ok += ok_count;
         let secs = now.duration_since(self.last_at).as_secs_f64();
-        let current = if secs > 0.0 { ok_count as f64 / secs } else { 0.0 };
+        let current = if secs > 0.0 {
+            ok_count as f64 / secs
+        } else {
+            0.0
+        };
         self.last_at = now;
         let mut brackets = Vec::new();
         if let Some(s) = &ok {
@@ -251,6 +288,8 @@ fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str)
         ok: OperationTotals::default(),
         failed: OperationTotals::default(),
     };
+    // Java YCSB's first line: nothing done yet.
+    emit(&reporter.status_line(stats::Interval::default(), start));
     let workers = match etcd::spawn_workers(workload, &recorder, &stop) {
         Ok(w) => w,
         Err(e) => {
@@ -258,13 +297,15 @@ fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str)
             return Err(e).context("starting worker threads");
         }
     };
-    emit(&reporter.status_line(recorder.drain(), start));
 
     let mut tick = 1u32;
     loop {
         let next = (start + interval * tick).min(end);
         while Instant::now() < next && !signal::stopped() {
-            thread::sleep(next.saturating_duration_since(Instant::now()).min(Duration::from_millis(50)));
+            thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+            );
         }
         let now = Instant::now();
         if signal::stopped() || now >= end {
@@ -318,7 +359,9 @@ mod tests {
     fn duration_is_required_unless_checking() {
         assert!(Cli::try_parse_from(["loadgen", "etcd"]).is_err());
         assert!(Cli::try_parse_from(["loadgen", "etcd", "--check", "--wait", "30s"]).is_ok());
-        assert!(Cli::try_parse_from(["loadgen", "etcd", "--duration", "10s", "--wait", "3s"]).is_err());
+        assert!(
+            Cli::try_parse_from(["loadgen", "etcd", "--duration", "10s", "--wait", "3s"]).is_err()
+        );
         let cli = Cli::try_parse_from([
             "loadgen",
             "etcd",
@@ -332,7 +375,10 @@ mod tests {
         .unwrap();
         let Command::Etcd(a) = cli.command;
         assert_eq!(a.endpoints.len(), 2);
-        assert_eq!((a.duration, a.threads, a.interval), (Some(Duration::from_secs(120)), 4, Duration::from_secs(1)));
+        assert_eq!(
+            (a.duration, a.threads, a.interval),
+            (Some(Duration::from_secs(120)), 4, Duration::from_secs(1))
+        );
     }
 
     #[test]
@@ -349,19 +395,34 @@ mod tests {
         };
         let line = r.status_line(stats::Interval::default(), start);
         let text = line.to_string();
-        assert!(text.ends_with(" 0 sec: 0 operations; est completion in 10 seconds "), "{text}");
+        assert!(
+            text.ends_with(" 0 sec: 0 operations; est completion in 10 seconds "),
+            "{text}"
+        );
 
-        let interval = stats::Interval { ok: vec![100, 200], failed: vec![5000] };
+        let interval = stats::Interval {
+            ok: vec![100, 200],
+            failed: vec![5000],
+        };
         let line = r.status_line(interval, start + Duration::from_millis(500));
         assert_eq!(line.total_ops, 2);
         assert_eq!(ycsb::format_decimal(line.current_ops_per_sec), "4");
         let text = line.to_string();
         assert!(text.contains(" 0 sec: 2 operations; 4 current ops/sec; est completion in 10 seconds [UPDATE: Count=2,"), "{text}");
-        assert!(text.contains("[UPDATE-FAILED: Count=1, Max=5000, Min=5000, Avg=5000,"), "{text}");
+        assert!(
+            text.contains("[UPDATE-FAILED: Count=1, Max=5000, Min=5000, Avg=5000,"),
+            "{text}"
+        );
 
-        let line = r.status_line(stats::Interval::default(), start + Duration::from_millis(1500));
+        let line = r.status_line(
+            stats::Interval::default(),
+            start + Duration::from_millis(1500),
+        );
         let text = line.to_string();
-        assert!(text.contains(" 1 sec: 2 operations; 0 current ops/sec; est completion in 9 seconds "), "{text}");
+        assert!(
+            text.contains(" 1 sec: 2 operations; 0 current ops/sec; est completion in 9 seconds "),
+            "{text}"
+        );
         assert!(!text.contains('['), "{text}");
     }
 }

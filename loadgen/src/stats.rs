@@ -25,7 +25,9 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(workers: usize) -> Self {
         Self {
-            slots: (0..workers).map(|_| Mutex::new(Interval::default())).collect(),
+            slots: (0..workers)
+                .map(|_| Mutex::new(Interval::default()))
+                .collect(),
         }
     }
 

@@ -240,7 +240,11 @@ impl fmt::Display for StatusLine {
             self.label, self.timestamp, self.elapsed_secs, self.total_ops
         )?;
         if self.total_ops != 0 {
-            write!(f, "{} current ops/sec; ", format_decimal(self.current_ops_per_sec))?;
+            write!(
+                f,
+                "{} current ops/sec; ",
+                format_decimal(self.current_ops_per_sec)
+            )?;
         }
         if let Some(rem) = self.remaining_secs {
             write!(f, "est completion in {}", format_remaining(rem))?;
@@ -284,12 +288,22 @@ pub fn summary_lines(
     };
     let mut lines = vec![
         format!("[OVERALL], RunTime(ms), {runtime_ms}"),
-        format!("[OVERALL], Throughput(ops/sec), {}", format_java_double(throughput)),
+        format!(
+            "[OVERALL], Throughput(ops/sec), {}",
+            format_java_double(throughput)
+        ),
     ];
     let mut op = |label: &str, t: &OperationTotals| {
         lines.push(format!("[{label}], Operations, {}", t.count));
-        let avg = if t.count == 0 { f64::NAN } else { t.sum_us as f64 / t.count as f64 };
-        lines.push(format!("[{label}], AverageLatency(us), {}", format_java_double(avg)));
+        let avg = if t.count == 0 {
+            f64::NAN
+        } else {
+            t.sum_us as f64 / t.count as f64
+        };
+        lines.push(format!(
+            "[{label}], AverageLatency(us), {}",
+            format_java_double(avg)
+        ));
         if let Some(min) = t.min_us {
             lines.push(format!("[{label}], MinLatency(us), {min}"));
             lines.push(format!("[{label}], MaxLatency(us), {}", t.max_us));
@@ -358,7 +372,10 @@ mod tests {
         // 2017-05-20 18:55:44 UTC, the fixture's first status line.
         let t = Timestamp::from_unix_utc(1_495_306_544, 512);
         assert_eq!(t.to_string(), "2017-05-20 18:55:44:512");
-        assert_eq!(Timestamp::from_unix_utc(0, 7).to_string(), "1970-01-01 00:00:00:007");
+        assert_eq!(
+            Timestamp::from_unix_utc(0, 7).to_string(),
+            "1970-01-01 00:00:00:007"
+        );
         assert_eq!(
             Timestamp::from_unix_utc(951_782_400, 0).to_string(),
             "2000-02-29 00:00:00:000"
@@ -390,7 +407,10 @@ mod tests {
         );
         let mut one = vec![157, 158, 158];
         let s = LatencySummary::from_samples(&mut one).unwrap();
-        assert_eq!(s.bracket("UPDATE-FAILED"), "[UPDATE-FAILED: Count=3, Max=158, Min=157, Avg=157.67, 90=158, 99=158, 99.9=158, 99.99=158]");
+        assert_eq!(
+            s.bracket("UPDATE-FAILED"),
+            "[UPDATE-FAILED: Count=3, Max=158, Min=157, Avg=157.67, 90=158, 99=158, 99.9=158, 99.99=158]"
+        );
         assert_eq!(LatencySummary::from_samples(&mut []), None);
     }
 
@@ -426,7 +446,11 @@ mod tests {
             "2017-05-20 18:55:44:512 0 sec: 0 operations; est completion in 0 seconds "
         );
         // Once something succeeded, a stalled interval reads 0 current ops/sec.
-        assert!(line(5, 0.0, vec![]).to_string().contains("; 0 current ops/sec; "));
+        assert!(
+            line(5, 0.0, vec![])
+                .to_string()
+                .contains("; 0 current ops/sec; ")
+        );
     }
 
     #[test]
@@ -452,7 +476,11 @@ mod tests {
             p999: 11935,
             p9999: 41439,
         };
-        let l = line(376385, 37634.7449, vec![read.bracket("READ"), insert.bracket("INSERT")]);
+        let l = line(
+            376385,
+            37634.7449,
+            vec![read.bracket("READ"), insert.bracket("INSERT")],
+        );
         assert_eq!(l.to_string(), fixture);
     }
 
@@ -460,20 +488,41 @@ mod tests {
     fn label_prefixes_the_timestamp() {
         let mut l = line(1, 1.0, vec![]);
         l.label = "etcd".into();
-        assert!(l.to_string().starts_with("etcd2017-05-20 18:55:44:512 10 sec: 1 operations; 1 current"));
+        assert!(
+            l.to_string()
+                .starts_with("etcd2017-05-20 18:55:44:512 10 sec: 1 operations; 1 current")
+        );
     }
 
     #[test]
     fn summary_lines_match_the_text_exporter() {
-        let ok = OperationTotals { count: 1000, sum_us: 2_000_000, min_us: Some(100), max_us: 9000 };
-        let failed = OperationTotals { count: 3, sum_us: 1500, min_us: Some(400), max_us: 600 };
+        let ok = OperationTotals {
+            count: 1000,
+            sum_us: 2_000_000,
+            min_us: Some(100),
+            max_us: 9000,
+        };
+        let failed = OperationTotals {
+            count: 3,
+            sum_us: 1500,
+            min_us: Some(400),
+            max_us: 600,
+        };
         let lines = summary_lines(20892, "UPDATE", &ok, &failed);
         assert_eq!(lines[0], "[OVERALL], RunTime(ms), 20892");
-        assert_eq!(lines[1], "[OVERALL], Throughput(ops/sec), 47.86521156423511");
+        assert_eq!(
+            lines[1],
+            "[OVERALL], Throughput(ops/sec), 47.86521156423511"
+        );
         assert!(lines.contains(&"[UPDATE], AverageLatency(us), 2000.0".to_string()));
         assert!(lines.contains(&"[UPDATE-FAILED], Operations, 3".to_string()));
         assert!(lines.contains(&"[UPDATE], Return=ERROR, 3".to_string()));
-        let none = summary_lines(1000, "UPDATE", &OperationTotals::default(), &OperationTotals::default());
+        let none = summary_lines(
+            1000,
+            "UPDATE",
+            &OperationTotals::default(),
+            &OperationTotals::default(),
+        );
         assert_eq!(none[1], "[OVERALL], Throughput(ops/sec), 0.0");
         assert!(!none.iter().any(|l| l.contains("FAILED")));
     }

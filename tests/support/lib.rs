@@ -1,1 +1,229 @@
+//! Shared pieces of the end-to-end tests: building the real binaries and
+//! flows once, and a compose project that is torn down even when a test fails.
 
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn cargo(args: &[&str]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("running cargo {args:?}"))?;
+    if !status.success() {
+        bail!("cargo {args:?} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Builds the host, the load generator and the flows once per test binary.
+pub fn build_all() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        cargo(&["build", "-p", "host", "-p", "loadgen"]).expect("building host and loadgen");
+        cargo(&[
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "tikv-flow",
+            "-p",
+            "etcd-flow",
+        ])
+        .expect("building the flows for wasm32-wasip2");
+    });
+}
+
+pub fn host_bin() -> PathBuf {
+    build_all();
+    target_dir().join("debug/host")
+}
+
+pub fn loadgen_bin() -> PathBuf {
+    build_all();
+    target_dir().join("debug/loadgen")
+}
+
+pub fn flow_wasm(name: &str) -> PathBuf {
+    build_all();
+    target_dir().join(format!("wasm32-wasip2/release/{name}.wasm"))
+}
+
+pub fn run(cmd: &mut Command) -> Result<Output> {
+    let output = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    Ok(output)
+}
+
+/// Runs the host with `args`, killing it if it outlives `limit`.
+pub fn run_host(args: &[&str], limit: Duration) -> Result<Output> {
+    let mut child = Command::new(host_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting the host")?;
+    let started = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            return Ok(child.wait_with_output()?);
+        }
+        if started.elapsed() > limit {
+            // SIGTERM first: the host restores its faults on it.
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = child.kill();
+            let output = child.wait_with_output()?;
+            bail!(
+                "the host ran longer than {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Parses a JSON-lines transcript.
+pub fn read_transcript(path: &Path) -> Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the transcript {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str(l).with_context(|| format!("transcript line is not JSON: {l}"))
+        })
+        .collect()
+}
+
+/// A compose project brought up for one test and always torn down (volumes
+/// and networks included), also when the test panics.
+pub struct ComposeProject {
+    pub name: String,
+    file: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl ComposeProject {
+    pub fn up(name: &str, file: &Path, env: &[(&str, &str)]) -> Result<Self> {
+        let project = ComposeProject {
+            name: name.to_string(),
+            file: file.to_path_buf(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        // A leftover from an interrupted earlier run would clash.
+        project.compose(&["down", "-v", "--remove-orphans"])?;
+        let output = project.compose(&["up", "-d"])?;
+        if !output.status.success() {
+            bail!(
+                "docker-compose up failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(project)
+    }
+
+    fn compose(&self, args: &[&str]) -> Result<Output> {
+        let (program, prefix): (&str, &[&str]) = if which("docker-compose") {
+            ("docker-compose", &[])
+        } else {
+            ("docker", &["compose"])
+        };
+        let mut cmd = Command::new(program);
+        cmd.args(prefix)
+            .arg("-f")
+            .arg(&self.file)
+            .arg("-p")
+            .arg(&self.name)
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null());
+        run(&mut cmd)
+    }
+
+    /// `(service, state)` of every container of the project, from Docker.
+    pub fn states(&self) -> Result<Vec<(String, String)>> {
+        let output = run(Command::new("docker").args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.name),
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.State}}",
+        ]))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut states: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(s, st)| (s.to_string(), st.to_string()))
+            .collect();
+        states.sort();
+        Ok(states)
+    }
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        match self.compose(&["down", "-v", "--remove-orphans", "-t", "2"]) {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "warning: tearing down {} failed: {}",
+                self.name,
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!("warning: tearing down {} failed: {e}", self.name),
+        }
+    }
+}
+
+fn which(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Builds the offline etcd image if it is missing (idempotent).
+pub fn ensure_etcd_image() -> Result<()> {
+    let status = Command::new(workspace_root().join("scripts/build-etcd-image.sh"))
+        .status()
+        .context("running scripts/build-etcd-image.sh")?;
+    if !status.success() {
+        bail!("building the etcd image failed: {status}");
+    }
+    Ok(())
+}
+
+/// A fresh temporary directory for one test (state dir, transcript).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chaos-demo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    dir
+}

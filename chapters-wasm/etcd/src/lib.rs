@@ -83,7 +83,11 @@ fn ops(value: f64) -> String {
 fn show_nodes() -> Result<(), String> {
     for node in cluster::list_nodes().map_err(|e| e.message())? {
         let state = node.state.to_string();
-        let state = if node.state == NodeState::Running { markup::green(&state) } else { markup::red(&state) };
+        let state = if node.state == NodeState::Running {
+            markup::green(&state)
+        } else {
+            markup::red(&state)
+        };
         narration::append(&format!("{:<6} {state}", node.service));
     }
     Ok(())
@@ -112,7 +116,8 @@ impl EtcdDemo {
             narration::append("Fault cancelled.");
             return Ok(false);
         }
-        let victim = cluster::kill(&Target::pattern(ETCD_SERVICES), "SIGKILL").map_err(|e| e.message())?;
+        let victim =
+            cluster::kill(&Target::pattern(ETCD_SERVICES), "SIGKILL").map_err(|e| e.message())?;
         narration::append(&format!("Killed {}.", markup::red(&victim.service)));
         let seen = cluster::wait_for(&victim.id, NodeState::Exited, Duration::from_secs(10));
         self.victims.push(victim);
@@ -124,9 +129,15 @@ impl EtcdDemo {
         if !timing::sleep(OBSERVE_QUORUM) {
             return Ok(());
         }
-        let current = workload::current().map_err(|e| e.message())?.map(|s| s.ops_per_sec).unwrap_or(0.0);
+        let current = workload::current()
+            .map_err(|e| e.message())?
+            .map(|s| s.ops_per_sec)
+            .unwrap_or(0.0);
         let status = workload::status().map_err(|e| e.message())?;
-        narration::append(&format!("Two members left: throughput {} ({status}).", ops(current)));
+        narration::append(&format!(
+            "Two members left: throughput {} ({status}).",
+            ops(current)
+        ));
         Ok(())
     }
 
@@ -135,7 +146,11 @@ impl EtcdDemo {
         match workload::wait_for(Status::Degraded, DEGRADE_TIMEOUT) {
             Ok(sample) => {
                 let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
-                let share = self.baseline.filter(|b| *b > 0.0).map(|b| 100.0 * current / b).unwrap_or(0.0);
+                let share = self
+                    .baseline
+                    .filter(|b| *b > 0.0)
+                    .map(|b| 100.0 * current / b)
+                    .unwrap_or(0.0);
                 narration::append(&format!(
                     "Quorum lost: throughput {} ({share:.0}% of baseline), seen {:.1} s after the kill.",
                     markup::red(&ops(current)),
@@ -154,8 +169,13 @@ impl EtcdDemo {
             cluster::start(&victim.target()).map_err(|e| e.message())?;
         }
         for victim in self.victims.drain(..) {
-            cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30)).map_err(|e| e.message())?;
-            narration::append(&format!("{} is {}.", victim.service, markup::green("running")));
+            cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
+                .map_err(|e| e.message())?;
+            narration::append(&format!(
+                "{} is {}.",
+                victim.service,
+                markup::green("running")
+            ));
         }
         match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
             Ok(sample) => {

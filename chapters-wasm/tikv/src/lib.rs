@@ -122,7 +122,8 @@ impl TikvDemo {
             narration::append("Fault cancelled.");
             return Ok(());
         }
-        let victim = cluster::kill(&Target::pattern(TIKV_SERVICES), "SIGKILL").map_err(|e| e.message())?;
+        let victim =
+            cluster::kill(&Target::pattern(TIKV_SERVICES), "SIGKILL").map_err(|e| e.message())?;
         self.killed_at = Some(Instant::now());
         narration::append(&format!(
             "Killed {} ({}).",
@@ -132,8 +133,15 @@ impl TikvDemo {
         let seen = cluster::wait_for(&victim.id, NodeState::Exited, Duration::from_secs(10));
         self.victim = Some(victim);
         match seen {
-            Ok(node) => narration::append(&format!("Docker reports {} {}.", node.service, markup::red("exited"))),
-            Err(e) => narration::append(&format!("Docker has not reported the exit yet: {}", e.message())),
+            Ok(node) => narration::append(&format!(
+                "Docker reports {} {}.",
+                node.service,
+                markup::red("exited")
+            )),
+            Err(e) => narration::append(&format!(
+                "Docker has not reported the exit yet: {}",
+                e.message()
+            )),
         }
         Ok(())
     }
@@ -144,19 +152,30 @@ impl TikvDemo {
                 let current = sample.as_ref().map(|s| s.ops_per_sec).unwrap_or(0.0);
                 let mut line = format!("Throughput fell to {}", markup::red(&ops(current)));
                 if let Some(baseline) = self.baseline.filter(|b| *b > 0.0) {
-                    line.push_str(&format!(" ({:.0}% of the {} baseline)", 100.0 * current / baseline, ops(baseline)));
+                    line.push_str(&format!(
+                        " ({:.0}% of the {} baseline)",
+                        100.0 * current / baseline,
+                        ops(baseline)
+                    ));
                 }
                 if let Some(p99) = sample.as_ref().and_then(|s| s.worst_p99_ms()) {
                     line.push_str(&format!(", p99 {p99:.0} ms"));
                 }
                 if let Some(at) = self.killed_at {
-                    line.push_str(&format!(", {:.1} s after the kill", at.elapsed().as_secs_f64()));
+                    line.push_str(&format!(
+                        ", {:.1} s after the kill",
+                        at.elapsed().as_secs_f64()
+                    ));
                 }
                 narration::append(&format!("{line}."));
                 Ok(())
             }
             Err(workload::WorkloadError::Timeout) => {
-                let current = workload::current().ok().flatten().map(|s| s.ops_per_sec).unwrap_or(0.0);
+                let current = workload::current()
+                    .ok()
+                    .flatten()
+                    .map(|s| s.ops_per_sec)
+                    .unwrap_or(0.0);
                 narration::append(&format!(
                     "The cluster absorbed the loss: throughput stayed at {} (not below half of the baseline).",
                     ops(current)
@@ -175,8 +194,13 @@ impl TikvDemo {
         };
         let started = Instant::now();
         cluster::start(&victim.target()).map_err(|e| e.message())?;
-        cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30)).map_err(|e| e.message())?;
-        narration::append(&format!("{} is {}.", victim.service, markup::green("running")));
+        cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
+            .map_err(|e| e.message())?;
+        narration::append(&format!(
+            "{} is {}.",
+            victim.service,
+            markup::green("running")
+        ));
         match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
             Ok(sample) => {
                 let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
@@ -194,7 +218,11 @@ impl TikvDemo {
 
     fn summarise(&mut self) -> Result<(), String> {
         if let (Some(baseline), Ok(Some(sample))) = (self.baseline, workload::current()) {
-            narration::append(&format!("Baseline {}, now {}.", ops(baseline), ops(sample.ops_per_sec)));
+            narration::append(&format!(
+                "Baseline {}, now {}.",
+                ops(baseline),
+                ops(sample.ops_per_sec)
+            ));
         }
         Ok(())
     }

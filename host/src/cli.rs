@@ -1,0 +1,103 @@
+//! Command-line surface. Everything a presenter types is declared here.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "host",
+    version,
+    about = "Present a live chaos-engineering demo whose chapters run as a sandboxed wasm flow",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a flow's name, API version, chapters and requested capabilities.
+    Inspect {
+        /// The flow's .wasm file.
+        file: PathBuf,
+    },
+    /// Restore every fault a previous run left outstanding (after the host was killed).
+    Recover {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// Compose project to act on (default: the project of the compose file in
+    /// the current directory, or COMPOSE_PROJECT_NAME).
+    #[arg(long, short = 'p')]
+    pub project: Option<String>,
+
+    /// Compose file whose project to use when --project is not given.
+    #[arg(long, short = 'f', default_value = "docker-compose.yaml")]
+    pub compose_file: PathBuf,
+
+    /// Where the fault ledger lives (default: $XDG_STATE_HOME/chaos-demo or
+    /// ~/.local/state/chaos-demo).
+    #[arg(long, env = "CHAOS_DEMO_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The flow (.wasm component) to present.
+    #[arg(long, required = true)]
+    pub flow: Option<PathBuf>,
+
+    /// Run without a terminal UI and write a JSON-lines transcript.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// Headless key script, e.g. "space space q". Each key waits until the
+    /// running chapter finished; a duration token ("1500ms", "2s") waits that
+    /// long and sends the next key without waiting. Without --keys, headless
+    /// mode advances by itself and quits after the last chapter.
+    #[arg(long, requires = "headless")]
+    pub keys: Option<String>,
+
+    /// Write the transcript here (headless default: stdout).
+    #[arg(long)]
+    pub transcript: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// Workload source: "cmd:COMMAND" (its stdout and stderr) or
+    /// "service:NAME" (that compose service's container logs). Default: the
+    /// flow's own default, if it names one.
+    #[arg(long)]
+    pub workload: Option<String>,
+
+    /// Samples kept in the workload window (sparkline and history).
+    #[arg(long, default_value_t = 30)]
+    pub window: usize,
+
+    /// Samples averaged into the baseline (after one warm-up sample).
+    #[arg(long, default_value_t = 5)]
+    pub baseline_samples: usize,
+
+    /// The workload is degraded below this fraction of the baseline.
+    #[arg(long, default_value_t = 0.5)]
+    pub degraded_below: f64,
+
+    /// Host log file (the flow's log and its stdout/stderr go here too).
+    /// Default: host.log in the state directory.
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+
+    /// Linear memory a flow may use, in MiB.
+    #[arg(long, default_value_t = 64)]
+    pub max_memory_mib: usize,
+}

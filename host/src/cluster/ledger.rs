@@ -1,0 +1,154 @@
+//! The fault ledger: every fault the host makes is written here, to disk,
+//! before it is made, and cleared once undone. Whatever happens to the host,
+//! the ledger says what to restore.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How to undo a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Undo {
+    Start,
+    Unpause,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub container_id: String,
+    pub container: String,
+    pub service: String,
+    /// What was done, e.g. `kill SIGKILL`.
+    pub action: String,
+    pub undo: Undo,
+    /// Unix time in ms when the fault was recorded.
+    pub at_unix_ms: u128,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LedgerFile {
+    project: String,
+    entries: Vec<Entry>,
+}
+
+/// The ledger of one compose project, backed by one JSON file.
+#[derive(Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    file: LedgerFile,
+}
+
+impl Ledger {
+    /// Opens (or starts) the ledger of `project` in `state_dir`.
+    pub fn open(state_dir: &Path, project: &str) -> anyhow::Result<Self> {
+        let path = state_dir.join(format!("ledger-{project}.json"));
+        let file = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "the fault ledger {} is damaged ({e}); check it by hand, then delete it",
+                    path.display()
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => LedgerFile {
+                project: project.to_string(),
+                entries: Vec::new(),
+            },
+            Err(e) => anyhow::bail!("cannot read the fault ledger {}: {e}", path.display()),
+        };
+        Ok(Ledger { path, file })
+    }
+
+    pub fn outstanding(&self) -> &[Entry] {
+        &self.file.entries
+    }
+
+    /// Records a fault; returns once it is on disk.
+    pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
+        self.file.entries.push(entry);
+        self.save()
+    }
+
+    /// Forgets the faults on `container_id` that `undo` reverses.
+    pub fn clear(&mut self, container_id: &str, undo: Undo) -> std::io::Result<()> {
+        let before = self.file.entries.len();
+        self.file
+            .entries
+            .retain(|e| !(e.container_id == container_id && e.undo == undo));
+        if self.file.entries.len() != before {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Forgets one specific entry (a fault that Docker then refused).
+    pub fn forget(&mut self, entry: &Entry) -> std::io::Result<()> {
+        if let Some(pos) = self.file.entries.iter().rposition(|e| e == entry) {
+            self.file.entries.remove(pos);
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        if self.file.entries.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            };
+        }
+        // Write then rename, so a crash mid-write never leaves half a ledger.
+        let tmp = self.path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(&self.file).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, text)?;
+        let file = std::fs::File::open(&tmp)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, undo: Undo) -> Entry {
+        Entry {
+            container_id: id.into(),
+            container: format!("c-{id}"),
+            service: "etcd1".into(),
+            action: "kill SIGKILL".into(),
+            undo,
+            at_unix_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_recorded_fault_survives_a_reopen_and_clearing_removes_the_file() {
+        let dir = std::env::temp_dir().join(format!("ledger-test-{}", std::process::id()));
+        let mut ledger = Ledger::open(&dir, "p").unwrap();
+        ledger.record(entry("a", Undo::Start)).unwrap();
+        ledger.record(entry("b", Undo::Unpause)).unwrap();
+        let reopened = Ledger::open(&dir, "p").unwrap();
+        assert_eq!(reopened.outstanding().len(), 2);
+
+        ledger.clear("a", Undo::Unpause).unwrap();
+        assert_eq!(ledger.outstanding().len(), 2, "undo kinds must match");
+        ledger.clear("a", Undo::Start).unwrap();
+        ledger.clear("b", Undo::Unpause).unwrap();
+        assert!(ledger.outstanding().is_empty());
+        assert!(!dir.join("ledger-p.json").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_damaged_ledger_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("ledger-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ledger-p.json"), "{not json").unwrap();
+        let err = Ledger::open(&dir, "p").unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -1,0 +1,581 @@
+//! The host side of `demo:flow`: what each import does. Every call that could
+//! touch Docker, the workload or the network is checked by [`Grants`] first;
+//! every call that waits returns early when the chapter is cancelled.
+
+use super::bindings::demo::flow::{cluster, log, narration, probe, timing, types, workload};
+use crate::capability::{Grants, Need};
+use crate::cluster::{
+    self as docker_cluster, Action, Cluster, ClusterError, Node, NodeState, Target,
+};
+use crate::events::{Event, Level, RunId};
+use crate::runtime::FaultAction;
+use crate::workload::WorkloadView;
+use crate::workload::parse::Sample;
+use crate::workload::tracker::Status;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// Narration longer than this is cut: it is for an audience, not a log.
+const MAX_NARRATION_BYTES: usize = 64 * 1024;
+const MAX_LOG_BYTES: usize = 8 * 1024;
+const MAX_PROBE_BODY_BYTES: u64 = 1 << 20;
+
+/// The presenter's "quit": cancels every wait and tells the compute watchdog
+/// when it happened.
+#[derive(Clone, Default)]
+pub struct QuitSignal {
+    token: CancellationToken,
+    at: Arc<OnceLock<Instant>>,
+}
+
+impl QuitSignal {
+    pub fn trigger(&self) {
+        let _ = self.at.set(Instant::now());
+        self.token.cancel();
+    }
+
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub fn requested_at(&self) -> Option<Instant> {
+        self.at.get().copied()
+    }
+}
+
+/// Shared handles every flow instance's API needs.
+#[derive(Clone)]
+pub struct HostContext {
+    /// `None` while only describing a flow (`host inspect`): no cluster call
+    /// can reach Docker then.
+    pub cluster: Option<Arc<Cluster>>,
+    pub workload: watch::Receiver<WorkloadView>,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub quit: QuitSignal,
+}
+
+/// The state behind one flow instance's imports.
+pub struct HostApi {
+    ctx: HostContext,
+    grants: Grants,
+    run: RunId,
+    /// Cancelled when the presenter skips this chapter or quits.
+    cancel: CancellationToken,
+    /// When the guest last got control back from the host.
+    resumed_at: Instant,
+}
+
+impl HostApi {
+    pub fn new(ctx: HostContext) -> Self {
+        let cancel = ctx.quit.token().child_token();
+        HostApi {
+            ctx,
+            grants: Grants::default(),
+            run: 0,
+            cancel,
+            resumed_at: Instant::now(),
+        }
+    }
+
+    /// Applies what the flow declared (and the presenter granted).
+    pub fn set_grants(&mut self, grants: Grants) {
+        self.grants = grants;
+    }
+
+    /// Calls made from now on belong to chapter run `run`.
+    pub fn begin_run(&mut self, run: RunId, cancel: CancellationToken) {
+        self.run = run;
+        self.cancel = cancel;
+    }
+
+    pub fn guest_resumed(&mut self) {
+        self.resumed_at = Instant::now();
+    }
+
+    /// How long the guest has been computing since it last returned to the host.
+    pub fn computing_for(&self) -> Duration {
+        self.resumed_at.elapsed()
+    }
+
+    pub fn quit_requested_at(&self) -> Option<Instant> {
+        self.ctx.quit.requested_at()
+    }
+
+    fn send(&self, event: Event) {
+        let _ = self.ctx.events.send(event);
+    }
+
+    /// Returns `value` to the guest, restarting its compute clock.
+    fn resume<T>(&mut self, value: T) -> T {
+        self.guest_resumed();
+        value
+    }
+
+    async fn cluster_action(
+        &mut self,
+        target: cluster::Target,
+        action: Action,
+        need: Need,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        let grants = self.grants.clone();
+        let permitted = move |node: &Node| grants.permits(need, &node.service);
+        let target = target_from_wit(target);
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return self.resume(Err(error_to_wit(no_cluster())));
+        };
+        let result = tokio::select! {
+            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
+            result = cluster.act(&target, action, &permitted) => result,
+        };
+        self.resume(result.map(node_to_wit).map_err(error_to_wit))
+    }
+
+    fn workload_permitted(&self) -> Result<(), workload::WorkloadError> {
+        if self.grants.reads_workload() {
+            Ok(())
+        } else {
+            Err(workload::WorkloadError::NotPermitted)
+        }
+    }
+
+    fn view(&self) -> WorkloadView {
+        self.ctx.workload.borrow().clone()
+    }
+
+    async fn wait_for_status(
+        &mut self,
+        wanted: Status,
+        timeout: Duration,
+    ) -> Result<Option<Sample>, workload::WorkloadError> {
+        let mut view = self.ctx.workload.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let current = view.borrow_and_update();
+                if current.status == wanted {
+                    return Ok(current.current.clone());
+                }
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(workload::WorkloadError::Interrupted),
+                _ = tokio::time::sleep_until(deadline) => return Err(workload::WorkloadError::Timeout),
+                changed = view.changed() => if changed.is_err() {
+                    // The tracker is gone (the host is shutting down).
+                    return Err(workload::WorkloadError::Interrupted);
+                },
+            }
+        }
+    }
+
+    async fn probe(
+        &mut self,
+        method: &'static str,
+        url: String,
+        body: Option<String>,
+        timeout_ms: u32,
+    ) -> Result<probe::Response, probe::ProbeError> {
+        if !self.grants.permits_probe(&url) {
+            return self.resume(Err(probe::ProbeError::NotPermitted(url)));
+        }
+        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
+        let request =
+            tokio::task::spawn_blocking(move || http_request(method, &url, body, timeout));
+        let result = tokio::select! {
+            _ = self.cancel.cancelled() => Err(probe::ProbeError::Interrupted),
+            joined = request => joined.unwrap_or_else(|e| Err(probe::ProbeError::Unreachable(e.to_string()))),
+        };
+        self.resume(result)
+    }
+}
+
+fn http_request(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    timeout: Duration,
+) -> Result<probe::Response, probe::ProbeError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = match (method, body) {
+        ("POST", body) => agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body.unwrap_or_default()),
+        _ => agent.get(url).call(),
+    };
+    let mut response = response.map_err(|e| probe::ProbeError::Unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_PROBE_BODY_BYTES)
+        .read_to_vec()
+        .map_err(|e| probe::ProbeError::Unreachable(e.to_string()))?;
+    Ok(probe::Response {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+impl types::Host for HostApi {}
+
+impl narration::Host for HostApi {
+    async fn set(&mut self, markup: String) {
+        let markup = truncated(markup, MAX_NARRATION_BYTES);
+        self.send(Event::NarrationSet {
+            run: self.run,
+            markup,
+        });
+        self.resume(())
+    }
+
+    async fn append(&mut self, markup: String) {
+        let markup = truncated(markup, MAX_NARRATION_BYTES);
+        self.send(Event::NarrationAppend {
+            run: self.run,
+            markup,
+        });
+        self.resume(())
+    }
+
+    async fn badge(&mut self, text: String, level: types::Level) {
+        let level = match level {
+            types::Level::Info => Level::Info,
+            types::Level::Success => Level::Success,
+            types::Level::Warning => Level::Warning,
+            types::Level::Danger => Level::Danger,
+        };
+        let text = truncated(text, 64);
+        self.send(Event::Badge {
+            run: self.run,
+            text,
+            level,
+        });
+        self.resume(())
+    }
+}
+
+impl timing::Host for HostApi {
+    async fn sleep(&mut self, ms: u32) -> bool {
+        let completed = tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(Duration::from_millis(u64::from(ms))) => true,
+        };
+        self.resume(completed)
+    }
+
+    async fn countdown(&mut self, seconds: u32, label: String) -> bool {
+        let label = truncated(label, 200);
+        let mut completed = true;
+        for remaining in (1..=seconds).rev() {
+            self.send(Event::Countdown {
+                run: self.run,
+                remaining,
+                label: label.clone(),
+            });
+            let tick = tokio::time::sleep(Duration::from_secs(1));
+            tokio::select! {
+                _ = self.cancel.cancelled() => { completed = false; break; }
+                _ = tick => {}
+            }
+        }
+        self.send(Event::Countdown {
+            run: self.run,
+            remaining: 0,
+            label,
+        });
+        self.resume(completed)
+    }
+}
+
+impl workload::Host for HostApi {
+    async fn current(&mut self) -> Result<Option<workload::Sample>, workload::WorkloadError> {
+        let result = self.workload_permitted().map(|_| {
+            self.view()
+                .current
+                .map(|s| sample_to_wit(&s, self.view().t_ms))
+        });
+        self.resume(result)
+    }
+
+    async fn baseline(&mut self) -> Result<Option<f64>, workload::WorkloadError> {
+        let result = self.workload_permitted().map(|_| self.view().baseline);
+        self.resume(result)
+    }
+
+    async fn current_status(&mut self) -> Result<workload::Status, workload::WorkloadError> {
+        let result = self
+            .workload_permitted()
+            .map(|_| status_to_wit(self.view().status));
+        self.resume(result)
+    }
+
+    async fn history(&mut self) -> Result<Vec<f64>, workload::WorkloadError> {
+        let result = self.workload_permitted().map(|_| self.view().history);
+        self.resume(result)
+    }
+
+    async fn wait_for(
+        &mut self,
+        status: workload::Status,
+        timeout_ms: u32,
+    ) -> Result<Option<workload::Sample>, workload::WorkloadError> {
+        if let Err(e) = self.workload_permitted() {
+            return self.resume(Err(e));
+        }
+        let wanted = status_from_wit(status);
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let result = self.wait_for_status(wanted, timeout).await;
+        let t_ms = self.view().t_ms;
+        self.resume(result.map(|sample| sample.map(|s| sample_to_wit(&s, t_ms))))
+    }
+}
+
+impl cluster::Host for HostApi {
+    async fn list_nodes(&mut self) -> Result<Vec<cluster::Node>, cluster::ClusterError> {
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return self.resume(Err(error_to_wit(no_cluster())));
+        };
+        let result = tokio::select! {
+            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
+            nodes = cluster.refresh() => nodes,
+        };
+        self.resume(
+            result
+                .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
+                .map_err(error_to_wit),
+        )
+    }
+
+    async fn kill(
+        &mut self,
+        target: cluster::Target,
+        signal: String,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        let signal = truncated(signal, 32);
+        let action = Action::Kill { signal };
+        self.cluster_action(target, action, Need::Fault(FaultAction::Kill))
+            .await
+    }
+
+    async fn stop(
+        &mut self,
+        target: cluster::Target,
+        grace_seconds: u32,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        let action = Action::Stop { grace_seconds };
+        self.cluster_action(target, action, Need::Fault(FaultAction::Stop))
+            .await
+    }
+
+    async fn start(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        self.cluster_action(target, Action::Start, Need::Undo).await
+    }
+
+    async fn restart(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        self.cluster_action(target, Action::Restart, Need::Fault(FaultAction::Restart))
+            .await
+    }
+
+    async fn pause(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        self.cluster_action(target, Action::Pause, Need::Fault(FaultAction::Pause))
+            .await
+    }
+
+    async fn unpause(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        self.cluster_action(target, Action::Unpause, Need::Undo)
+            .await
+    }
+
+    async fn wait_for(
+        &mut self,
+        id: String,
+        state: cluster::NodeState,
+        timeout_ms: u32,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return self.resume(Err(error_to_wit(no_cluster())));
+        };
+        let result = cluster
+            .wait_for(&id, state_from_wit(state), timeout, &self.cancel)
+            .await;
+        self.resume(result.map(node_to_wit).map_err(error_to_wit))
+    }
+}
+
+impl probe::Host for HostApi {
+    async fn http_get(
+        &mut self,
+        url: String,
+        timeout_ms: u32,
+    ) -> Result<probe::Response, probe::ProbeError> {
+        self.probe("GET", url, None, timeout_ms).await
+    }
+
+    async fn http_post(
+        &mut self,
+        url: String,
+        json_body: String,
+        timeout_ms: u32,
+    ) -> Result<probe::Response, probe::ProbeError> {
+        self.probe("POST", url, Some(json_body), timeout_ms).await
+    }
+}
+
+impl log::Host for HostApi {
+    async fn log(&mut self, level: log::LogLevel, message: String) {
+        let message = truncated(message, MAX_LOG_BYTES);
+        match level {
+            log::LogLevel::Trace => tracing::trace!(target: "flow", "{message}"),
+            log::LogLevel::Debug => tracing::debug!(target: "flow", "{message}"),
+            log::LogLevel::Info => tracing::info!(target: "flow", "{message}"),
+            log::LogLevel::Warn => tracing::warn!(target: "flow", "{message}"),
+            log::LogLevel::Error => tracing::error!(target: "flow", "{message}"),
+        }
+        self.resume(())
+    }
+}
+
+fn no_cluster() -> ClusterError {
+    ClusterError::NotPermitted(
+        "the cluster is not available while the flow is being described".into(),
+    )
+}
+
+fn target_from_wit(target: cluster::Target) -> Target {
+    match target {
+        cluster::Target::Service(s) => Target::Service(s),
+        cluster::Target::Pattern(p) => Target::Pattern(p),
+        cluster::Target::Id(i) => Target::Id(i),
+    }
+}
+
+fn node_to_wit(node: Node) -> cluster::Node {
+    cluster::Node {
+        service: node.service,
+        container: node.container,
+        id: node.id,
+        state: state_to_wit(node.state),
+        health: match node.health {
+            docker_cluster::Health::None => cluster::Health::None,
+            docker_cluster::Health::Starting => cluster::Health::Starting,
+            docker_cluster::Health::Healthy => cluster::Health::Healthy,
+            docker_cluster::Health::Unhealthy => cluster::Health::Unhealthy,
+        },
+    }
+}
+
+fn state_to_wit(state: NodeState) -> cluster::NodeState {
+    match state {
+        NodeState::Created => cluster::NodeState::Created,
+        NodeState::Running => cluster::NodeState::Running,
+        NodeState::Paused => cluster::NodeState::Paused,
+        NodeState::Restarting => cluster::NodeState::Restarting,
+        NodeState::Removing => cluster::NodeState::Removing,
+        NodeState::Exited => cluster::NodeState::Exited,
+        NodeState::Dead => cluster::NodeState::Dead,
+    }
+}
+
+fn state_from_wit(state: cluster::NodeState) -> NodeState {
+    match state {
+        cluster::NodeState::Created => NodeState::Created,
+        cluster::NodeState::Running => NodeState::Running,
+        cluster::NodeState::Paused => NodeState::Paused,
+        cluster::NodeState::Restarting => NodeState::Restarting,
+        cluster::NodeState::Removing => NodeState::Removing,
+        cluster::NodeState::Exited => NodeState::Exited,
+        cluster::NodeState::Dead => NodeState::Dead,
+    }
+}
+
+fn error_to_wit(error: ClusterError) -> cluster::ClusterError {
+    match error {
+        ClusterError::NotFound(m) => cluster::ClusterError::NotFound(m),
+        ClusterError::NotPermitted(m) => cluster::ClusterError::NotPermitted(m),
+        ClusterError::DockerUnavailable(m) => cluster::ClusterError::DockerUnavailable(m),
+        ClusterError::Failed(m) => cluster::ClusterError::Failed(m),
+        ClusterError::Timeout => cluster::ClusterError::Timeout,
+        ClusterError::Interrupted => cluster::ClusterError::Interrupted,
+    }
+}
+
+fn status_to_wit(status: Status) -> workload::Status {
+    match status {
+        Status::NoData => workload::Status::NoData,
+        Status::WarmingUp => workload::Status::WarmingUp,
+        Status::Normal => workload::Status::Normal,
+        Status::Degraded => workload::Status::Degraded,
+    }
+}
+
+fn status_from_wit(status: workload::Status) -> Status {
+    match status {
+        workload::Status::NoData => Status::NoData,
+        workload::Status::WarmingUp => Status::WarmingUp,
+        workload::Status::Normal => Status::Normal,
+        workload::Status::Degraded => Status::Degraded,
+    }
+}
+
+fn sample_to_wit(sample: &Sample, t_ms: u64) -> workload::Sample {
+    workload::Sample {
+        t_ms,
+        ops_per_sec: sample.ops_per_sec,
+        failures_per_sec: sample.failures_per_sec,
+        ops: sample
+            .ops
+            .iter()
+            .map(|op| workload::OpStat {
+                name: op.name.clone(),
+                count: op.count,
+                avg_us: op.avg_us,
+                p99_us: op.p99_us,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narration_is_cut_on_a_character_boundary() {
+        let text = "é".repeat(10);
+        let cut = truncated(text, 5);
+        assert_eq!(cut, "éé…");
+        assert_eq!(truncated("short".into(), 64), "short");
+    }
+}

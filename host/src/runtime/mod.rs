@@ -1,0 +1,309 @@
+//! The wasmtime side: one engine, one linker, and the sandbox each flow runs in.
+//!
+//! This is the only module that touches the generated bindings of `wit/`; the
+//! rest of the host sees [`FlowInfo`] and [`FlowInstance`].
+
+use api::HostApi;
+use sandbox::{GuestOutput, Sandbox};
+pub mod api;
+mod sandbox;
+
+use anyhow::{Context, Result, anyhow};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "flow",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+pub use bindings::{Capabilities, FaultAction, FlowInfo};
+#[cfg(test)]
+pub use bindings::{Chapter, FaultGrant};
+
+/// The API version this host implements (the WIT package version).
+pub const API_VERSION: &str = "0.1.0";
+const WIT_PACKAGE: &str = "demo:flow";
+
+/// How often the engine's epoch advances; the granularity of compute checks.
+const EPOCH_TICK: Duration = Duration::from_millis(20);
+/// After the presenter quits, a flow still computing is trapped this soon.
+const QUIT_GRACE: Duration = Duration::from_millis(250);
+
+/// Limits every flow runs under.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_memory_bytes: usize,
+    /// Longest a flow may compute without returning to the host.
+    pub compute_budget: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_memory_bytes: 64 << 20,
+            compute_budget: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The engine and linker, built once per process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Runtime {
+    pub fn new() -> Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("starting the wasm engine")?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
+        bindings::Flow::add_to_linker::<StoreData, HasSelf<HostApi>>(&mut linker, |data| {
+            &mut data.api
+        })
+        .map_err(anyhow::Error::from)
+        .context("linking the demo:flow API")?;
+
+        // The epoch only advances; a detached thread is the documented way
+        // (wasmtime's examples/epochs.rs) and costs one wake-up per tick.
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let weak_engine = engine.weak();
+        let stop = ticker_stop.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak_engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .context("starting the epoch ticker")?;
+
+        Ok(Runtime {
+            engine,
+            linker,
+            ticker_stop,
+        })
+    }
+
+    /// Loads and checks a flow file. Errors are one line naming the file and
+    /// what to do.
+    pub fn load(&self, path: &Path) -> Result<FlowModule> {
+        let display = path.display();
+        let bytes = std::fs::read(path).map_err(|e| {
+            anyhow!("cannot read flow {display}: {e} (pass the path of a .wasm file)")
+        })?;
+        check_wasm_kind(&bytes).map_err(|why| anyhow!("{display} {why}"))?;
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+            anyhow!(
+                "{display} is not a valid wasm component: {} (rebuild it with `cargo build --target wasm32-wasip2`)",
+                first_line(&e)
+            )
+        })?;
+        let api_version = imported_api_version(&self.engine, &component);
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            let found = api_version
+                .as_deref()
+                .map(|v| format!("it was built for demo:flow@{v}"))
+                .unwrap_or_else(|| "it does not import the demo:flow API".to_string());
+            anyhow!(
+                "{display} does not fit this host (demo:flow@{API_VERSION}): {found}; {} (rebuild it against this host's guest-sdk)",
+                first_line(&e)
+            )
+        })?;
+        let pre = bindings::FlowPre::new(pre).map_err(|e| {
+            anyhow!(
+                "{display} does not export the flow world (describe, enter): {} (export it with guest_sdk::export_flow!)",
+                first_line(&e)
+            )
+        })?;
+        Ok(FlowModule {
+            name: display.to_string(),
+            pre,
+            api_version: api_version.unwrap_or_else(|| API_VERSION.to_string()),
+        })
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A core module and random bytes fail with different advice than a component.
+fn check_wasm_kind(bytes: &[u8]) -> std::result::Result<(), String> {
+    if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
+        return Err(
+            "is not a WebAssembly file (build a flow with `cargo build --target wasm32-wasip2`)"
+                .into(),
+        );
+    }
+    // Bytes 4..8 are the version and layer: layer 0 is a core module, 1 a component.
+    if bytes[6] == 0 && bytes[7] == 0 {
+        return Err("is a core wasm module, not a component (build it for wasm32-wasip2, not wasm32-unknown-unknown or wasip1)".into());
+    }
+    Ok(())
+}
+
+fn first_line(error: &impl std::fmt::Display) -> String {
+    let text = format!("{error:#}");
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// The version of `demo:flow` the component imports, if it imports it.
+fn imported_api_version(engine: &Engine, component: &Component) -> Option<String> {
+    let ty = component.component_type();
+    ty.imports(engine).find_map(|(name, _)| {
+        let rest = name.strip_prefix(WIT_PACKAGE)?;
+        let (_, version) = rest.split_once('@')?;
+        Some(version.to_string())
+    })
+}
+
+/// A compiled, linked flow, ready to instantiate.
+pub struct FlowModule {
+    pub name: String,
+    pub api_version: String,
+    pre: bindings::FlowPre<StoreData>,
+}
+
+/// What a store holds: WASI (sandboxed), limits, and the demo API's state.
+pub struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    pub api: HostApi,
+    stderr: GuestOutput,
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// One running instance of a flow, with its own store.
+pub struct FlowInstance {
+    store: Store<StoreData>,
+    flow: bindings::Flow,
+}
+
+/// Why a call into the flow failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestFailure {
+    #[error("computed for more than {0:?} without returning to the host")]
+    ComputeBudget(Duration),
+    #[error("stopped because the presenter quit")]
+    Interrupted,
+    #[error("crashed: {trap}{stderr}")]
+    Trap { trap: String, stderr: String },
+}
+
+impl FlowModule {
+    pub async fn instantiate(&self, api: HostApi, limits: &Limits) -> Result<FlowInstance> {
+        let sandbox = Sandbox::new(&self.name);
+        let stderr = sandbox.stderr.clone();
+        let data = StoreData {
+            wasi: sandbox.wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.max_memory_bytes)
+                .table_elements(100_000)
+                .instances(64)
+                .tables(64)
+                .memories(16)
+                .trap_on_grow_failure(true)
+                .build(),
+            api,
+            stderr,
+        };
+        let mut store = Store::new(self.pre.engine(), data);
+        store.limiter(|data| &mut data.limits);
+        let budget = limits.compute_budget;
+        store.epoch_deadline_callback(move |ctx| {
+            let api = &ctx.data().api;
+            let computing = api.computing_for();
+            if let Some(since) = api.quit_requested_at()
+                && since.elapsed() > QUIT_GRACE
+                && computing > QUIT_GRACE
+            {
+                return Err(wasmtime::Error::new(GuestFailure::Interrupted));
+            }
+            if computing > budget {
+                return Err(wasmtime::Error::new(GuestFailure::ComputeBudget(budget)));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
+        store.data_mut().api.guest_resumed();
+        let flow = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow!("{}: cannot start the flow: {}", self.name, first_line(&e)))?;
+        Ok(FlowInstance { store, flow })
+    }
+}
+
+impl FlowInstance {
+    pub async fn describe(&mut self) -> Result<FlowInfo, GuestFailure> {
+        self.store.data_mut().api.guest_resumed();
+        let result = self.flow.call_describe(&mut self.store).await;
+        result.map_err(|e| self.failure(e))
+    }
+
+    pub async fn enter(&mut self, index: u32) -> Result<Result<(), String>, GuestFailure> {
+        self.store.data_mut().api.guest_resumed();
+        let result = self.flow.call_enter(&mut self.store, index).await;
+        result.map_err(|e| self.failure(e))
+    }
+
+    pub fn api_mut(&mut self) -> &mut HostApi {
+        &mut self.store.data_mut().api
+    }
+
+    fn failure(&mut self, error: wasmtime::Error) -> GuestFailure {
+        if let Some(failure) = error.downcast_ref::<GuestFailure>() {
+            return match failure {
+                GuestFailure::ComputeBudget(d) => GuestFailure::ComputeBudget(*d),
+                _ => GuestFailure::Interrupted,
+            };
+        }
+        let trap = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(trap) => trap.to_string(),
+            None => first_line(&error),
+        };
+        let tail = self.store.data().stderr.tail();
+        let stderr = if tail.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" — stderr: {}", tail.trim())
+        };
+        GuestFailure::Trap { trap, stderr }
+    }
+}

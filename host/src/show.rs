@@ -1,0 +1,420 @@
+//! One show, start to finish: load the flow, connect the cluster and the
+//! workload, run the event loop (terminal or headless), and restore every
+//! fault on the way out, however the show ends.
+
+use crate::app::{App, Command, Input, Phase};
+use crate::cluster::Cluster;
+use crate::cluster::ledger::Ledger;
+use crate::events::Event;
+use crate::flow;
+use crate::runtime::api::{HostContext, QuitSignal};
+use crate::runtime::{Limits, Runtime};
+use crate::transcript::Transcript;
+use crate::ui;
+use crate::workload::tracker::TrackerConfig;
+use crate::workload::{self, SourceSpec, WorkloadView};
+use anyhow::{Context, Result};
+use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How long the flow gets to unwind after quit before restoring anyway.
+const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(5);
+/// Redraw cadence for the clock and countdown when nothing else changes.
+const UI_TICK: Duration = Duration::from_millis(500);
+
+pub struct ShowOptions {
+    pub flow: PathBuf,
+    pub headless: bool,
+    pub keys: Option<KeyScript>,
+    pub transcript: Option<PathBuf>,
+    pub project: String,
+    pub workload: Option<SourceSpec>,
+    pub tracker: TrackerConfig,
+    pub limits: Limits,
+    pub state_dir: PathBuf,
+}
+
+/// A headless key script: keys, each sent once the running chapter finished,
+/// and pauses after which the next key is sent at once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptStep {
+    Key(Input),
+    Pause(Duration),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyScript(pub Vec<ScriptStep>);
+
+impl std::str::FromStr for KeyScript {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let steps = text
+            .split_whitespace()
+            .map(|token| {
+                let key = match token.to_ascii_lowercase().as_str() {
+                    "space" | "enter" | "right" | "next" | "n" => Input::Next,
+                    "left" | "back" | "prev" => Input::Previous,
+                    "q" | "quit" | "esc" => Input::Quit,
+                    "?" | "help" => Input::Help,
+                    other => {
+                        let pause = other
+                            .strip_suffix("ms")
+                            .and_then(|n| n.parse().ok().map(Duration::from_millis))
+                            .or_else(|| {
+                                other.strip_suffix('s').and_then(|n| n.parse().ok().map(Duration::from_secs_f64))
+                            });
+                        return pause.map(ScriptStep::Pause).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown key '{token}' in --keys: use space, enter, right, left, q, ? or a pause like 500ms"
+                            )
+                        });
+                    }
+                };
+                Ok(ScriptStep::Key(key))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(KeyScript(steps))
+    }
+}
+
+/// What the headless script needs to know to pace itself.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    inputs_handled: u64,
+    idle: bool,
+    at_last: bool,
+}
+
+pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
+    let started = Instant::now();
+    let runtime = Runtime::new()?;
+    let module = Arc::new(runtime.load(&options.flow)?);
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let quit = QuitSignal::default();
+
+    // Describe in a throwaway instance that cannot reach the cluster.
+    let (_, no_workload) = watch::channel(WorkloadView::empty());
+    let describe_ctx = HostContext {
+        cluster: None,
+        workload: no_workload,
+        events: events_tx.clone(),
+        quit: quit.clone(),
+    };
+    let (info, _) = flow::describe(&module, describe_ctx, &options.limits).await?;
+    tracing::info!(
+        "flow {} {} ({} chapters)",
+        info.name,
+        info.version,
+        info.chapters.len()
+    );
+
+    let source = match (&options.workload, &info.default_workload) {
+        (Some(spec), _) => Some(spec.clone()),
+        (None, Some(default)) => Some(default.parse().with_context(|| {
+            format!("the flow's default workload '{default}' is invalid; pass --workload")
+        })?),
+        (None, None) => None,
+    };
+
+    let ledger = Ledger::open(&options.state_dir, &options.project)?;
+    let cluster = Cluster::connect(options.project.clone(), ledger, events_tx.clone()).await?;
+    let shutdown = CancellationToken::new();
+    cluster.spawn_watcher(shutdown.clone());
+
+    let mut transcript = match (&options.transcript, options.headless) {
+        (Some(path), _) => Some(Transcript::new(
+            Box::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("cannot create the transcript {}", path.display()))?,
+            ),
+            started,
+        )),
+        (None, true) => Some(Transcript::new(Box::new(std::io::stdout()), started)),
+        (None, false) => None,
+    };
+
+    // A previous host that was killed may have left faults behind.
+    let leftovers = cluster.outstanding_faults().len();
+    if leftovers > 0 {
+        tracing::warn!(
+            "{leftovers} fault(s) outstanding from an earlier run; restoring them first"
+        );
+        cluster.restore_all().await;
+    }
+
+    let workload = workload::spawn(
+        source,
+        options.tracker.clone(),
+        cluster.clone(),
+        events_tx.clone(),
+        started,
+        shutdown.clone(),
+    );
+    let ctx = HostContext {
+        cluster: Some(cluster.clone()),
+        workload,
+        events: events_tx.clone(),
+        quit: quit.clone(),
+    };
+    let (flow_tx, flow_handle) = flow::spawn(module, info.clone(), ctx, options.limits.clone());
+    let mut flow_tx = Some(flow_tx);
+    let mut flow_handle = Some(flow_handle);
+
+    let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
+    let (progress_tx, progress_rx) = watch::channel(Progress::default());
+    let mut terminal = if options.headless {
+        tokio::spawn(run_script(options.keys.clone(), progress_rx, input_tx));
+        None
+    } else {
+        tokio::spawn(read_keys(input_tx, shutdown.clone()));
+        Some(ratatui::init())
+    };
+
+    let mut app = App::new(info, started);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut tick = tokio::time::interval(UI_TICK);
+    let mut end = ShowEnd::Quit;
+    let mut shown_chapter = None;
+    let mut commands = app.start();
+
+    loop {
+        for command in commands.drain(..) {
+            match command {
+                Command::Enter { index, run, cancel } => {
+                    if let Some(tx) = &flow_tx {
+                        let _ = tx.send(flow::Command::Enter { index, run, cancel });
+                    }
+                }
+                Command::Quit => {
+                    quit.trigger();
+                    // Closing the channel lets the flow task end once the
+                    // cancelled chapter has unwound.
+                    flow_tx = None;
+                    let handle = flow_handle.take();
+                    let cluster = cluster.clone();
+                    let events = events_tx.clone();
+                    tokio::spawn(async move {
+                        if let Some(handle) = handle {
+                            let _ = tokio::time::timeout(FLOW_UNWIND_LIMIT, handle).await;
+                        }
+                        cluster.restore_all().await;
+                        let _ = events.send(Event::RestoreFinished);
+                    });
+                }
+            }
+        }
+        if shown_chapter != Some(app.chapter) {
+            shown_chapter = Some(app.chapter);
+            if let Some(t) = transcript.as_mut() {
+                t.chapter(&app);
+            }
+        }
+        progress_tx.send_replace(Progress {
+            inputs_handled: app.inputs_handled,
+            idle: !app.is_running() && app.phase == Phase::Presenting,
+            at_last: app.at_last_chapter(),
+        });
+        if app.phase == Phase::Done {
+            break;
+        }
+        if let Some(terminal) = terminal.as_mut() {
+            terminal.draw(|frame| ui::render(&app, frame))?;
+        }
+
+        tokio::select! {
+            Some(event) = events_rx.recv() => {
+                if let Some(t) = transcript.as_mut() {
+                    t.record(&event);
+                }
+                commands = app.on_event(event);
+            }
+            Some(input) = input_rx.recv() => {
+                if input == Input::Quit && app.phase == Phase::Presenting {
+                    end = if app.at_last_chapter() && !app.is_running() {
+                        ShowEnd::Completed
+                    } else {
+                        ShowEnd::Quit
+                    };
+                }
+                commands = app.on_input(input);
+            }
+            _ = sigterm.recv() => { end = ShowEnd::Signal("SIGTERM"); commands = app.quit(); }
+            _ = sighup.recv() => { end = ShowEnd::Signal("SIGHUP"); commands = app.quit(); }
+            _ = sigint.recv() => { end = ShowEnd::Signal("SIGINT"); commands = app.quit(); }
+            _ = tick.tick() => {}
+        }
+    }
+
+    shutdown.cancel();
+    if terminal.take().is_some() {
+        ratatui::restore();
+    }
+    let outstanding = cluster.outstanding_faults().len();
+    if let Some(t) = transcript.as_mut() {
+        t.done(end.reason(), outstanding);
+    }
+    if outstanding > 0 {
+        anyhow::bail!(
+            "{outstanding} fault(s) could not be undone; run `host recover --project {}` once Docker is reachable",
+            options.project
+        );
+    }
+    Ok(end)
+}
+
+/// How a show ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShowEnd {
+    Completed,
+    Quit,
+    Signal(&'static str),
+}
+
+impl ShowEnd {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ShowEnd::Completed => "completed",
+            ShowEnd::Quit => "quit",
+            ShowEnd::Signal(name) => name,
+        }
+    }
+}
+
+/// Reads the presenter's keys from the terminal.
+async fn read_keys(inputs: mpsc::UnboundedSender<Input>, shutdown: CancellationToken) {
+    let mut stream = EventStream::new();
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            event = stream.next() => event,
+        };
+        let Some(Ok(TermEvent::Key(key))) = event else {
+            if event.is_none() {
+                return;
+            }
+            continue;
+        };
+        if key.kind != KeyEventKind::Press {
+            continue;
+        }
+        let input = match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Input::Quit,
+            KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Right => Input::Next,
+            KeyCode::Left => Input::Previous,
+            KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc => Input::Quit,
+            KeyCode::Char('?') => Input::Help,
+            _ => continue,
+        };
+        if inputs.send(input).is_err() {
+            return;
+        }
+    }
+}
+
+/// Plays a key script, or without one advances through every chapter and quits.
+async fn run_script(
+    script: Option<KeyScript>,
+    mut progress: watch::Receiver<Progress>,
+    inputs: mpsc::UnboundedSender<Input>,
+) {
+    let mut sent = 0u64;
+    let wait_idle = |progress: &mut watch::Receiver<Progress>, sent: u64| {
+        let mut progress = progress.clone();
+        async move {
+            let _ = progress
+                .wait_for(|p| p.inputs_handled >= sent && p.idle)
+                .await;
+            *progress.borrow()
+        }
+    };
+    match script {
+        Some(KeyScript(steps)) => {
+            let mut after_pause = false;
+            for step in steps {
+                match step {
+                    ScriptStep::Pause(duration) => {
+                        tokio::time::sleep(duration).await;
+                        after_pause = true;
+                    }
+                    ScriptStep::Key(key) => {
+                        if !after_pause {
+                            wait_idle(&mut progress, sent).await;
+                        }
+                        after_pause = false;
+                        sent += 1;
+                        if inputs.send(key).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        None => loop {
+            let state = wait_idle(&mut progress, sent).await;
+            let key = if state.at_last {
+                Input::Quit
+            } else {
+                Input::Next
+            };
+            sent += 1;
+            if inputs.send(key).is_err() || key == Input::Quit {
+                return;
+            }
+        },
+    }
+}
+
+/// Restores what the ledger of `project` says is outstanding (after a host
+/// was killed, or panicked). Prints one line per fault.
+pub async fn recover(project: &str, state_dir: &std::path::Path) -> Result<usize> {
+    let ledger = Ledger::open(state_dir, project)?;
+    if ledger.outstanding().is_empty() {
+        println!("nothing to restore for project '{project}'");
+        return Ok(0);
+    }
+    let (events_tx, _events_rx) = mpsc::unbounded_channel();
+    let cluster = Cluster::connect(project.to_string(), ledger, events_tx).await?;
+    let outcomes = cluster.restore_all().await;
+    for outcome in &outcomes {
+        println!(
+            "{} {} ({}): {}",
+            if outcome.ok { "restored" } else { "FAILED" },
+            outcome.service,
+            outcome.container,
+            outcome.detail
+        );
+    }
+    Ok(outcomes.iter().filter(|o| !o.ok).count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_scripts_parse_keys_and_pauses() {
+        let script: KeyScript = "space ENTER 1500ms q 2s ?".parse().unwrap();
+        assert_eq!(
+            script.0,
+            vec![
+                ScriptStep::Key(Input::Next),
+                ScriptStep::Key(Input::Next),
+                ScriptStep::Pause(Duration::from_millis(1500)),
+                ScriptStep::Key(Input::Quit),
+                ScriptStep::Pause(Duration::from_secs(2)),
+                ScriptStep::Key(Input::Help),
+            ]
+        );
+        let err = "space jump".parse::<KeyScript>().unwrap_err().to_string();
+        assert!(err.contains("unknown key 'jump'"), "{err}");
+    }
+}

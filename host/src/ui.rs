@@ -1,0 +1,412 @@
+//! The dashboard: a pure function of [`App`]. Header, narration, cluster,
+//! workload sparkline, event log, footer; a countdown takes the centre.
+
+use crate::app::{App, Phase, status_word};
+use crate::cluster::{NodeState, state_name};
+use crate::events::Level;
+use crate::markup;
+use crate::workload::tracker::Status;
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+/// Below this the layout cannot say anything useful.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let message = Paragraph::new("terminal too small")
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true });
+        frame.render_widget(message, area);
+        return;
+    }
+    let [header, body, log, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(6),
+        Constraint::Length(6),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [narration, side] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let cluster_rows = app.nodes.len().max(1) as u16 + 2;
+    let [cluster, workload] =
+        Layout::vertical([Constraint::Length(cluster_rows), Constraint::Min(5)]).areas(side);
+
+    render_header(app, frame, header);
+    render_narration(app, frame, narration);
+    render_cluster(app, frame, cluster);
+    render_workload(app, frame, workload);
+    render_log(app, frame, log);
+    render_footer(app, frame, footer);
+    if let Some((remaining, label)) = &app.countdown {
+        render_countdown(frame, body, *remaining, label);
+    }
+    if app.show_help {
+        render_help(frame, body);
+    }
+}
+
+fn level_color(level: Level) -> Color {
+    match level {
+        Level::Info => Color::Cyan,
+        Level::Success => Color::Green,
+        Level::Warning => Color::Yellow,
+        Level::Danger => Color::Red,
+    }
+}
+
+fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let total = app.flow.chapters.len();
+    let title = app
+        .flow
+        .chapters
+        .get(app.chapter)
+        .map(|c| c.title.as_str())
+        .unwrap_or("");
+    let secs = app.elapsed_ms() / 1000;
+    let mut spans = vec![
+        Span::styled(
+            format!(" {} {} ", app.flow.name, app.flow.version),
+            Style::new().bold().reversed(),
+        ),
+        Span::raw(format!("  Chapter {}/{total}: ", app.chapter + 1)),
+        Span::styled(title.to_string(), Style::new().bold()),
+        Span::raw(format!("  {:02}:{:02}", secs / 60, secs % 60)),
+    ];
+    if let Some((text, level)) = &app.badge {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            format!(" {text} "),
+            Style::new().bg(level_color(*level)).fg(Color::Black).bold(),
+        ));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+fn render_narration(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = app.narration.iter().map(|l| markup::to_line(l)).collect();
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(" Narration "),
+    );
+    frame.render_widget(paragraph, area);
+}
+
+fn state_color(state: NodeState) -> Color {
+    match state {
+        NodeState::Running => Color::Green,
+        NodeState::Paused => Color::Yellow,
+        NodeState::Restarting | NodeState::Created => Color::Blue,
+        NodeState::Exited | NodeState::Dead | NodeState::Removing => Color::Red,
+    }
+}
+
+fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(" Cluster ");
+    if let Some(why) = &app.docker_unavailable {
+        let text = Paragraph::new(format!("Docker unavailable: {why}"))
+            .style(Style::new().fg(Color::Red))
+            .wrap(Wrap { trim: true })
+            .block(block);
+        frame.render_widget(text, area);
+        return;
+    }
+    if app.nodes.is_empty() {
+        frame.render_widget(
+            Paragraph::new("no containers in this project").block(block),
+            area,
+        );
+        return;
+    }
+    let rows = app.nodes.iter().map(|node| {
+        let color = state_color(node.state);
+        Row::new(vec![
+            Span::styled("●", Style::new().fg(color)),
+            Span::raw(node.service.clone()),
+            Span::styled(state_name(node.state), Style::new().fg(color).bold()),
+            Span::raw(node.container.clone()).dim(),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(1),
+            Constraint::Length(10),
+            Constraint::Length(10),
+            Constraint::Fill(1),
+        ],
+    )
+    .block(block);
+    frame.render_widget(table, area);
+}
+
+fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
+    let view = &app.workload;
+    let degraded = view.status == Status::Degraded;
+    let color = if degraded { Color::Red } else { Color::Green };
+    let current = view.current.as_ref().map(|s| s.ops_per_sec);
+    let p99 = view
+        .current
+        .as_ref()
+        .and_then(|s| s.ops.iter().filter_map(|o| o.p99_us).reduce(f64::max));
+    let mut title = vec![Span::raw(" Workload ")];
+    title.push(Span::styled(
+        format!(" {} ", status_word(view.status)),
+        Style::new().fg(color).add_modifier(Modifier::BOLD),
+    ));
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(if degraded { Color::Red } else { Color::Reset }))
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [figures, chart] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    let fmt = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into());
+    let mut line = vec![
+        Span::raw("now "),
+        Span::styled(fmt(current), Style::new().fg(color).bold()),
+        Span::raw(" ops/s   baseline "),
+        Span::raw(fmt(view.baseline)),
+    ];
+    if let Some(p99) = p99 {
+        line.push(Span::raw(format!("   p99 {:.1} ms", p99 / 1000.0)));
+    }
+    if let Some(error) = &app.workload_source_error
+        && view.current.is_none()
+    {
+        line = vec![Span::styled(error.clone(), Style::new().fg(Color::Yellow))];
+    }
+    frame.render_widget(Line::from(line), figures);
+    // The sparkline shows the newest samples that fit.
+    let width = chart.width as usize;
+    let data: Vec<u64> = view
+        .history
+        .iter()
+        .map(|v| v.max(0.0).round() as u64)
+        .collect();
+    let data = &data[data.len().saturating_sub(width)..];
+    let sparkline = Sparkline::default()
+        .data(data)
+        .style(Style::new().fg(color));
+    frame.render_widget(sparkline, chart);
+}
+
+fn render_log(app: &App, frame: &mut Frame, area: Rect) {
+    let visible = area.height.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .log
+        .iter()
+        .skip(app.log.len().saturating_sub(visible))
+        .map(|entry| {
+            let secs = entry.t_ms / 1000;
+            Line::from(vec![
+                Span::raw(format!("{:02}:{:02} ", secs / 60, secs % 60)).dim(),
+                Span::styled(
+                    entry.text.clone(),
+                    Style::new().fg(level_color(entry.level)),
+                ),
+            ])
+        })
+        .collect();
+    let paragraph = Paragraph::new(lines).block(
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(" Events "),
+    );
+    frame.render_widget(paragraph, area);
+}
+
+fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
+    let text = match (&app.phase, &app.notice) {
+        (Phase::Restoring | Phase::Done, _) => Span::styled(
+            " Restoring the cluster… ",
+            Style::new().bg(Color::Yellow).fg(Color::Black),
+        ),
+        (_, Some(notice)) => Span::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
+        _ => {
+            let hint = app
+                .flow
+                .chapters
+                .get(app.chapter)
+                .map(|c| c.key_hint.as_str())
+                .filter(|h| !h.is_empty())
+                .unwrap_or("SPACE next");
+            Span::raw(format!(" {hint}  ·  ← back  ·  ? help  ·  Q quit"))
+        }
+    };
+    frame.render_widget(Line::from(text), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn render_countdown(frame: &mut Frame, area: Rect, remaining: u32, label: &str) {
+    let popup = centered(area, 40, 7);
+    frame.render_widget(Clear, popup);
+    let text = vec![
+        Line::from(label.to_string()).bold(),
+        Line::from(""),
+        Line::from(format!("{remaining}")).style(Style::new().fg(Color::Red).bold()),
+        Line::from(""),
+        Line::from("Q cancels").dim(),
+    ];
+    let paragraph = Paragraph::new(text).alignment(Alignment::Center).block(
+        Block::bordered()
+            .border_type(BorderType::Thick)
+            .border_style(Style::new().fg(Color::Red)),
+    );
+    frame.render_widget(paragraph, popup);
+}
+
+fn render_help(frame: &mut Frame, area: Rect) {
+    let popup = centered(area, 44, 9);
+    frame.render_widget(Clear, popup);
+    let text = vec![
+        Line::from("SPACE / ENTER / →   next chapter"),
+        Line::from("←                   previous (narration only)"),
+        Line::from("Q / Esc / Ctrl-C    quit, restoring every fault"),
+        Line::from("?                   this help"),
+    ];
+    let paragraph = Paragraph::new(text).block(
+        Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(" Keys "),
+    );
+    frame.render_widget(paragraph, popup);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Health, Node};
+    use crate::runtime::{Capabilities, Chapter, FlowInfo};
+    use crate::workload::WorkloadView;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use std::time::Instant;
+
+    fn app() -> App {
+        let mut app = App::new(
+            FlowInfo {
+                name: "etcd".into(),
+                version: "0.1.0".into(),
+                description: String::new(),
+                chapters: vec![Chapter {
+                    title: "Lose quorum".into(),
+                    narration: "[bold]Watch[/] the throughput".into(),
+                    key_hint: "SPACE go".into(),
+                    auto_advance: false,
+                    blocks_advance: false,
+                }],
+                capabilities: Capabilities {
+                    faults: vec![],
+                    reads_workload: true,
+                    http_probes: vec![],
+                },
+                default_workload: None,
+            },
+            Instant::now(),
+        );
+        app.start();
+        app.nodes = vec![Node {
+            service: "etcd1".into(),
+            container: "demo-etcd1-1".into(),
+            id: "abc".into(),
+            state: NodeState::Exited,
+            health: Health::None,
+        }];
+        app
+    }
+
+    fn draw(app: &App, width: u16, height: u16) -> ratatui::buffer::Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| render(app, frame)).unwrap();
+        terminal.backend().buffer().clone()
+    }
+
+    fn text(buffer: &ratatui::buffer::Buffer) -> String {
+        buffer.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    fn find(buffer: &ratatui::buffer::Buffer, needle: &str) -> Option<(u16, u16)> {
+        let width = buffer.area.width;
+        for y in 0..buffer.area.height {
+            let row: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+            if let Some(x) = row.find(needle) {
+                return Some((row[..x].chars().count() as u16, y));
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn dashboard_shows_chapter_narration_and_a_red_exited_node() {
+        let buffer = draw(&app(), 100, 30);
+        let screen = text(&buffer);
+        assert!(screen.contains("Chapter 1/1: Lose quorum"));
+        assert!(screen.contains("Watch the throughput"));
+        let (x, y) = find(&buffer, "exited").unwrap();
+        assert_eq!(buffer[(x, y)].fg, Color::Red);
+        let (x, y) = find(&buffer, "Watch").unwrap();
+        assert!(buffer[(x, y)].modifier.contains(Modifier::BOLD));
+    }
+
+    #[test]
+    fn degraded_workload_draws_a_red_border() {
+        let mut app = app();
+        app.workload = WorkloadView {
+            status: Status::Degraded,
+            baseline: Some(1000.0),
+            history: vec![1000.0, 900.0, 10.0],
+            ..WorkloadView::empty()
+        };
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "Workload").unwrap();
+        // The border cell left of the title is red.
+        assert_eq!(buffer[(x - 2, y)].fg, Color::Red);
+        assert!(text(&buffer).contains("DEGRADED"));
+    }
+
+    #[test]
+    fn countdown_draws_the_digit_in_the_centre() {
+        let mut app = app();
+        app.countdown = Some((3, "Injecting fault in".into()));
+        let buffer = draw(&app, 100, 30);
+        let (_, label_y) = find(&buffer, "Injecting fault in").unwrap();
+        let row = label_y + 2;
+        let line: String = (0..100).map(|x| buffer[(x, row)].symbol()).collect();
+        let x = line
+            .chars()
+            .position(|c| c == '3')
+            .expect("the digit under the label") as u16;
+        assert_eq!(buffer[(x, row)].fg, Color::Red);
+    }
+
+    #[test]
+    fn tiny_terminal_shows_a_message_not_a_panic() {
+        for (w, h) in [(20, 6), (1, 1), (39, 40), (200, 11)] {
+            let buffer = draw(&app(), w, h);
+            if w >= 18 {
+                assert!(text(&buffer).contains("terminal too small"), "{w}x{h}");
+            }
+        }
+    }
+}

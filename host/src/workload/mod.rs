@@ -1,0 +1,358 @@
+//! The live workload: a source of load-tool output, the parsers that read it,
+//! and the tracker that turns samples into a baseline and a status. One task
+//! owns the tracker; everyone else reads [`WorkloadView`] snapshots.
+
+pub mod parse;
+pub mod tracker;
+
+use crate::cluster::Cluster;
+use crate::events::Event;
+use bollard::query_parameters::LogsOptions;
+use futures::StreamExt;
+use parse::{Parsed, Parser, Sample};
+use serde::Serialize;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tracker::{Status, Tracker, TrackerConfig};
+
+/// A go-ycsb report is several lines; it is complete once the stream pauses.
+const REPORT_SETTLE: Duration = Duration::from_millis(200);
+const TRACKER_TICK: Duration = Duration::from_secs(1);
+const REATTACH_DELAY: Duration = Duration::from_secs(1);
+
+/// Where the workload's lines come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A command run with `sh -c`; its stdout and stderr are read.
+    Command(String),
+    /// The container logs (stdout and stderr) of a compose service.
+    Service(String),
+}
+
+impl std::str::FromStr for SourceSpec {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> anyhow::Result<Self> {
+        let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+        let rest = rest.trim();
+        match kind {
+            "cmd" if !rest.is_empty() => Ok(SourceSpec::Command(rest.to_string())),
+            "service" if !rest.is_empty() => Ok(SourceSpec::Service(rest.to_string())),
+            _ => anyhow::bail!("unknown workload source '{text}': use cmd:COMMAND or service:NAME"),
+        }
+    }
+}
+
+/// What the rest of the host knows about the workload at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadView {
+    /// Milliseconds since the host started.
+    pub t_ms: u64,
+    pub status: Status,
+    pub baseline: Option<f64>,
+    pub current: Option<Sample>,
+    /// Ops/sec of the window, oldest first.
+    pub history: Vec<f64>,
+    pub samples_seen: u64,
+}
+
+impl WorkloadView {
+    pub fn empty() -> Self {
+        WorkloadView {
+            t_ms: 0,
+            status: Status::NoData,
+            baseline: None,
+            current: None,
+            history: Vec::new(),
+            samples_seen: 0,
+        }
+    }
+}
+
+/// Starts the source (if any) and the tracker; returns the live view.
+pub fn spawn(
+    source: Option<SourceSpec>,
+    config: TrackerConfig,
+    cluster: Arc<Cluster>,
+    events: mpsc::UnboundedSender<Event>,
+    started: Instant,
+    shutdown: CancellationToken,
+) -> watch::Receiver<WorkloadView> {
+    let (view_tx, view_rx) = watch::channel(WorkloadView::empty());
+    let (line_tx, line_rx) = mpsc::channel::<(Stream, String)>(1024);
+    match source {
+        Some(SourceSpec::Command(command)) => {
+            tokio::spawn(run_command(
+                command,
+                line_tx,
+                events.clone(),
+                shutdown.clone(),
+            ));
+        }
+        Some(SourceSpec::Service(service)) => {
+            tokio::spawn(follow_service(
+                service,
+                cluster,
+                line_tx,
+                events.clone(),
+                shutdown.clone(),
+            ));
+        }
+        None => drop(line_tx),
+    }
+    let owner = TrackerOwner {
+        tracker: Tracker::new(config),
+        parsers: [Parser::new(), Parser::new()],
+        view: view_tx,
+        events,
+        started,
+    };
+    tokio::spawn(owner.run(line_rx, shutdown));
+    view_rx
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Stdout = 0,
+    Stderr = 1,
+}
+
+/// The one owner of the tracker and the parsers' state.
+struct TrackerOwner {
+    tracker: Tracker,
+    /// One parser per stream: go-ycsb's rate needs the previous report of the
+    /// same stream.
+    parsers: [Parser; 2],
+    view: watch::Sender<WorkloadView>,
+    events: mpsc::UnboundedSender<Event>,
+    started: Instant,
+}
+
+impl TrackerOwner {
+    async fn run(
+        mut self,
+        mut lines: mpsc::Receiver<(Stream, String)>,
+        shutdown: CancellationToken,
+    ) {
+        let mut tick = tokio::time::interval(TRACKER_TICK);
+        let mut pending_flush = false;
+        let mut open = true;
+        loop {
+            let settle = tokio::time::sleep(REPORT_SETTLE);
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                line = lines.recv(), if open => match line {
+                    Some((stream, line)) => {
+                        if let Some(parsed) = self.parsers[stream as usize].feed(&line) {
+                            self.handle(parsed);
+                        }
+                        pending_flush = true;
+                    }
+                    None => open = false,
+                },
+                _ = settle, if pending_flush => {
+                    pending_flush = false;
+                    for i in 0..self.parsers.len() {
+                        while let Some(parsed) = self.parsers[i].flush() {
+                            self.handle(parsed);
+                        }
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(change) = self.tracker.tick(Instant::now()) {
+                        self.publish(Some((change.from, change.to)), false);
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, parsed: Parsed) {
+        match parsed {
+            Parsed::Sample(sample) => {
+                let change = self.tracker.push(&sample, Instant::now());
+                self.publish(change.map(|c| (c.from, c.to)), true);
+            }
+            Parsed::EndOfRun { throughput, .. } => {
+                tracing::info!("the load tool finished its run (overall {throughput:?} ops/s)");
+            }
+        }
+    }
+
+    fn publish(&mut self, change: Option<(Status, Status)>, new_sample: bool) {
+        let view = WorkloadView {
+            t_ms: self.started.elapsed().as_millis() as u64,
+            status: self.tracker.status(),
+            baseline: self.tracker.baseline(),
+            current: self.tracker.current().cloned(),
+            history: self.tracker.history().collect(),
+            samples_seen: self.tracker.samples_seen(),
+        };
+        self.view.send_replace(view.clone());
+        if new_sample {
+            let _ = self.events.send(Event::Workload(view));
+        }
+        if let Some((from, to)) = change {
+            let _ = self.events.send(Event::WorkloadStatus { from, to });
+        }
+    }
+}
+
+async fn run_command(
+    command: String,
+    lines: mpsc::Sender<(Stream, String)>,
+    events: mpsc::UnboundedSender<Event>,
+    shutdown: CancellationToken,
+) {
+    let mut child = match tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so ending the demo ends the whole pipeline.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = events.send(Event::WorkloadSourceError(format!(
+                "cannot start the workload command `{command}`: {e}"
+            )));
+            return;
+        }
+    };
+    let pid = child.id();
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(forward_lines(out, Stream::Stdout, lines.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(forward_lines(err, Stream::Stderr, lines));
+    }
+    tokio::select! {
+        status = child.wait() => {
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
+            tracing::info!("workload command exited: {status}");
+            let _ = events.send(Event::WorkloadSourceError(format!(
+                "the workload command exited ({status})"
+            )));
+        }
+        _ = shutdown.cancelled() => {
+            if let Some(pid) = pid {
+                terminate_group(pid);
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+        }
+    }
+}
+
+fn terminate_group(pid: u32) {
+    // SAFETY: kill(2) with a negative pid signals the process group we created;
+    // it has no memory-safety preconditions.
+    unsafe {
+        libc::kill(-(pid as i32), libc::SIGTERM);
+    }
+}
+
+async fn forward_lines(
+    reader: impl AsyncRead + Unpin,
+    stream: Stream,
+    lines: mpsc::Sender<(Stream, String)>,
+) {
+    let mut reader = BufReader::new(reader).lines();
+    while let Ok(Some(line)) = reader.next_line().await {
+        if lines.send((stream, line)).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Follows the logs of `service`'s container, re-attaching after it restarts.
+async fn follow_service(
+    service: String,
+    cluster: Arc<Cluster>,
+    lines: mpsc::Sender<(Stream, String)>,
+    events: mpsc::UnboundedSender<Event>,
+    shutdown: CancellationToken,
+) {
+    let mut reported = false;
+    loop {
+        let container = match cluster.refresh().await {
+            Ok(nodes) => nodes.into_iter().find(|n| n.service == service),
+            Err(_) => None,
+        };
+        match container {
+            Some(node) => {
+                reported = false;
+                let mut logs = cluster.docker().logs(
+                    &node.id,
+                    Some(LogsOptions {
+                        follow: true,
+                        stdout: true,
+                        stderr: true,
+                        tail: "0".into(),
+                        ..Default::default()
+                    }),
+                );
+                let mut pending = [String::new(), String::new()];
+                loop {
+                    let next = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        next = logs.next() => next,
+                    };
+                    let Some(Ok(output)) = next else { break };
+                    let stream = match output {
+                        bollard::container::LogOutput::StdErr { .. } => Stream::Stderr,
+                        _ => Stream::Stdout,
+                    };
+                    let buffer = &mut pending[stream as usize];
+                    buffer.push_str(&String::from_utf8_lossy(&output.into_bytes()));
+                    while let Some(pos) = buffer.find('\n') {
+                        let line: String = buffer.drain(..=pos).collect();
+                        let line = line.trim_end_matches(['\n', '\r']).to_string();
+                        if lines.send((stream, line)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            None if !reported => {
+                reported = true;
+                let _ = events.send(Event::WorkloadSourceError(format!(
+                    "no container of service '{service}' in project '{}'",
+                    cluster.project()
+                )));
+            }
+            None => {}
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(REATTACH_DELAY) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_parse_and_bad_ones_say_what_to_use() {
+        assert_eq!(
+            "cmd:loadgen etcd".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Command("loadgen etcd".into())
+        );
+        assert_eq!(
+            "service:go-ycsb".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Service("go-ycsb".into())
+        );
+        let err = "prom:x".parse::<SourceSpec>().unwrap_err().to_string();
+        assert!(err.contains("use cmd:COMMAND or service:NAME"), "{err}");
+        assert!("cmd:".parse::<SourceSpec>().is_err());
+    }
+}

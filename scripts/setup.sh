@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, idempotently: the wasm target,
+# Debian packages (etcd-server for the offline test image, tmux for the
+# real-terminal test), and the locally built etcd image. Safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+  rustup target add wasm32-wasip2
+fi
+
+need=()
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
+command -v tmux >/dev/null || need+=(tmux)
+command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+scripts/build-etcd-image.sh

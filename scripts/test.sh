@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: setup, format and lint checks, unit tests, and the
+# end-to-end tests against real wasm flows and a real Docker engine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/build-flows.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace -- --test-threads=1

@@ -1,0 +1,237 @@
+//! The whole path, for real: a three-member etcd cluster in Docker, the load
+//! generator writing to it, and `host --flow etcd.wasm --headless` killing two
+//! members and restarting them. Everything asserted comes from the transcript
+//! (Docker's and the workload's own reports) and from Docker afterwards.
+
+use e2e::{
+    ComposeProject, ensure_etcd_image, flow_wasm, loadgen_bin, read_transcript, run, run_host,
+    temp_dir, workspace_root,
+};
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+/// Ports apart from the demo's defaults, so a running demo does not clash.
+const PORTS: [&str; 3] = ["24791", "24792", "24793"];
+
+fn endpoints() -> String {
+    PORTS
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    transcript.iter().filter(|e| e["event"] == kind).collect()
+}
+
+fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize> {
+    transcript.iter().position(pred)
+}
+
+fn up(project: &str) -> ComposeProject {
+    ensure_etcd_image().unwrap();
+    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
+    let cluster = ComposeProject::up(
+        project,
+        &compose,
+        &[
+            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
+            ("ETCD1_PORT", PORTS[0]),
+            ("ETCD2_PORT", PORTS[1]),
+            ("ETCD3_PORT", PORTS[2]),
+        ],
+    )
+    .unwrap();
+    let ready = run(Command::new(loadgen_bin()).args([
+        "etcd",
+        "--check",
+        "--wait",
+        "60s",
+        "--endpoints",
+        &endpoints(),
+    ]))
+    .unwrap();
+    assert!(
+        ready.status.success(),
+        "etcd never became ready: {}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    cluster
+}
+
+fn host_args<'a>(
+    project: &'a str,
+    state: &'a str,
+    transcript: &'a str,
+    workload: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "--flow",
+        flow_wasm_str(),
+        "--headless",
+        "--project",
+        project,
+        "--state-dir",
+        state,
+        "--transcript",
+        transcript,
+        "--workload",
+        workload,
+    ]
+}
+
+fn flow_wasm_str() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| flow_wasm("etcd").to_string_lossy().into_owned())
+}
+
+fn assert_all_running(cluster: &ComposeProject) {
+    let states = cluster.states().unwrap();
+    assert_eq!(states.len(), 3, "{states:?}");
+    for (service, state) in &states {
+        assert_eq!(
+            state, "running",
+            "{service} left {state} after the host exited: {states:?}"
+        );
+    }
+}
+
+#[test]
+fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
+    let project = format!("e2e-etcd-{}", std::process::id());
+    let cluster = up(&project);
+    let dir = temp_dir("etcd-e2e");
+    let state = dir.join("state").to_string_lossy().into_owned();
+    let transcript_path = dir.join("run.jsonl");
+    let transcript_str = transcript_path.to_string_lossy().into_owned();
+    let workload = format!(
+        "cmd:{} etcd --duration 240s --endpoints {}",
+        loadgen_bin().display(),
+        endpoints()
+    );
+
+    let output = run_host(
+        &host_args(&project, &state, &transcript_str, &workload),
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let t = read_transcript(&transcript_path).unwrap();
+    eprintln!(
+        "transcript:\n{}",
+        t.iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(output.status.success(), "host failed: {stderr}");
+    assert!(
+        events(&t, "error")
+            .iter()
+            .all(|e| e["source"] == "workload" || e.get("chapter").is_none()),
+        "a chapter failed"
+    );
+
+    // A baseline was measured from the load generator's real output.
+    let baseline = events(&t, "workload")
+        .iter()
+        .find_map(|e| e["baseline"].as_f64())
+        .expect("a baseline was measured");
+    assert!(baseline > 0.0);
+
+    // Two kills, of two different etcd members.
+    let faults = events(&t, "fault");
+    let kills: Vec<&&Value> = faults
+        .iter()
+        .filter(|f| f["action"] == "kill SIGKILL")
+        .collect();
+    assert_eq!(kills.len(), 2, "{faults:?}");
+    assert_ne!(kills[0]["id"], kills[1]["id"]);
+    for kill in &kills {
+        assert!(kill["service"].as_str().unwrap().starts_with("etcd"));
+        let id = kill["id"].as_str().unwrap();
+        let fault_at = position(&t, |e| {
+            e["event"] == "fault" && e["id"] == id && e["action"] == "kill SIGKILL"
+        })
+        .unwrap();
+        // Docker (not the flow) reported the node exited, then running again.
+        let exited_at = position(&t, |e| {
+            e["event"] == "node" && e["id"] == id && e["state"] == "exited"
+        })
+        .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
+        assert!(exited_at > fault_at);
+        let running_again = t[exited_at..]
+            .iter()
+            .any(|e| e["event"] == "node" && e["id"] == id && e["state"] == "running");
+        assert!(running_again, "{id} was not seen running again");
+    }
+
+    // The workload became degraded only after the second kill, and then normal again.
+    let second_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[1]["id"]).unwrap();
+    let degraded = position(&t, |e| {
+        e["event"] == "workload" && e["kind"] == "status" && e["status"] == "degraded"
+    })
+    .expect("the workload never became degraded");
+    assert!(degraded > second_kill, "degraded before quorum was lost");
+    let degraded_sample = t[degraded..]
+        .iter()
+        .chain(t[..degraded].iter().rev())
+        .find(|e| e["event"] == "workload" && e["kind"] == "sample" && e["status"] == "degraded")
+        .unwrap();
+    assert!(degraded_sample["ops_per_sec"].as_f64().unwrap() < 0.5 * baseline);
+    let recovered = t[degraded..]
+        .iter()
+        .any(|e| e["event"] == "workload" && e["kind"] == "status" && e["status"] == "normal");
+    assert!(recovered, "the workload never recovered");
+
+    let done = events(&t, "done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["reason"], "completed");
+    assert_eq!(done[0]["outstanding_faults"], 0);
+    assert_all_running(&cluster);
+
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn quitting_right_after_a_kill_restores_the_killed_member() {
+    let project = format!("e2e-quit-{}", std::process::id());
+    let cluster = up(&project);
+    let dir = temp_dir("etcd-quit");
+    let state = dir.join("state").to_string_lossy().into_owned();
+    let transcript_path = dir.join("run.jsonl");
+    let transcript_str = transcript_path.to_string_lossy().into_owned();
+    let workload = format!(
+        "cmd:{} etcd --duration 120s --endpoints {}",
+        loadgen_bin().display(),
+        endpoints()
+    );
+    let mut args = host_args(&project, &state, &transcript_str, &workload);
+    // Intro → health → baseline → lose one member, then quit once it ran.
+    args.extend(["--keys", "space space space q"]);
+
+    let output = run_host(&args, Duration::from_secs(180)).unwrap();
+    let t = read_transcript(&transcript_path).unwrap();
+    assert!(
+        output.status.success(),
+        "host failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let kill = events(&t, "fault")
+        .into_iter()
+        .find(|f| f["action"] == "kill SIGKILL")
+        .expect("one member was killed");
+    let restore = events(&t, "restore");
+    assert_eq!(restore.len(), 1, "{restore:?}");
+    assert_eq!(restore[0]["id"], kill["id"]);
+    assert_eq!(restore[0]["ok"], true);
+    assert_eq!(restore[0]["detail"], "started");
+    let done = events(&t, "done");
+    assert_eq!(done[0]["reason"], "quit");
+    assert_eq!(done[0]["outstanding_faults"], 0);
+    assert_all_running(&cluster);
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -1,0 +1,88 @@
+//! `host inspect` on the shipped flows, and the one-line errors bad files get.
+
+use e2e::{flow_wasm, host_bin, run, temp_dir};
+use std::process::Command;
+
+fn inspect(path: &std::path::Path) -> (bool, String, String) {
+    let output = run(Command::new(host_bin()).arg("inspect").arg(path)).unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn inspect_shows_the_tikv_flow_chapters_and_capabilities() {
+    let (ok, out, err) = inspect(&flow_wasm("tikv"));
+    assert!(ok, "{err}");
+    assert!(out.contains("flow:        tikv 0.1.0"), "{out}");
+    assert!(out.contains("api:         demo:flow@0.1.0"), "{out}");
+    assert!(
+        out.contains("workload:    service:go-ycsb (default)"),
+        "{out}"
+    );
+    for chapter in [
+        "1. Intro",
+        "2. Cluster health",
+        "3. Workload baseline",
+        "4. Fault injection  [blocks-advance]",
+        "5. Detection",
+        "6. Recovery  [blocks-advance, auto-advance]",
+        "7. Complete",
+    ] {
+        assert!(out.contains(chapter), "missing {chapter:?} in\n{out}");
+    }
+    assert!(out.contains("fault kill on services 'tikv*'"), "{out}");
+    assert!(out.contains("read the workload"), "{out}");
+}
+
+#[test]
+fn inspect_shows_the_etcd_flow() {
+    let (ok, out, err) = inspect(&flow_wasm("etcd"));
+    assert!(ok, "{err}");
+    assert!(out.contains("flow:        etcd 0.1.0"), "{out}");
+    assert!(out.contains("5. Lose quorum  [blocks-advance]"), "{out}");
+    assert!(out.contains("fault kill on services 'etcd*'"), "{out}");
+}
+
+#[test]
+fn bad_files_get_one_line_errors_naming_the_file() {
+    let dir = temp_dir("bad-files");
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("text.wasm", b"hello, not wasm", "is not a WebAssembly file"),
+        (
+            "core.wasm",
+            b"\0asm\x01\0\0\0",
+            "is a core wasm module, not a component",
+        ),
+        (
+            "truncated.wasm",
+            b"\0asm\x0d\0\x01\0\x07\x05",
+            "is not a valid wasm component",
+        ),
+        ("empty.wasm", b"", "is not a WebAssembly file"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let (ok, _, err) = inspect(&path);
+        assert!(!ok, "{name} was accepted");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{name}: not one line:\n{err}"
+        );
+        assert!(
+            err.contains(name) && err.contains(expected),
+            "{name}: {err}"
+        );
+    }
+    let (ok, _, err) = inspect(&dir.join("missing.wasm"));
+    assert!(!ok);
+    assert!(
+        err.contains("cannot read flow") && err.contains("missing.wasm"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
