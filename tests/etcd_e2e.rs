@@ -11,11 +11,14 @@ use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
-/// Ports apart from the demo's defaults, so a running demo does not clash.
-const PORTS: [&str; 3] = ["24791", "24792", "24793"];
+/// Ports apart from the demo's defaults (and per test, as tests may run in
+/// parallel), so nothing clashes.
+type Ports = [&'static str; 3];
+const FULL_RUN_PORTS: Ports = ["24791", "24792", "24793"];
+const QUIT_PORTS: Ports = ["24794", "24795", "24796"];
 
-fn endpoints() -> String {
-    PORTS
+fn endpoints(ports: Ports) -> String {
+    ports
         .iter()
         .map(|p| format!("http://127.0.0.1:{p}"))
         .collect::<Vec<_>>()
@@ -30,7 +33,7 @@ fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize
     transcript.iter().position(pred)
 }
 
-fn up(project: &str) -> ComposeProject {
+fn up(project: &str, ports: Ports) -> ComposeProject {
     ensure_etcd_image().unwrap();
     let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
     let cluster = ComposeProject::up(
@@ -38,9 +41,9 @@ fn up(project: &str) -> ComposeProject {
         &compose,
         &[
             ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", PORTS[0]),
-            ("ETCD2_PORT", PORTS[1]),
-            ("ETCD3_PORT", PORTS[2]),
+            ("ETCD1_PORT", ports[0]),
+            ("ETCD2_PORT", ports[1]),
+            ("ETCD3_PORT", ports[2]),
         ],
     )
     .unwrap();
@@ -50,7 +53,7 @@ fn up(project: &str) -> ComposeProject {
         "--wait",
         "60s",
         "--endpoints",
-        &endpoints(),
+        &endpoints(ports),
     ]))
     .unwrap();
     assert!(
@@ -101,7 +104,7 @@ fn assert_all_running(cluster: &ComposeProject) {
 #[test]
 fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
     let project = format!("e2e-etcd-{}", std::process::id());
-    let cluster = up(&project);
+    let cluster = up(&project, FULL_RUN_PORTS);
     let dir = temp_dir("etcd-e2e");
     let state = dir.join("state").to_string_lossy().into_owned();
     let transcript_path = dir.join("run.jsonl");
@@ -109,7 +112,7 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
     let workload = format!(
         "cmd:{} etcd --duration 240s --endpoints {}",
         loadgen_bin().display(),
-        endpoints()
+        endpoints(FULL_RUN_PORTS)
     );
 
     let output = run_host(
@@ -168,20 +171,24 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
         assert!(running_again, "{id} was not seen running again");
     }
 
-    // The workload became degraded only after the second kill, and then normal again.
+    // Losing quorum is measured: after the second kill a real sample falls
+    // below half the baseline and the status is degraded; then it recovers.
+    // (Killing the leader first costs a real ~1 s election dip too, so
+    // "degraded" may also appear between the kills.)
     let second_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[1]["id"]).unwrap();
-    let degraded = position(&t, |e| {
-        e["event"] == "workload" && e["kind"] == "status" && e["status"] == "degraded"
-    })
-    .expect("the workload never became degraded");
-    assert!(degraded > second_kill, "degraded before quorum was lost");
-    let degraded_sample = t[degraded..]
+    let degraded_at = t[second_kill..]
         .iter()
-        .chain(t[..degraded].iter().rev())
-        .find(|e| e["event"] == "workload" && e["kind"] == "sample" && e["status"] == "degraded")
-        .unwrap();
-    assert!(degraded_sample["ops_per_sec"].as_f64().unwrap() < 0.5 * baseline);
-    let recovered = t[degraded..]
+        .position(|e| {
+            e["event"] == "workload"
+                && e["kind"] == "sample"
+                && e["status"] == "degraded"
+                && e["ops_per_sec"]
+                    .as_f64()
+                    .is_some_and(|ops| ops < 0.5 * baseline)
+        })
+        .map(|i| i + second_kill)
+        .expect("no degraded sample below half the baseline after quorum was lost");
+    let recovered = t[degraded_at..]
         .iter()
         .any(|e| e["event"] == "workload" && e["kind"] == "status" && e["status"] == "normal");
     assert!(recovered, "the workload never recovered");
@@ -198,7 +205,7 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
 #[test]
 fn quitting_right_after_a_kill_restores_the_killed_member() {
     let project = format!("e2e-quit-{}", std::process::id());
-    let cluster = up(&project);
+    let cluster = up(&project, QUIT_PORTS);
     let dir = temp_dir("etcd-quit");
     let state = dir.join("state").to_string_lossy().into_owned();
     let transcript_path = dir.join("run.jsonl");
@@ -206,7 +213,7 @@ fn quitting_right_after_a_kill_restores_the_killed_member() {
     let workload = format!(
         "cmd:{} etcd --duration 120s --endpoints {}",
         loadgen_bin().display(),
-        endpoints()
+        endpoints(QUIT_PORTS)
     );
     let mut args = host_args(&project, &state, &transcript_str, &workload);
     // Intro → health → baseline → lose one member, then quit once it ran.
