@@ -468,10 +468,10 @@ impl Cluster {
         let mut outcomes = Vec::new();
         for entry in entries {
             let outcome = self.restore(&entry).await;
-            if outcome.ok {
-                if let Err(e) = self.lock_ledger().clear(&entry.container_id, entry.undo) {
-                    tracing::warn!("cannot update the fault ledger: {e}");
-                }
+            if outcome.ok
+                && let Err(e) = self.lock_ledger().clear(&entry.container_id, entry.undo)
+            {
+                tracing::warn!("cannot update the fault ledger: {e}");
             }
             tracing::info!(
                 "restore {}: {} ({})",
