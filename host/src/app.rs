@@ -3,6 +3,7 @@
 
 use crate::cluster::{Fault, Node, RestoreOutcome};
 use crate::events::{Event, Level, RunId};
+use crate::flow;
 use crate::runtime::FlowInfo;
 use crate::workload::WorkloadView;
 use crate::workload::tracker::Status;
@@ -24,11 +25,8 @@ pub enum Input {
 /// What the app needs done outside itself.
 #[derive(Debug)]
 pub enum Command {
-    Enter {
-        index: u32,
-        run: RunId,
-        cancel: CancellationToken,
-    },
+    /// For the flow task, as is.
+    Flow(flow::Command),
     /// Cancel everything and restore the cluster.
     Quit,
 }
@@ -193,11 +191,11 @@ impl App {
             index,
             cancel: cancel.clone(),
         });
-        vec![Command::Enter {
+        vec![Command::Flow(flow::Command::Enter {
             index: index as u32,
             run,
             cancel,
-        }]
+        })]
     }
 
     pub fn quit(&mut self) -> Vec<Command> {
@@ -391,7 +389,7 @@ mod tests {
 
     fn entered(commands: &[Command]) -> Option<(u32, RunId)> {
         commands.iter().find_map(|c| match c {
-            Command::Enter { index, run, .. } => Some((*index, *run)),
+            Command::Flow(flow::Command::Enter { index, run, .. }) => Some((*index, *run)),
             _ => None,
         })
     }
@@ -473,7 +471,7 @@ mod tests {
     #[test]
     fn quitting_cancels_the_running_chapter_and_restores() {
         let mut app = app();
-        let Command::Enter { cancel, .. } = app.start().remove(0) else {
+        let Command::Flow(flow::Command::Enter { cancel, .. }) = app.start().remove(0) else {
             panic!()
         };
         let commands = app.quit();

@@ -20,12 +20,8 @@ pub enum Command {
     },
 }
 
-/// Instantiates the flow and asks it to describe itself.
-pub async fn describe(
-    module: &FlowModule,
-    ctx: HostContext,
-    limits: &Limits,
-) -> Result<(FlowInfo, FlowInstance)> {
+/// Asks the flow to describe itself, in an instance used for nothing else.
+pub async fn describe(module: &FlowModule, ctx: HostContext, limits: &Limits) -> Result<FlowInfo> {
     let mut instance = module.instantiate(HostApi::new(ctx), limits).await?;
     let info = instance
         .describe()
@@ -39,7 +35,7 @@ pub async fn describe(
             info.version
         );
     }
-    Ok((info, instance))
+    Ok(info)
 }
 
 /// Runs chapters until the command channel closes.

@@ -155,7 +155,7 @@ async fn inspect(file: &Path) -> Result<ExitCode> {
         events,
         quit: Default::default(),
     };
-    let (info, _) = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
+    let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
     println!("flow:        {} {}", info.name, info.version);
     println!("api:         demo:flow@{}", module.api_version);
     if !info.description.is_empty() {

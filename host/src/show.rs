@@ -107,7 +107,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         events: events_tx.clone(),
         quit: quit.clone(),
     };
-    let (info, _) = flow::describe(&module, describe_ctx, &options.limits).await?;
+    let info = flow::describe(&module, describe_ctx, &options.limits).await?;
     tracing::info!(
         "flow {} {} ({} chapters)",
         info.name,
@@ -189,9 +189,9 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     loop {
         for command in commands.drain(..) {
             match command {
-                Command::Enter { index, run, cancel } => {
+                Command::Flow(command) => {
                     if let Some(tx) = &flow_tx {
-                        let _ = tx.send(flow::Command::Enter { index, run, cancel });
+                        let _ = tx.send(command);
                     }
                 }
                 Command::Quit => {

@@ -140,10 +140,6 @@ impl HostApi {
         }
     }
 
-    fn view(&self) -> WorkloadView {
-        self.ctx.workload.borrow().clone()
-    }
-
     async fn wait_for_status(
         &mut self,
         wanted: Status,
@@ -309,27 +305,30 @@ impl timing::Host for HostApi {
 impl workload::Host for HostApi {
     async fn current(&mut self) -> Result<Option<workload::Sample>, workload::WorkloadError> {
         let result = self.workload_permitted().map(|_| {
-            self.view()
-                .current
-                .map(|s| sample_to_wit(&s, self.view().t_ms))
+            let view = self.ctx.workload.borrow();
+            view.current.as_ref().map(|s| sample_to_wit(s, view.t_ms))
         });
         self.resume(result)
     }
 
     async fn baseline(&mut self) -> Result<Option<f64>, workload::WorkloadError> {
-        let result = self.workload_permitted().map(|_| self.view().baseline);
+        let result = self
+            .workload_permitted()
+            .map(|_| self.ctx.workload.borrow().baseline);
         self.resume(result)
     }
 
     async fn current_status(&mut self) -> Result<workload::Status, workload::WorkloadError> {
         let result = self
             .workload_permitted()
-            .map(|_| status_to_wit(self.view().status));
+            .map(|_| status_to_wit(self.ctx.workload.borrow().status));
         self.resume(result)
     }
 
     async fn history(&mut self) -> Result<Vec<f64>, workload::WorkloadError> {
-        let result = self.workload_permitted().map(|_| self.view().history);
+        let result = self
+            .workload_permitted()
+            .map(|_| self.ctx.workload.borrow().history.clone());
         self.resume(result)
     }
 
@@ -344,7 +343,7 @@ impl workload::Host for HostApi {
         let wanted = status_from_wit(status);
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let result = self.wait_for_status(wanted, timeout).await;
-        let t_ms = self.view().t_ms;
+        let t_ms = self.ctx.workload.borrow().t_ms;
         self.resume(result.map(|sample| sample.map(|s| sample_to_wit(&s, t_ms))))
     }
 }
