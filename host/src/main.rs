@@ -1,22 +1,10 @@
 //! `host`: present a live chaos-engineering demo whose chapters run as a
 //! sandboxed WebAssembly flow.
 
-mod app;
-mod capability;
-mod cli;
-mod cluster;
-mod events;
-mod flow;
-mod markup;
-mod runtime;
-mod show;
-mod transcript;
-mod ui;
-mod workload;
-
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, ProjectArgs, RunArgs};
+use host::{capability, cli, cluster, flow, runtime, show, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -58,6 +58,9 @@ pub struct WorkloadView {
     /// Ops/sec of the window, oldest first.
     pub history: Vec<f64>,
     pub samples_seen: u64,
+    /// True while a recorded replay (not a live tool) feeds the panel; the
+    /// presenter must then show a REHEARSAL badge.
+    pub rehearsal: bool,
 }
 
 impl WorkloadView {
@@ -69,6 +72,7 @@ impl WorkloadView {
             current: None,
             history: Vec::new(),
             samples_seen: 0,
+            rehearsal: false,
         }
     }
 }
@@ -191,6 +195,7 @@ impl TrackerOwner {
             current: self.tracker.current().cloned(),
             history: self.tracker.history().collect(),
             samples_seen: self.tracker.samples_seen(),
+            rehearsal: false,
         };
         self.view.send_replace(view.clone());
         if new_sample {

@@ -1,0 +1,15 @@
+//! The presenter as a library: the binary in `main.rs` is a thin command-line
+//! front end, and benches and tests reach the same modules through here.
+
+pub mod app;
+pub mod capability;
+pub mod cli;
+pub mod cluster;
+pub mod events;
+pub mod flow;
+pub mod markup;
+pub mod runtime;
+pub mod show;
+pub mod transcript;
+pub mod ui;
+pub mod workload;
