@@ -6,6 +6,7 @@
 use api::HostApi;
 use sandbox::{GuestOutput, Sandbox};
 pub mod api;
+pub mod cache;
 mod sandbox;
 
 use anyhow::{Context, Result, anyhow};
@@ -61,10 +62,18 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
     ticker_stop: Arc<AtomicBool>,
+    cache: Option<cache::ModuleCache>,
 }
 
 impl Runtime {
+    /// A runtime that keeps compiled flows in the user's cache directory.
     pub fn new() -> Result<Self> {
+        Self::with_cache(cache::ModuleCache::default_location())
+    }
+
+    /// A runtime that compiles every flow it loads (`None`) or caches them in
+    /// the given place.
+    pub fn with_cache(cache: Option<cache::ModuleCache>) -> Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
@@ -104,6 +113,7 @@ impl Runtime {
             engine,
             linker,
             ticker_stop,
+            cache,
         })
     }
 
@@ -115,7 +125,20 @@ impl Runtime {
             anyhow!("cannot read flow {display}: {e} (pass the path of a .wasm file)")
         })?;
         check_wasm_kind(&bytes).map_err(|why| anyhow!("{display} {why}"))?;
-        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+        let compiled = match &self.cache {
+            Some(cache) => cache
+                .load_or_compile(&self.engine, &bytes)
+                .map(|(c, outcome)| {
+                    tracing::debug!(
+                        "{}: {outcome:?} ({})",
+                        path.display(),
+                        cache.dir().display()
+                    );
+                    c
+                }),
+            None => Component::new(&self.engine, &bytes),
+        };
+        let component = compiled.map_err(|e| {
             anyhow!(
                 "{display} is not a valid wasm component: {} (rebuild it with `cargo build --target wasm32-wasip2`)",
                 first_line(&e)
