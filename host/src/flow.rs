@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug)]
 pub enum Command {
     Enter {
         index: u32,
@@ -30,6 +29,23 @@ pub enum Command {
         module: Arc<FlowModule>,
         info: FlowInfo,
     },
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Enter { index, run, .. } => f
+                .debug_struct("Enter")
+                .field("index", index)
+                .field("run", run)
+                .finish_non_exhaustive(),
+            Command::Reload { module, info } => f
+                .debug_struct("Reload")
+                .field("module", &module.name)
+                .field("flow", &info.name)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// Asks the flow to describe itself, in an instance used for nothing else.

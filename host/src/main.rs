@@ -44,7 +44,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             dir,
             sdk,
             services,
-        }) => new_flow(name, dir, sdk, services),
+        }) => create_flow(name, dir, sdk, services),
         None => present(cli.run).await,
     }
 }
@@ -201,7 +201,7 @@ async fn inspect(file: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn new_flow(
+fn create_flow(
     name: String,
     dir: PathBuf,
     sdk: Option<PathBuf>,
