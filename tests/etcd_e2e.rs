@@ -115,7 +115,7 @@ fn assert_all_running(cluster: &ComposeProject) {
 }
 
 #[test]
-fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
+fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everything() {
     let project = format!("fl-etcd-{}", std::process::id());
     let cluster = up(&project, FULL_RUN_PORTS);
     let dir = temp_dir("etcd-e2e");
