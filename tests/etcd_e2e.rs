@@ -1,7 +1,11 @@
 //! The whole path, for real: a three-member etcd cluster in Docker, the load
-//! generator writing to it, and `host --flow etcd.wasm --headless` killing two
-//! members and restarting them. Everything asserted comes from the transcript
-//! (Docker's and the workload's own reports) and from Docker afterwards.
+//! generator writing to it, and `host --flow etcd.wasm --headless` killing a
+//! follower, then the leader (both named by etcd through the flow's probes),
+//! then a second member, and restarting them. Everything asserted comes from
+//! the transcript (Docker's, etcd's and the workload's own reports) and from
+//! Docker afterwards. This is also the proof that flows swap without
+//! rebuilding the host: the same binary runs tikv.wasm, etcd.wasm and a
+//! freshly generated flow (tests/new_flow.rs).
 
 use e2e::{
     ComposeProject, ensure_etcd_image, flow_wasm, loadgen_bin, read_transcript, run, run_host,
@@ -27,6 +31,15 @@ fn endpoints(ports: Ports) -> String {
 
 fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
     transcript.iter().filter(|e| e["event"] == kind).collect()
+}
+
+/// The plain text of every narration line the flow appended.
+fn narrations(transcript: &[Value]) -> Vec<String> {
+    events(transcript, "narration")
+        .iter()
+        .filter(|e| e["mode"] == "append")
+        .filter_map(|e| e["text"].as_str().map(str::to_string))
+        .collect()
 }
 
 fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize> {
@@ -102,22 +115,22 @@ fn assert_all_running(cluster: &ComposeProject) {
 }
 
 #[test]
-fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
-    let project = format!("e2e-etcd-{}", std::process::id());
+fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everything() {
+    let project = format!("fl-etcd-{}", std::process::id());
     let cluster = up(&project, FULL_RUN_PORTS);
     let dir = temp_dir("etcd-e2e");
     let state = dir.join("state").to_string_lossy().into_owned();
     let transcript_path = dir.join("run.jsonl");
     let transcript_str = transcript_path.to_string_lossy().into_owned();
     let workload = format!(
-        "cmd:{} etcd --duration 240s --endpoints {}",
+        "cmd:{} etcd --duration 300s --endpoints {}",
         loadgen_bin().display(),
         endpoints(FULL_RUN_PORTS)
     );
 
     let output = run_host(
         &host_args(&project, &state, &transcript_str, &workload),
-        Duration::from_secs(300),
+        Duration::from_secs(360),
     )
     .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -144,14 +157,15 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
         .expect("a baseline was measured");
     assert!(baseline > 0.0);
 
-    // Two kills, of two different etcd members.
+    // Three kills: a follower (started again in its chapter), the leader,
+    // and a second member, which loses quorum.
     let faults = events(&t, "fault");
     let kills: Vec<&&Value> = faults
         .iter()
         .filter(|f| f["action"] == "kill SIGKILL")
         .collect();
-    assert_eq!(kills.len(), 2, "{faults:?}");
-    assert_ne!(kills[0]["id"], kills[1]["id"]);
+    assert_eq!(kills.len(), 3, "{faults:?}");
+    assert_ne!(kills[1]["id"], kills[2]["id"]);
     for kill in &kills {
         assert!(kill["service"].as_str().unwrap().starts_with("etcd"));
         let id = kill["id"].as_str().unwrap();
@@ -160,23 +174,57 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
         })
         .unwrap();
         // Docker (not the flow) reported the node exited, then running again.
-        let exited_at = position(&t, |e| {
-            e["event"] == "node" && e["id"] == id && e["state"] == "exited"
-        })
-        .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
-        assert!(exited_at > fault_at);
+        let exited_at = t[fault_at..]
+            .iter()
+            .position(|e| e["event"] == "node" && e["id"] == id && e["state"] == "exited")
+            .map(|i| i + fault_at)
+            .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
         let running_again = t[exited_at..]
             .iter()
             .any(|e| e["event"] == "node" && e["id"] == id && e["state"] == "running");
         assert!(running_again, "{id} was not seen running again");
     }
 
-    // Losing quorum is measured: after the second kill a real sample falls
+    // Who led came from etcd: the follower killed was not the leader then,
+    // the second kill hit the member etcd named leader, and the survivors
+    // elected another one in a later term.
+    let said = narrations(&t);
+    let (leader, follower) = said
+        .iter()
+        .find_map(|line| {
+            let (leader, rest) = line.split_once(" leads; ")?;
+            Some((
+                leader.to_string(),
+                rest.strip_suffix(" is a follower.")?.to_string(),
+            ))
+        })
+        .expect("the flow named the leader and a follower");
+    assert_ne!(leader, follower);
+    assert_eq!(kills[0]["service"], follower.as_str());
+    let killed_leader = kills[1]["service"].as_str().unwrap();
+    let leader_line = format!("{killed_leader} leads (term ");
+    assert!(
+        said.iter().any(|l| l.starts_with(&leader_line)),
+        "{killed_leader} was not named leader before it was killed: {said:?}"
+    );
+    let elected = said
+        .iter()
+        .find(|l| l.contains(" was elected leader "))
+        .expect("a new leader was elected");
+    assert!(!elected.starts_with(killed_leader), "{elected}");
+    let terms = elected
+        .rsplit_once("(term ")
+        .and_then(|(_, t)| t.strip_suffix(").")?.split_once(" → "))
+        .map(|(a, b)| (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()))
+        .expect("the election names both terms");
+    assert!(terms.1 > terms.0, "{elected}");
+
+    // Losing quorum is measured: after the third kill a real sample falls
     // below half the baseline and the status is degraded; then it recovers.
-    // (Killing the leader first costs a real ~1 s election dip too, so
-    // "degraded" may also appear between the kills.)
-    let second_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[1]["id"]).unwrap();
-    let degraded_at = t[second_kill..]
+    // (The election costs a real ~1 s dip too, so "degraded" may also appear
+    // before.)
+    let quorum_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[2]["id"]).unwrap();
+    let degraded_at = t[quorum_kill..]
         .iter()
         .position(|e| {
             e["event"] == "workload"
@@ -186,7 +234,7 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
                     .as_f64()
                     .is_some_and(|ops| ops < 0.5 * baseline)
         })
-        .map(|i| i + second_kill)
+        .map(|i| i + quorum_kill)
         .expect("no degraded sample below half the baseline after quorum was lost");
     let recovered = t[degraded_at..]
         .iter()
@@ -204,7 +252,7 @@ fn etcd_flow_kills_two_members_measures_the_outage_and_restores_everything() {
 
 #[test]
 fn quitting_right_after_a_kill_restores_the_killed_member() {
-    let project = format!("e2e-quit-{}", std::process::id());
+    let project = format!("fl-quit-{}", std::process::id());
     let cluster = up(&project, QUIT_PORTS);
     let dir = temp_dir("etcd-quit");
     let state = dir.join("state").to_string_lossy().into_owned();
@@ -216,8 +264,9 @@ fn quitting_right_after_a_kill_restores_the_killed_member() {
         endpoints(QUIT_PORTS)
     );
     let mut args = host_args(&project, &state, &transcript_str, &workload);
-    // Intro → health → baseline → lose one member, then quit once it ran.
-    args.extend(["--keys", "space space space q"]);
+    // Intro → health → baseline → lose a follower (restarted by the flow) →
+    // lose the leader, then quit once it ran: the leader is left dead.
+    args.extend(["--keys", "space space space space q"]);
 
     let output = run_host(&args, Duration::from_secs(180)).unwrap();
     let t = read_transcript(&transcript_path).unwrap();
@@ -229,8 +278,9 @@ fn quitting_right_after_a_kill_restores_the_killed_member() {
 
     let kill = events(&t, "fault")
         .into_iter()
-        .find(|f| f["action"] == "kill SIGKILL")
-        .expect("one member was killed");
+        .filter(|f| f["action"] == "kill SIGKILL")
+        .nth(1)
+        .expect("the leader was killed");
     let restore = events(&t, "restore");
     assert_eq!(restore.len(), 1, "{restore:?}");
     assert_eq!(restore[0]["id"], kill["id"]);

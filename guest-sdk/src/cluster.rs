@@ -41,22 +41,27 @@ pub fn kill(target: &Target, signal: &str) -> Result<Node, ClusterError> {
     raw::kill(target, signal)
 }
 
+/// Stops a container: SIGTERM, then SIGKILL after `grace` (whole seconds).
 pub fn stop(target: &Target, grace: Duration) -> Result<Node, ClusterError> {
     raw::stop(target, u32::try_from(grace.as_secs()).unwrap_or(u32::MAX))
 }
 
+/// Starts a stopped container (undoes `kill` and `stop`).
 pub fn start(target: &Target) -> Result<Node, ClusterError> {
     raw::start(target)
 }
 
+/// Restarts a container.
 pub fn restart(target: &Target) -> Result<Node, ClusterError> {
     raw::restart(target)
 }
 
+/// Freezes every process of a running container.
 pub fn pause(target: &Target) -> Result<Node, ClusterError> {
     raw::pause(target)
 }
 
+/// Undoes `pause`.
 pub fn unpause(target: &Target) -> Result<Node, ClusterError> {
     raw::unpause(target)
 }

@@ -61,6 +61,7 @@ impl FlowInfo {
 }
 
 impl Chapter {
+    /// A chapter with this title, no narration, no hint, and neither flag.
     pub fn new(title: &str) -> Self {
         Chapter {
             title: title.to_string(),

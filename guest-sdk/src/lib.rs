@@ -44,6 +44,8 @@
 //! export_flow!(Demo);
 //! ```
 
+#![warn(missing_docs)]
+
 // The generated export code names this crate by its absolute path, also from
 // inside it.
 extern crate self as guest_sdk;
@@ -130,18 +132,22 @@ macro_rules! export_flow {
 pub mod log {
     use crate::bindings::demo::flow::log::{LogLevel, log};
 
+    /// Detail for debugging the flow.
     pub fn debug(message: &str) {
         log(LogLevel::Debug, message);
     }
 
+    /// Something worth knowing when reading the log after a show.
     pub fn info(message: &str) {
         log(LogLevel::Info, message);
     }
 
+    /// Something went wrong but the flow carries on.
     pub fn warn(message: &str) {
         log(LogLevel::Warn, message);
     }
 
+    /// Something failed.
     pub fn error(message: &str) {
         log(LogLevel::Error, message);
     }

@@ -13,11 +13,12 @@ pub fn append(markup: &str) {
     raw::append(markup);
 }
 
-/// Shows a short badge in the header; `clear_badge` removes it.
+/// Shows a short badge in the header; [`clear_badge`] removes it.
 pub fn badge(text: &str, level: Level) {
     raw::badge(text, level);
 }
 
+/// Removes the header badge.
 pub fn clear_badge() {
     raw::badge("", Level::Info);
 }

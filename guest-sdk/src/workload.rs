@@ -16,6 +16,7 @@ pub fn baseline() -> Result<Option<f64>, WorkloadError> {
     raw::baseline()
 }
 
+/// The tracker's verdict: no data, warming up, normal or degraded.
 pub fn status() -> Result<Status, WorkloadError> {
     raw::current_status()
 }
@@ -28,6 +29,65 @@ pub fn history() -> Result<Vec<f64>, WorkloadError> {
 /// Waits until the status is `status` and returns the latest sample.
 pub fn wait_for(status: Status, timeout: Duration) -> Result<Option<Sample>, WorkloadError> {
     raw::wait_for(status, crate::timing::clamp_ms(timeout))
+}
+
+/// Formats a rate for the audience, e.g. `1234 ops/s`.
+pub fn ops(value: f64) -> String {
+    format!("{value:.0} ops/s")
+}
+
+/// The figures a flow compares everything else against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    /// The tracker's baseline throughput.
+    pub ops_per_sec: f64,
+    /// The worst p99 latency of the sample at which the baseline was read, in
+    /// ms, when the load tool reports percentiles.
+    pub p99_ms: Option<f64>,
+}
+
+/// The "Workload baseline" chapter every flow has: narrates that it is
+/// measuring, waits up to `timeout` for the tracker to call the workload
+/// normal (the baseline is measured then), and narrates the figures.
+///
+/// `Ok(None)` when the presenter skipped or quit (return from `enter` then);
+/// `Err` with a sentence for the audience when no baseline came in time.
+pub fn measure_baseline(timeout: Duration) -> Result<Option<Baseline>, String> {
+    crate::narration::append("Measuring…");
+    let sample = match wait_for(Status::Normal, timeout) {
+        Ok(sample) => sample,
+        Err(WorkloadError::Interrupted) => return Ok(None),
+        Err(e) => return Err(format!("no baseline: {}", e.message())),
+    };
+    let Some(ops_per_sec) = baseline().map_err(|e| e.message())? else {
+        return Err("no baseline: the tracker has not measured one".to_string());
+    };
+    let measured = Baseline {
+        ops_per_sec,
+        p99_ms: sample.as_ref().and_then(Sample::worst_p99_ms),
+    };
+    crate::narration::append(&measured.describe());
+    Ok(Some(measured))
+}
+
+impl Baseline {
+    /// One line of narration, e.g. `Baseline: 1234 ops/s, p99 8 ms`.
+    pub fn describe(&self) -> String {
+        let mut line = format!("Baseline: {}", crate::markup::bold(&ops(self.ops_per_sec)));
+        if let Some(p99) = self.p99_ms {
+            line.push_str(&format!(", p99 {p99:.1} ms"));
+        }
+        line
+    }
+
+    /// `value` as a percentage of the baseline (0 when the baseline is 0).
+    pub fn percent(&self, value: f64) -> f64 {
+        if self.ops_per_sec > 0.0 {
+            100.0 * value / self.ops_per_sec
+        } else {
+            0.0
+        }
+    }
 }
 
 impl Sample {

@@ -123,6 +123,19 @@ impl App {
             .is_some_and(|c| c.blocks_advance)
     }
 
+    /// Swaps in a reloaded flow's description (`--watch`), staying on the
+    /// chapter on screen. Chapters that ran are not run again.
+    pub fn replace_flow(&mut self, flow: FlowInfo) {
+        self.ran.resize(flow.chapters.len(), false);
+        self.chapter = self.chapter.min(flow.chapters.len().saturating_sub(1));
+        if !self.is_running()
+            && let Some(chapter) = flow.chapters.get(self.chapter)
+        {
+            self.narration = chapter.narration.lines().map(str::to_string).collect();
+        }
+        self.flow = flow;
+    }
+
     /// Opens the first chapter.
     pub fn start(&mut self) -> Vec<Command> {
         self.show_chapter(0)

@@ -31,6 +31,22 @@ pub enum Command {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Create a flow crate NAME from the built-in template; build it with
+    /// `cargo build --release` in the new directory.
+    NewFlow {
+        /// Crate name: lowercase letters, digits, '-' and '_'.
+        name: String,
+        /// Where to create the NAME directory.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The guest-sdk crate to depend on (default: the one in the source
+        /// tree this host was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+        /// Glob of the Compose services the flow may kill.
+        #[arg(long, default_value = "db*")]
+        services: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -66,6 +82,11 @@ pub struct RunArgs {
     /// mode advances by itself and quits after the last chapter.
     #[arg(long, requires = "headless")]
     pub keys: Option<String>,
+
+    /// Reload the flow whenever its file changes (after a rebuild), staying
+    /// on the current chapter.
+    #[arg(long)]
+    pub watch: bool,
 
     /// Write the transcript here (headless default: stdout).
     #[arg(long)]

@@ -1,23 +1,51 @@
 //! The flow task: the one owner of the flow's wasm store. The app sends it
 //! chapters to enter; it reports when each returns. A flow that crashes is
 //! started afresh for the next chapter, so the show can go on.
+//!
+//! With `--watch`, [`watch`] reloads the flow file when it changes and the
+//! task swaps to the new module between chapters.
 
 use crate::capability::Grants;
 use crate::events::{Event, RunId};
 use crate::runtime::api::{HostApi, HostContext};
-use crate::runtime::{FlowInfo, FlowInstance, FlowModule, Limits};
+use crate::runtime::{FlowInfo, FlowInstance, FlowModule, Limits, Runtime};
 use anyhow::{Result, anyhow};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug)]
 pub enum Command {
     Enter {
         index: u32,
         run: RunId,
         cancel: CancellationToken,
     },
+    /// Use this module from the next chapter on; a chapter already running
+    /// finishes on the old one.
+    Reload {
+        module: Arc<FlowModule>,
+        info: FlowInfo,
+    },
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Enter { index, run, .. } => f
+                .debug_struct("Enter")
+                .field("index", index)
+                .field("run", run)
+                .finish_non_exhaustive(),
+            Command::Reload { module, info } => f
+                .debug_struct("Reload")
+                .field("module", &module.name)
+                .field("flow", &info.name)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// Asks the flow to describe itself, in an instance used for nothing else.
@@ -41,16 +69,30 @@ pub async fn describe(module: &FlowModule, ctx: HostContext, limits: &Limits) ->
 /// Runs chapters until the command channel closes.
 /// The instance is created on the first chapter (and again after a crash).
 pub fn spawn(
-    module: std::sync::Arc<FlowModule>,
-    info: FlowInfo,
+    mut module: Arc<FlowModule>,
+    mut info: FlowInfo,
     ctx: HostContext,
     limits: Limits,
 ) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let grants = Grants::from_declared(&info.capabilities);
+    let mut grants = Grants::from_declared(&info.capabilities);
     let handle = tokio::spawn(async move {
         let mut instance: Option<FlowInstance> = None;
-        while let Some(Command::Enter { index, run, cancel }) = rx.recv().await {
+        while let Some(command) = rx.recv().await {
+            let (index, run, cancel) = match command {
+                Command::Enter { index, run, cancel } => (index, run, cancel),
+                Command::Reload {
+                    module: fresh,
+                    info: fresh_info,
+                } => {
+                    module = fresh;
+                    grants = Grants::from_declared(&fresh_info.capabilities);
+                    info = fresh_info;
+                    // The old instance's state belongs to the old code.
+                    instance = None;
+                    continue;
+                }
+            };
             if instance.is_none() {
                 match module.instantiate(HostApi::new(ctx.clone()), &limits).await {
                     Ok(mut fresh) => {
@@ -100,4 +142,66 @@ fn finish(ctx: &HostContext, run: RunId, index: u32, outcome: Result<(), String>
         index,
         outcome,
     });
+}
+
+/// A changed flow file, loaded and described; or why it could not be, in one
+/// line for the presenter.
+pub type Reloaded = Result<(Arc<FlowModule>, FlowInfo), String>;
+
+/// How often `--watch` looks at the file. Polling needs no platform watcher
+/// and a build takes seconds anyway.
+const WATCH_POLL: Duration = Duration::from_millis(300);
+
+/// What identifies one version of the file without reading it.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Watches `path` and sends each new version, loaded and described in an
+/// instance that cannot reach the cluster. A version is loaded once it has
+/// been unchanged for one poll, so a file still being written is not read
+/// half-way; a broken version is reported once, and the show keeps the last
+/// good one.
+pub fn watch(
+    path: PathBuf,
+    runtime: Arc<Runtime>,
+    describe_ctx: HostContext,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> mpsc::UnboundedReceiver<Reloaded> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut loaded = stamp(&path);
+        let mut previous = loaded;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(WATCH_POLL) => {}
+            }
+            let now = stamp(&path);
+            let settled = now.is_some() && now == previous && now != loaded;
+            previous = now;
+            if !settled {
+                continue;
+            }
+            loaded = now;
+            let (file, rt) = (path.clone(), runtime.clone());
+            let compiled = tokio::task::spawn_blocking(move || rt.load(&file))
+                .await
+                .map_err(|e| format!("loading {} stopped: {e}", path.display()))
+                .and_then(|r| r.map_err(|e| format!("{e:#}")));
+            let reloaded = match compiled {
+                Ok(module) => describe(&module, describe_ctx.clone(), &limits)
+                    .await
+                    .map(|info| (Arc::new(module), info))
+                    .map_err(|e| format!("{e:#}")),
+                Err(why) => Err(why),
+            };
+            if tx.send(reloaded).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

@@ -8,6 +8,8 @@ pub mod cluster;
 pub mod events;
 pub mod flow;
 pub mod markup;
+pub mod new_flow;
+pub mod probe_url;
 pub mod runtime;
 pub mod show;
 pub mod transcript;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, ProjectArgs, RunArgs};
-use host::{capability, cli, cluster, flow, runtime, show, workload};
+use host::{capability, cli, cluster, flow, new_flow, runtime, show, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -39,6 +39,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some(Command::NewFlow {
+            name,
+            dir,
+            sdk,
+            services,
+        }) => create_flow(name, dir, sdk, services),
         None => present(cli.run).await,
     }
 }
@@ -115,6 +121,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         state_dir,
+        watch: args.watch,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
@@ -191,5 +198,33 @@ async fn inspect(file: &Path) -> Result<ExitCode> {
     if caps.faults.is_empty() && !caps.reads_workload && caps.http_probes.is_empty() {
         println!("  none");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn create_flow(
+    name: String,
+    dir: PathBuf,
+    sdk: Option<PathBuf>,
+    services: String,
+) -> Result<ExitCode> {
+    let sdk = sdk.or_else(new_flow::default_sdk).context(
+        "this host was not built from a checkout with guest-sdk; pass --sdk PATH to guest-sdk",
+    )?;
+    let generated = new_flow::generate(&new_flow::NewFlow {
+        name,
+        dir,
+        sdk,
+        services,
+    })?;
+    let root = generated.root.display();
+    println!("created {root}");
+    println!();
+    println!("  cd {root}");
+    println!("  cargo build --release");
+    println!("  host inspect {}", generated.wasm.display());
+    println!(
+        "  host --flow {} --project YOUR_PROJECT",
+        generated.wasm.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -38,6 +38,8 @@ pub struct ShowOptions {
     pub tracker: TrackerConfig,
     pub limits: Limits,
     pub state_dir: PathBuf,
+    /// Reload the flow when its file changes (`--watch`).
+    pub watch: bool,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -94,7 +96,7 @@ struct Progress {
 
 pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let started = Instant::now();
-    let runtime = Runtime::new()?;
+    let runtime = Arc::new(Runtime::new()?);
     let module = Arc::new(runtime.load(&options.flow)?);
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let quit = QuitSignal::default();
@@ -163,6 +165,24 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         events: events_tx.clone(),
         quit: quit.clone(),
     };
+    // Without --watch the sender stays here, so nothing ever arrives.
+    let (_no_reloads, mut reloads) = mpsc::unbounded_channel::<flow::Reloaded>();
+    if options.watch {
+        let (_, no_workload) = watch::channel(WorkloadView::empty());
+        let describe_ctx = HostContext {
+            cluster: None,
+            workload: no_workload,
+            events: events_tx.clone(),
+            quit: quit.clone(),
+        };
+        reloads = flow::watch(
+            options.flow.clone(),
+            runtime.clone(),
+            describe_ctx,
+            options.limits.clone(),
+            shutdown.clone(),
+        );
+    }
     let (flow_tx, flow_handle) = flow::spawn(module, info.clone(), ctx, options.limits.clone());
     let mut flow_tx = Some(flow_tx);
     let mut flow_handle = Some(flow_handle);
@@ -247,6 +267,20 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                 }
                 commands = app.on_input(input);
             }
+            Some(reloaded) = reloads.recv() => match reloaded {
+                Ok((module, info)) => {
+                    tracing::info!("reloaded {} {} ({} chapters)", info.name, info.version, info.chapters.len());
+                    if let Some(tx) = &flow_tx {
+                        let _ = tx.send(flow::Command::Reload { module, info: info.clone() });
+                    }
+                    app.replace_flow(info);
+                    shown_chapter = None;
+                }
+                Err(why) => {
+                    tracing::warn!("reload failed: {why}");
+                    app.notice = Some(format!("Reload failed, keeping the running flow: {why}"));
+                }
+            },
             _ = sigterm.recv() => { end = ShowEnd::Signal("SIGTERM"); commands = app.quit(); }
             _ = sighup.recv() => { end = ShowEnd::Signal("SIGHUP"); commands = app.quit(); }
             _ = sigint.recv() => { end = ShowEnd::Signal("SIGINT"); commands = app.quit(); }

@@ -1,86 +1,181 @@
-//! The etcd demo: lose one member and keep quorum, lose a second and lose it.
+//! The etcd demo: lose a follower (nothing visible happens), lose the leader
+//! (an election), lose a second member (no quorum, writes stop), recover.
+//!
+//! Who leads is read from etcd itself, through its v3 JSON gateway, never
+//! guessed: `POST /v3/maintenance/status` names the leader's member id and
+//! `POST /v3/cluster/member/list` maps ids to member names, which are the
+//! Compose service names in `clusters/etcd/docker-compose.yaml`.
+
+mod api;
 
 use guest_sdk::prelude::*;
+use guest_sdk::workload::{Baseline, measure_baseline, ops};
 use std::time::{Duration, Instant};
 
 const ETCD_SERVICES: &str = "etcd*";
+const MEMBERS: [&str; 3] = ["etcd1", "etcd2", "etcd3"];
 const BASELINE_TIMEOUT: Duration = Duration::from_secs(120);
 const DEGRADE_TIMEOUT: Duration = Duration::from_secs(30);
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(120);
-/// Long enough for several one-second samples after the first kill.
-const OBSERVE_QUORUM: Duration = Duration::from_secs(4);
+/// Long enough for several one-second samples after a kill.
+const OBSERVE: Duration = Duration::from_secs(4);
+/// Election timeout is 1 s in the compose file; allow for several rounds.
+const ELECTION_TIMEOUT: Duration = Duration::from_secs(15);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The probe URL of a member. The host maps `etcdN:2379` to the port the
+/// presenter published it on, so this works for any `ETCDn_PORT`.
+fn member_url(service: &str, path: &str) -> String {
+    format!("http://{service}:2379{path}")
+}
 
 #[derive(Default)]
 struct EtcdDemo {
-    baseline: Option<f64>,
+    baseline: Option<Baseline>,
+    /// Members killed and not started again yet.
     victims: Vec<Node>,
+    election_secs: Option<f64>,
+    quorum_lost_ops: Option<f64>,
+    recovery_secs: Option<f64>,
 }
 
 impl Flow for EtcdDemo {
     fn describe(&self) -> FlowInfo {
-        FlowInfo::new("etcd", env!("CARGO_PKG_VERSION"))
-            .description("Kill etcd members one by one: quorum kept, quorum lost, quorum restored.")
+        let mut info = FlowInfo::new("etcd", env!("CARGO_PKG_VERSION"))
+            .description("Kill etcd members: a follower, the leader, then quorum; and recover.")
             .chapter(
                 Chapter::new("Intro")
                     .narration(
-                        "[bold]etcd[/] replicates every write through [cyan]Raft[/] to a majority of \
-                         its members.\nWith three members it survives the loss of one, not two.",
+                        "[bold]etcd[/] replicates every write through [cyan]Raft[/]: the \
+                         [bold]leader[/] appends it to its log and commits it once a majority \
+                         of members has it.\nWith three members, two are a majority: it \
+                         survives the loss of one member, not two.\n\nWatch the throughput \
+                         and who leads.",
                     )
                     .key_hint("SPACE begin"),
             )
-            .chapter(Chapter::new("Cluster health").narration("Docker's view of the three members.").key_hint("SPACE next"))
+            .chapter(
+                Chapter::new("Cluster health")
+                    .narration("Docker's view of the three members, and etcd's own: who leads.")
+                    .key_hint("SPACE next"),
+            )
             .chapter(
                 Chapter::new("Workload baseline")
                     .narration("A load generator writes through etcd's v3 API. We measure a baseline first.")
                     .key_hint("SPACE next once the baseline is measured"),
             )
             .chapter(
-                Chapter::new("Lose one member")
-                    .narration("SIGKILL one member. Two of three remain: [green]a majority[/].")
+                Chapter::new("Lose a follower")
+                    .narration(
+                        "SIGKILL a [bold]follower[/]. The leader still has a majority (itself \
+                         and the other follower), so it keeps committing: [green]no election, \
+                         no pause[/]. Then we start the follower again.",
+                    )
+                    .key_hint("wait for the fault")
+                    .blocks_advance(),
+            )
+            .chapter(
+                Chapter::new("Lose the leader")
+                    .narration(
+                        "SIGKILL the [bold]leader[/]. The followers stop hearing its heartbeats; \
+                         after an election timeout (1 s here) one of them asks for votes and \
+                         the two survivors elect a new leader. Writes wait for it.",
+                    )
                     .key_hint("wait for the fault")
                     .blocks_advance(),
             )
             .chapter(
                 Chapter::new("Lose quorum")
-                    .narration("SIGKILL a second member. One of three cannot form a majority: [red]writes stop[/].")
+                    .narration(
+                        "SIGKILL a second member. One of three cannot form a majority: \
+                         [red]no write can commit[/] and the clients time out.",
+                    )
                     .key_hint("wait for the fault")
                     .blocks_advance(),
             )
             .chapter(
                 Chapter::new("Recovery")
-                    .narration("Start both members again; they rejoin and catch up from the leader.")
+                    .narration("Start both members again; they rejoin, elect a leader and catch up from its log.")
                     .key_hint("wait for recovery")
                     .blocks_advance()
                     .auto_advance(),
             )
             .chapter(Chapter::new("Complete").narration("[green]Quorum restored.[/]").key_hint("Q quit"))
             .grant_faults(ETCD_SERVICES, &[FaultAction::Kill])
-            .reads_workload()
+            .reads_workload();
+        for member in MEMBERS {
+            info = info.http_probe(&member_url(member, "/v3/"));
+        }
+        info
     }
 
     fn enter(&mut self, chapter: u32) -> Result<(), String> {
         match chapter {
-            1 => show_nodes(),
-            2 => self.measure_baseline(),
-            3 => match self.kill_one("Killing a member in")? {
-                true => self.observe_quorum(),
-                false => Ok(()),
-            },
-            4 => match self.kill_one("Killing a second member in")? {
-                true => self.expect_degraded(),
-                false => Ok(()),
-            },
-            5 => self.recover(),
+            1 => show_cluster(),
+            2 => {
+                self.baseline = measure_baseline(BASELINE_TIMEOUT)?;
+                Ok(())
+            }
+            3 => self.lose_follower(),
+            4 => self.lose_leader(),
+            5 => self.lose_quorum(),
+            6 => self.recover(),
+            7 => self.summarise(),
             _ => Ok(()),
         }
     }
 }
 
-fn ops(value: f64) -> String {
-    format!("{value:.0} ops/s")
+/// What one member says about leadership.
+struct Leadership {
+    leader: String,
+    term: u64,
 }
 
-fn show_nodes() -> Result<(), String> {
+/// Asks the running members, in turn, who leads. `None` when none names a
+/// leader it can map to a member (no quorum, or none answers).
+fn leadership(running: &[String]) -> Option<Leadership> {
+    for service in running {
+        let Ok(status) = probe::http_post(
+            &member_url(service, "/v3/maintenance/status"),
+            "{}",
+            PROBE_TIMEOUT,
+        ) else {
+            continue;
+        };
+        let Ok(status) = api::parse_status(&status.body) else {
+            continue;
+        };
+        let Ok(members) = probe::http_post(
+            &member_url(service, "/v3/cluster/member/list"),
+            "{}",
+            PROBE_TIMEOUT,
+        ) else {
+            continue;
+        };
+        let Ok(members) = api::parse_members(&members.body) else {
+            continue;
+        };
+        if let Some(leader) = api::leader_name(&status, &members) {
+            return Some(Leadership {
+                leader,
+                term: status.raft_term,
+            });
+        }
+    }
+    None
+}
+
+fn running_members() -> Result<Vec<String>, String> {
+    Ok(cluster::list_nodes()
+        .map_err(|e| e.message())?
+        .into_iter()
+        .filter(|n| n.state == NodeState::Running && MEMBERS.contains(&n.service.as_str()))
+        .map(|n| n.service)
+        .collect())
+}
+
+fn show_cluster() -> Result<(), String> {
     for node in cluster::list_nodes().map_err(|e| e.message())? {
         let state = node.state.to_string();
         let state = if node.state == NodeState::Running {
@@ -90,77 +185,192 @@ fn show_nodes() -> Result<(), String> {
         };
         narration::append(&format!("{:<6} {state}", node.service));
     }
+    match leadership(&running_members()?) {
+        Some(l) => narration::append(&format!(
+            "etcd says: {} leads (Raft term {}).",
+            markup::bold(&l.leader),
+            l.term
+        )),
+        None => narration::append("etcd names no leader right now."),
+    }
     Ok(())
 }
 
-impl EtcdDemo {
-    fn measure_baseline(&mut self) -> Result<(), String> {
-        narration::append("Measuring…");
-        match workload::wait_for(Status::Normal, BASELINE_TIMEOUT) {
-            Ok(_) => {
-                self.baseline = workload::baseline().map_err(|e| e.message())?;
-                if let Some(baseline) = self.baseline {
-                    narration::append(&format!("Baseline: {}", markup::bold(&ops(baseline))));
-                }
-                Ok(())
-            }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(format!("no baseline: {}", e.message())),
-        }
-    }
+/// The current throughput and the tracker's verdict, as one phrase.
+fn throughput_now() -> Result<(f64, Status), String> {
+    let current = workload::current()
+        .map_err(|e| e.message())?
+        .map(|s| s.ops_per_sec)
+        .unwrap_or(0.0);
+    Ok((current, workload::status().map_err(|e| e.message())?))
+}
 
-    /// Counts down, kills a random running member, and waits until Docker
-    /// reports it exited. `Ok(false)` when the presenter cancelled.
-    fn kill_one(&mut self, label: &str) -> Result<bool, String> {
+impl EtcdDemo {
+    /// Counts down and kills `target`, waiting until Docker reports it exited.
+    /// `Ok(None)` when the presenter cancelled.
+    fn kill(&mut self, target: &Target, label: &str) -> Result<Option<Node>, String> {
         if !timing::countdown(3, label) {
             narration::append("Fault cancelled.");
-            return Ok(false);
+            return Ok(None);
         }
-        let victim =
-            cluster::kill(&Target::pattern(ETCD_SERVICES), "SIGKILL").map_err(|e| e.message())?;
+        let victim = cluster::kill(target, "SIGKILL").map_err(|e| e.message())?;
         narration::append(&format!("Killed {}.", markup::red(&victim.service)));
         let seen = cluster::wait_for(&victim.id, NodeState::Exited, Duration::from_secs(10));
-        self.victims.push(victim);
+        self.victims.push(victim.clone());
         seen.map_err(|e| format!("Docker did not report the exit: {}", e.message()))?;
-        Ok(true)
+        Ok(Some(victim))
     }
 
-    fn observe_quorum(&mut self) -> Result<(), String> {
-        if !timing::sleep(OBSERVE_QUORUM) {
+    fn percent(&self, value: f64) -> String {
+        match self.baseline {
+            Some(b) => format!(" ({:.0}% of baseline)", b.percent(value)),
+            None => String::new(),
+        }
+    }
+
+    fn lose_follower(&mut self) -> Result<(), String> {
+        let running = running_members()?;
+        let Some(before) = leadership(&running) else {
+            return Err("etcd names no leader, so no follower can be told apart".to_string());
+        };
+        let Some(follower) = running.iter().find(|s| **s != before.leader).cloned() else {
+            return Err("no running follower to kill".to_string());
+        };
+        narration::append(&format!(
+            "{} leads; {} is a follower.",
+            before.leader, follower
+        ));
+        let Some(victim) = self.kill(&Target::service(&follower), "Killing a follower in")? else {
+            return Ok(());
+        };
+        if !timing::sleep(OBSERVE) {
             return Ok(());
         }
-        let current = workload::current()
-            .map_err(|e| e.message())?
-            .map(|s| s.ops_per_sec)
-            .unwrap_or(0.0);
-        let status = workload::status().map_err(|e| e.message())?;
+        let (current, status) = throughput_now()?;
         narration::append(&format!(
-            "Two members left: throughput {} ({status}).",
-            ops(current)
+            "Throughput {}{} ({status}).",
+            ops(current),
+            self.percent(current)
+        ));
+        let survivors: Vec<String> = running.into_iter().filter(|s| *s != follower).collect();
+        match leadership(&survivors) {
+            Some(after) if after.leader == before.leader && after.term == before.term => {
+                narration::append(&format!(
+                    "{} still leads, same term {}: losing a follower needs no election.",
+                    after.leader, after.term
+                ))
+            }
+            Some(after) => narration::append(&format!(
+                "Now {} leads, term {} (was {} in term {}).",
+                after.leader, after.term, before.leader, before.term
+            )),
+            None => narration::append("The survivors name no leader."),
+        }
+        cluster::start(&victim.target()).map_err(|e| e.message())?;
+        self.victims.retain(|v| v.id != victim.id);
+        cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
+            .map_err(|e| e.message())?;
+        narration::append(&format!(
+            "{} is {} again and catches up from the leader's log.",
+            victim.service,
+            markup::green("running")
         ));
         Ok(())
     }
 
-    fn expect_degraded(&mut self) -> Result<(), String> {
+    fn lose_leader(&mut self) -> Result<(), String> {
+        let running = running_members()?;
+        let Some(before) = leadership(&running) else {
+            return Err("etcd names no leader to kill".to_string());
+        };
+        narration::append(&format!(
+            "{} leads (term {}).",
+            markup::bold(&before.leader),
+            before.term
+        ));
+        let Some(victim) = self.kill(&Target::service(&before.leader), "Killing the leader in")?
+        else {
+            return Ok(());
+        };
+        let killed_at = Instant::now();
+        let survivors: Vec<String> = running
+            .into_iter()
+            .filter(|s| *s != victim.service)
+            .collect();
+        let elected = loop {
+            match leadership(&survivors) {
+                Some(l) if l.leader != before.leader => break Some(l),
+                _ if killed_at.elapsed() > ELECTION_TIMEOUT => break None,
+                _ => {
+                    if !timing::sleep(Duration::from_millis(200)) {
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        match elected {
+            Some(after) => {
+                let secs = killed_at.elapsed().as_secs_f64();
+                self.election_secs = Some(secs);
+                narration::append(&format!(
+                    "{} was elected leader {secs:.1} s after the kill (term {} → {}).",
+                    markup::green(&after.leader),
+                    before.term,
+                    after.term
+                ));
+            }
+            None => narration::append(&format!(
+                "No new leader within {} s.",
+                ELECTION_TIMEOUT.as_secs()
+            )),
+        }
+        if !timing::sleep(OBSERVE) {
+            return Ok(());
+        }
+        let (current, status) = throughput_now()?;
+        narration::append(&format!(
+            "Two members left: throughput {}{} ({status}).",
+            ops(current),
+            self.percent(current)
+        ));
+        Ok(())
+    }
+
+    fn lose_quorum(&mut self) -> Result<(), String> {
+        if self
+            .kill(
+                &Target::pattern(ETCD_SERVICES),
+                "Killing a second member in",
+            )?
+            .is_none()
+        {
+            return Ok(());
+        }
         let started = Instant::now();
         match workload::wait_for(Status::Degraded, DEGRADE_TIMEOUT) {
             Ok(sample) => {
                 let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
-                let share = self
-                    .baseline
-                    .filter(|b| *b > 0.0)
-                    .map(|b| 100.0 * current / b)
-                    .unwrap_or(0.0);
+                self.quorum_lost_ops = Some(current);
                 narration::append(&format!(
-                    "Quorum lost: throughput {} ({share:.0}% of baseline), seen {:.1} s after the kill.",
+                    "Quorum lost: throughput {}{}, seen {:.1} s after the kill.",
                     markup::red(&ops(current)),
+                    self.percent(current),
                     started.elapsed().as_secs_f64()
                 ));
-                Ok(())
             }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(format!("the workload did not degrade: {}", e.message())),
+            Err(workload::WorkloadError::Interrupted) => return Ok(()),
+            Err(e) => return Err(format!("the workload did not degrade: {}", e.message())),
         }
+        match leadership(&running_members()?) {
+            Some(l) => narration::append(&format!(
+                "The last member still names {} as leader, but nothing can commit.",
+                l.leader
+            )),
+            None => {
+                narration::append("The last member names no leader: it cannot win a vote alone.")
+            }
+        }
+        Ok(())
     }
 
     fn recover(&mut self) -> Result<(), String> {
@@ -168,7 +378,7 @@ impl EtcdDemo {
         for victim in &self.victims {
             cluster::start(&victim.target()).map_err(|e| e.message())?;
         }
-        for victim in self.victims.drain(..) {
+        for victim in std::mem::take(&mut self.victims) {
             cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
                 .map_err(|e| e.message())?;
             narration::append(&format!(
@@ -180,16 +390,40 @@ impl EtcdDemo {
         match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
             Ok(sample) => {
                 let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
+                let secs = started.elapsed().as_secs_f64();
+                self.recovery_secs = Some(secs);
                 narration::append(&format!(
-                    "Writes are back: {} after {:.1} s.",
+                    "Writes are back: {} after {secs:.1} s.",
                     markup::green(&ops(current)),
-                    started.elapsed().as_secs_f64()
                 ));
-                Ok(())
             }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(format!("throughput has not recovered: {}", e.message())),
+            Err(workload::WorkloadError::Interrupted) => return Ok(()),
+            Err(e) => return Err(format!("throughput has not recovered: {}", e.message())),
         }
+        if let Some(l) = leadership(&running_members()?) {
+            narration::append(&format!("{} leads, term {}.", l.leader, l.term));
+        }
+        Ok(())
+    }
+
+    fn summarise(&mut self) -> Result<(), String> {
+        if let Some(b) = self.baseline {
+            narration::append(&b.describe());
+        }
+        if let Some(secs) = self.election_secs {
+            narration::append(&format!("Leader election: {secs:.1} s."));
+        }
+        if let Some(current) = self.quorum_lost_ops {
+            narration::append(&format!(
+                "Without quorum: {}{}.",
+                ops(current),
+                self.percent(current)
+            ));
+        }
+        if let Some(secs) = self.recovery_secs {
+            narration::append(&format!("Recovered {secs:.1} s after the restart."));
+        }
+        Ok(())
     }
 }
 

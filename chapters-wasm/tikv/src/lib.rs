@@ -1,18 +1,36 @@
-//! The TiKV demo: kill a random TiKV store under load and watch Raft recover.
+//! The TiKV demo: kill a random TiKV store under a live YCSB workload and
+//! watch Raft recover, with the figures the clients saw and what PD says.
+
+mod pd;
 
 use guest_sdk::prelude::*;
+use guest_sdk::workload::{Baseline, measure_baseline, ops};
 use std::time::{Duration, Instant};
 
 const TIKV_SERVICES: &str = "tikv*";
+/// PD's API as the presenter's compose file names it; the host maps `pd0:2379`
+/// to the port Docker published.
+const PD_API: &str = "http://pd0:2379/pd/api/v1/";
 const BASELINE_TIMEOUT: Duration = Duration::from_secs(180);
 const DETECTION_TIMEOUT: Duration = Duration::from_secs(60);
+/// PD calls a silent store Disconnected after ~20 s of missed heartbeats.
+const PD_DISCONNECT_WAIT: Duration = Duration::from_secs(40);
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(180);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct TikvDemo {
-    baseline: Option<f64>,
+    baseline: Option<Baseline>,
     victim: Option<Node>,
     killed_at: Option<Instant>,
+    /// Seconds from the kill to the first degraded sample.
+    dip_after: Option<f64>,
+    /// The lowest one-second throughput seen after the kill.
+    trough: Option<f64>,
+    p99_during_ms: Option<f64>,
+    p99_after_ms: Option<f64>,
+    /// Seconds from the kill to throughput back to normal.
+    recovered_after: Option<f64>,
 }
 
 impl Flow for TikvDemo {
@@ -22,59 +40,77 @@ impl Flow for TikvDemo {
             .chapter(
                 Chapter::new("Intro")
                     .narration(
-                        "[bold]TiKV[/] keeps every region in a [cyan]Raft group[/] of three replicas, \
-                         one per store.\nA region stays writable while a majority (2 of 3) of its \
-                         replicas answer.\n\nIn this demo we kill one store [bold]for real[/] while \
-                         a YCSB workload runs, and measure what the clients see.",
+                        "[bold]TiKV[/] splits the keyspace into [cyan]regions[/]; each region is a \
+                         [cyan]Raft group[/] of three replicas, one per store. One replica \
+                         leads and takes the reads and writes.\nA region stays available while \
+                         a majority (2 of 3) of its replicas answer.\n\nWe will kill one store \
+                         [bold]for real[/] while go-ycsb runs. Watch three things: the \
+                         throughput dip, the p99 latency, and how long until it is back.",
                     )
                     .key_hint("SPACE begin"),
             )
             .chapter(
                 Chapter::new("Cluster health")
-                    .narration("Docker's view of the cluster: one PD, three TiKV stores, one load generator.")
+                    .narration(
+                        "Docker's view (one PD, three TiKV stores, one load generator) and PD's: \
+                         the state of each store and how many region leaders it holds.",
+                    )
                     .key_hint("SPACE next"),
             )
             .chapter(
                 Chapter::new("Workload baseline")
-                    .narration("go-ycsb is reading and writing. We measure a baseline before we break anything.")
+                    .narration("go-ycsb runs workload A (50% reads, 50% updates). We measure a baseline before we break anything.")
                     .key_hint("SPACE next once the baseline is measured"),
             )
             .chapter(
                 Chapter::new("Fault injection")
-                    .narration("Now we [red]SIGKILL[/] one TiKV store, chosen at random. No graceful shutdown.")
+                    .narration(
+                        "Now we [red]SIGKILL[/] one TiKV store, chosen at random. No graceful \
+                         shutdown: its region leaders vanish mid-request.",
+                    )
                     .key_hint("wait for the fault")
                     .blocks_advance(),
             )
             .chapter(
                 Chapter::new("Detection")
                     .narration(
-                        "Regions whose leader lived on the dead store stop answering until the \
-                         survivors notice the missing heartbeats and elect new leaders.\n\
-                         [bold]Watch the throughput.[/]",
+                        "Regions whose leader lived on the dead store answer nothing until the \
+                         other two replicas miss enough heartbeats to call an election \
+                         (about 10 s with TiKV's defaults) and elect a new leader. Regions led \
+                         elsewhere carry on: the dip is partial.\n[bold]Watch the throughput \
+                         and the p99.[/] Then PD's verdict.",
                     )
                     .key_hint("SPACE restart the store"),
             )
             .chapter(
                 Chapter::new("Recovery")
-                    .narration("We start the store again. It rejoins its Raft groups and catches up from the leaders' logs.")
+                    .narration(
+                        "We start the store again. Its replicas rejoin their Raft groups as \
+                         followers and catch up from the leaders' logs; PD then moves some \
+                         leaders back to balance the load.",
+                    )
                     .key_hint("wait for recovery")
                     .blocks_advance()
                     .auto_advance(),
             )
             .chapter(
                 Chapter::new("Complete")
-                    .narration("[green]The cluster is whole again.[/]")
+                    .narration("[green]The cluster is whole again.[/] What the clients saw:")
                     .key_hint("Q quit"),
             )
             .grant_faults(TIKV_SERVICES, &[FaultAction::Kill])
             .reads_workload()
+            .http_probe(PD_API)
             .default_workload("service:go-ycsb")
     }
 
     fn enter(&mut self, chapter: u32) -> Result<(), String> {
         match chapter {
-            1 => show_nodes(),
-            2 => self.measure_baseline(),
+            1 => show_cluster(),
+            2 => {
+                self.baseline = measure_baseline(BASELINE_TIMEOUT)?;
+                Ok(())
+            }
             3 => self.inject_fault(),
             4 => self.detect(),
             5 => self.recover(),
@@ -84,7 +120,34 @@ impl Flow for TikvDemo {
     }
 }
 
-fn show_nodes() -> Result<(), String> {
+/// PD's store list, or a sentence saying why it is not available.
+fn pd_stores() -> Result<Vec<pd::Store>, String> {
+    let url = format!("{PD_API}stores");
+    let response = probe::http_get(&url, PROBE_TIMEOUT).map_err(|e| e.message())?;
+    if response.status != 200 {
+        return Err(format!("PD answered HTTP {}", response.status));
+    }
+    pd::parse_stores(&response.body)
+}
+
+fn narrate_stores(stores: &[pd::Store]) {
+    for store in stores {
+        let state = match store.state.as_str() {
+            "Up" => markup::green(&store.state),
+            "Disconnected" => markup::yellow(&store.state),
+            _ => markup::red(&store.state),
+        };
+        narration::append(&format!(
+            "PD: store {} ({}) {state}, {} leaders / {} regions",
+            store.id,
+            store.service(),
+            store.leader_count,
+            store.region_count
+        ));
+    }
+}
+
+fn show_cluster() -> Result<(), String> {
     let nodes = cluster::list_nodes().map_err(|e| e.message())?;
     for node in &nodes {
         let state = match node.state {
@@ -93,27 +156,23 @@ fn show_nodes() -> Result<(), String> {
         };
         narration::append(&format!("{:<8} {state}", node.service));
     }
+    match pd_stores() {
+        Ok(stores) => narrate_stores(&stores),
+        Err(why) => narration::append(&format!("PD's store view is unavailable: {why}")),
+    }
     Ok(())
 }
 
-fn ops(value: f64) -> String {
-    format!("{value:.0} ops/s")
+/// The lowest throughput of the recent window (it covers the kill).
+fn trough() -> Option<f64> {
+    workload::history().ok()?.into_iter().reduce(f64::min)
 }
 
 impl TikvDemo {
-    fn measure_baseline(&mut self) -> Result<(), String> {
-        narration::append("Measuring…");
-        match workload::wait_for(Status::Normal, BASELINE_TIMEOUT) {
-            Ok(_) => {
-                let baseline = workload::baseline().map_err(|e| e.message())?;
-                self.baseline = baseline;
-                if let Some(baseline) = baseline {
-                    narration::append(&format!("Baseline: {}", markup::bold(&ops(baseline))));
-                }
-                Ok(())
-            }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(format!("no baseline: {}", e.message())),
+    fn percent(&self, value: f64) -> String {
+        match self.baseline {
+            Some(b) => format!(" ({:.0}% of the baseline)", b.percent(value)),
+            None => String::new(),
         }
     }
 
@@ -150,25 +209,20 @@ impl TikvDemo {
         match workload::wait_for(Status::Degraded, DETECTION_TIMEOUT) {
             Ok(sample) => {
                 let current = sample.as_ref().map(|s| s.ops_per_sec).unwrap_or(0.0);
-                let mut line = format!("Throughput fell to {}", markup::red(&ops(current)));
-                if let Some(baseline) = self.baseline.filter(|b| *b > 0.0) {
-                    line.push_str(&format!(
-                        " ({:.0}% of the {} baseline)",
-                        100.0 * current / baseline,
-                        ops(baseline)
-                    ));
-                }
-                if let Some(p99) = sample.as_ref().and_then(|s| s.worst_p99_ms()) {
+                self.dip_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
+                self.p99_during_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
+                let mut line = format!(
+                    "Throughput fell to {}{}",
+                    markup::red(&ops(current)),
+                    self.percent(current)
+                );
+                if let Some(p99) = self.p99_during_ms {
                     line.push_str(&format!(", p99 {p99:.0} ms"));
                 }
-                if let Some(at) = self.killed_at {
-                    line.push_str(&format!(
-                        ", {:.1} s after the kill",
-                        at.elapsed().as_secs_f64()
-                    ));
+                if let Some(after) = self.dip_after {
+                    line.push_str(&format!(", {after:.1} s after the kill"));
                 }
                 narration::append(&format!("{line}."));
-                Ok(())
             }
             Err(workload::WorkloadError::Timeout) => {
                 let current = workload::current()
@@ -177,14 +231,76 @@ impl TikvDemo {
                     .map(|s| s.ops_per_sec)
                     .unwrap_or(0.0);
                 narration::append(&format!(
-                    "The cluster absorbed the loss: throughput stayed at {} (not below half of the baseline).",
+                    "The cluster absorbed the loss: throughput stayed at {} (never below half of the baseline).",
                     ops(current)
                 ));
-                Ok(())
             }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(e.message()),
+            Err(workload::WorkloadError::Interrupted) => return Ok(()),
+            Err(e) => return Err(e.message()),
         }
+        self.watch_pd()
+    }
+
+    /// Polls PD until it stops calling the victim Up, and says what PD says.
+    fn watch_pd(&mut self) -> Result<(), String> {
+        let Some(victim) = self.victim.clone() else {
+            return Ok(());
+        };
+        narration::append("Asking PD about the dead store…");
+        let started = Instant::now();
+        loop {
+            let stores = match pd_stores() {
+                Ok(stores) => stores,
+                Err(why) => {
+                    narration::append(&format!("PD's store view is unavailable: {why}"));
+                    return Ok(());
+                }
+            };
+            let dead = stores.iter().find(|s| s.service() == victim.service);
+            if let Some(store) = dead.filter(|s| s.state != "Up") {
+                let since = self
+                    .killed_at
+                    .map(|at| format!(" {:.0} s after the kill", at.elapsed().as_secs_f64()))
+                    .unwrap_or_default();
+                narrate_stores(&stores);
+                narration::append(&format!(
+                    "PD calls store {} {}{since}: {}.",
+                    store.id,
+                    markup::yellow(&store.state),
+                    store.meaning()
+                ));
+                if store.state == "Disconnected" {
+                    narration::append(
+                        "It would call it Down only after max-store-down-time (30 min by default) \
+                         and only then re-create its replicas on other stores. With three \
+                         stores there is nowhere else to put a third replica: the regions run \
+                         on two.",
+                    );
+                }
+                break;
+            }
+            if started.elapsed() > PD_DISCONNECT_WAIT {
+                let state = dead.map_or("not listed", |s| s.state.as_str());
+                narration::append(&format!(
+                    "After {} s PD still reports {}: {state}.",
+                    PD_DISCONNECT_WAIT.as_secs(),
+                    victim.service
+                ));
+                break;
+            }
+            if !timing::sleep(Duration::from_secs(2)) {
+                return Ok(());
+            }
+        }
+        if let Some(low) = trough() {
+            self.trough = Some(low);
+            narration::append(&format!(
+                "Lowest one-second throughput so far: {}{}.",
+                ops(low),
+                self.percent(low)
+            ));
+        }
+        Ok(())
     }
 
     fn recover(&mut self) -> Result<(), String> {
@@ -203,27 +319,45 @@ impl TikvDemo {
         ));
         match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
             Ok(sample) => {
-                let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
+                let current = sample.as_ref().map(|s| s.ops_per_sec).unwrap_or(0.0);
+                self.p99_after_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
+                self.recovered_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
                 narration::append(&format!(
-                    "Throughput is back to {} after {:.1} s.",
+                    "Throughput is back to {} {:.1} s after the restart.",
                     markup::green(&ops(current)),
                     started.elapsed().as_secs_f64()
                 ));
-                Ok(())
             }
-            Err(workload::WorkloadError::Interrupted) => Ok(()),
-            Err(e) => Err(format!("throughput has not recovered: {}", e.message())),
+            Err(workload::WorkloadError::Interrupted) => return Ok(()),
+            Err(e) => return Err(format!("throughput has not recovered: {}", e.message())),
         }
+        match pd_stores() {
+            Ok(stores) => narrate_stores(&stores),
+            Err(why) => narration::append(&format!("PD's store view is unavailable: {why}")),
+        }
+        Ok(())
     }
 
     fn summarise(&mut self) -> Result<(), String> {
-        if let (Some(baseline), Ok(Some(sample))) = (self.baseline, workload::current()) {
-            narration::append(&format!(
-                "Baseline {}, now {}.",
-                ops(baseline),
-                ops(sample.ops_per_sec)
-            ));
+        let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
+        let secs = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1} s"));
+        if let Some(b) = self.baseline {
+            narration::append(&b.describe());
         }
+        if let Some(low) = self.trough {
+            narration::append(&format!("Dip: {}{}", ops(low), self.percent(low)));
+        }
+        narration::append(&format!(
+            "p99: before {}, during {}, after {}",
+            ms(self.baseline.and_then(|b| b.p99_ms)),
+            ms(self.p99_during_ms),
+            ms(self.p99_after_ms)
+        ));
+        narration::append(&format!(
+            "Degraded after {}; back to normal {} after the kill.",
+            secs(self.dip_after),
+            secs(self.recovered_after)
+        ));
         Ok(())
     }
 }

@@ -175,6 +175,14 @@ impl HostApi {
         if !self.grants.permits_probe(&url) {
             return self.resume(Err(probe::ProbeError::NotPermitted(url)));
         }
+        // Checked as written above; only then mapped to the published port.
+        let url = match self.ctx.cluster.clone() {
+            Some(cluster) => match crate::probe_url::resolve(&cluster, &url).await {
+                Ok(url) => url,
+                Err(why) => return self.resume(Err(probe::ProbeError::Unreachable(why))),
+            },
+            None => url,
+        };
         let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
         let request =
             tokio::task::spawn_blocking(move || http_request(method, &url, body, timeout));
