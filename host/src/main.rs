@@ -115,6 +115,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             ..Default::default()
         },
         state_dir,
+        restore_leftovers: args.restore_leftovers,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
