@@ -71,6 +71,24 @@ pub fn wait_for(id: &str, state: NodeState, timeout: Duration) -> Result<Node, C
     raw::wait_for(id, state, crate::timing::clamp_ms(timeout))
 }
 
+/// Cuts a running container off from the rest of the project (needs
+/// `FaultAction::Network`). The host heals it when the demo ends.
+pub fn partition(target: &Target) -> Result<Node, ClusterError> {
+    raw::partition(target)
+}
+
+/// Reconnects a partitioned container with its original aliases, so its
+/// service name resolves again.
+pub fn heal(target: &Target) -> Result<Node, ClusterError> {
+    raw::heal(target)
+}
+
+/// Undoes every fault now outstanding on the containers `target` matches
+/// once `after` has passed, whatever the flow is doing then.
+pub fn undo_after(target: &Target, after: Duration) -> Result<Vec<Node>, ClusterError> {
+    raw::undo_after(target, crate::timing::clamp_ms(after))
+}
+
 impl ClusterError {
     /// A sentence for the audience (the derived `Display` is for logs).
     pub fn message(&self) -> String {

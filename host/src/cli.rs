@@ -118,6 +118,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub log: Option<PathBuf>,
 
+    /// Restore the faults an earlier, killed run left outstanding before the
+    /// show starts, without asking (a terminal is asked; headless runs only
+    /// say what is outstanding).
+    #[arg(long)]
+    pub restore_leftovers: bool,
+
     /// Linear memory a flow may use, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_memory_mib: usize,

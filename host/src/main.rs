@@ -122,6 +122,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         },
         state_dir,
         watch: args.watch,
+        restore_leftovers: args.restore_leftovers,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.

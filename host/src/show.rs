@@ -3,8 +3,8 @@
 //! fault on the way out, however the show ends.
 
 use crate::app::{App, Command, Input, Phase};
-use crate::cluster::Cluster;
 use crate::cluster::ledger::Ledger;
+use crate::cluster::{Cluster, leftovers};
 use crate::events::Event;
 use crate::flow;
 use crate::runtime::api::{HostContext, QuitSignal};
@@ -25,6 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long the flow gets to unwind after quit before restoring anyway.
 const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(5);
+/// When set, the help key panics the show (tests restore after a host panic).
+const DEBUG_PANIC_ENV: &str = "CHAOS_DEMO_DEBUG_PANIC";
 /// Redraw cadence for the clock and countdown when nothing else changes.
 const UI_TICK: Duration = Duration::from_millis(500);
 
@@ -40,6 +42,8 @@ pub struct ShowOptions {
     pub state_dir: PathBuf,
     /// Reload the flow when its file changes (`--watch`).
     pub watch: bool,
+    /// Restore what an earlier, killed run left outstanding before the show.
+    pub restore_leftovers: bool,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -143,13 +147,8 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     };
 
     // A previous host that was killed may have left faults behind.
-    let leftovers = cluster.outstanding_faults().len();
-    if leftovers > 0 {
-        tracing::warn!(
-            "{leftovers} fault(s) outstanding from an earlier run; restoring them first"
-        );
-        cluster.restore_all().await;
-    }
+    let policy = leftovers::Policy::for_run(options.restore_leftovers, options.headless);
+    leftovers::offer(&cluster, policy).await;
 
     let workload = workload::spawn(
         source,
@@ -258,6 +257,10 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                 commands = app.on_event(event);
             }
             Some(input) = input_rx.recv() => {
+                // A debug hook for the restore-after-panic test: `?` panics.
+                if input == Input::Help && std::env::var_os(DEBUG_PANIC_ENV).is_some() {
+                    panic!("{DEBUG_PANIC_ENV} is set and `?` was pressed");
+                }
                 if input == Input::Quit && app.phase == Phase::Presenting {
                     end = if app.at_last_chapter() && !app.is_running() {
                         ShowEnd::Completed

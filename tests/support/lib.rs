@@ -48,6 +48,8 @@ pub fn build_all() {
             "tikv-flow",
             "-p",
             "etcd-flow",
+            "-p",
+            "faults-flow",
         ])
         .expect("building the flows for wasm32-wasip2");
     });

@@ -6,11 +6,42 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// How to undo a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Undo {
     Start,
     Unpause,
+    /// Connect the container to `network` again. The aliases are what the
+    /// container had there before the partition: compose DNS resolves the
+    /// service name through them, so a reconnect without them leaves the
+    /// service unreachable by name.
+    Reconnect {
+        network: String,
+        aliases: Vec<String>,
+        /// Only set when the address was fixed in the compose file; otherwise
+        /// Docker picks one, as it did at `up`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ipv4_address: Option<String>,
+    },
+}
+
+impl Undo {
+    /// Whether undoing `self` also undoes `other` (a partition is undone per
+    /// network, the others per container).
+    pub fn covers(&self, other: &Undo) -> bool {
+        match (self, other) {
+            (Undo::Reconnect { network: a, .. }, Undo::Reconnect { network: b, .. }) => a == b,
+            _ => self == other,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Undo::Start => "start".into(),
+            Undo::Unpause => "unpause".into(),
+            Undo::Reconnect { network, .. } => format!("reconnect to {network}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,11 +100,11 @@ impl Ledger {
     }
 
     /// Forgets the faults on `container_id` that `undo` reverses.
-    pub fn clear(&mut self, container_id: &str, undo: Undo) -> std::io::Result<()> {
+    pub fn clear(&mut self, container_id: &str, undo: &Undo) -> std::io::Result<()> {
         let before = self.file.entries.len();
         self.file
             .entries
-            .retain(|e| !(e.container_id == container_id && e.undo == undo));
+            .retain(|e| !(e.container_id == container_id && undo.covers(&e.undo)));
         if self.file.entries.len() != before {
             self.save()?;
         }
@@ -133,12 +164,37 @@ mod tests {
         let reopened = Ledger::open(&dir, "p").unwrap();
         assert_eq!(reopened.outstanding().len(), 2);
 
-        ledger.clear("a", Undo::Unpause).unwrap();
+        ledger.clear("a", &Undo::Unpause).unwrap();
         assert_eq!(ledger.outstanding().len(), 2, "undo kinds must match");
-        ledger.clear("a", Undo::Start).unwrap();
-        ledger.clear("b", Undo::Unpause).unwrap();
+        ledger.clear("a", &Undo::Start).unwrap();
+        ledger.clear("b", &Undo::Unpause).unwrap();
         assert!(ledger.outstanding().is_empty());
         assert!(!dir.join("ledger-p.json").exists());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    fn reconnect(network: &str) -> Undo {
+        Undo::Reconnect {
+            network: network.into(),
+            aliases: vec!["etcd1".into(), "0123456789ab".into()],
+            ipv4_address: None,
+        }
+    }
+
+    #[test]
+    fn partitions_are_cleared_per_network_and_keep_their_aliases() {
+        let dir = std::env::temp_dir().join(format!("ledger-net-{}", std::process::id()));
+        let mut ledger = Ledger::open(&dir, "p").unwrap();
+        ledger.record(entry("a", reconnect("p_default"))).unwrap();
+        ledger.record(entry("a", reconnect("p_backend"))).unwrap();
+        ledger.record(entry("a", Undo::Start)).unwrap();
+
+        let reopened = Ledger::open(&dir, "p").unwrap();
+        assert_eq!(reopened.outstanding()[0].undo, reconnect("p_default"));
+
+        ledger.clear("a", &reconnect("p_default")).unwrap();
+        let left: Vec<&Undo> = ledger.outstanding().iter().map(|e| &e.undo).collect();
+        assert_eq!(left, vec![&reconnect("p_backend"), &Undo::Start]);
         std::fs::remove_dir_all(&dir).ok();
     }
 

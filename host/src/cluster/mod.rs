@@ -3,12 +3,16 @@
 //! before it is made.
 
 pub mod ledger;
+pub mod leftovers;
 pub mod project;
 
 use crate::events::Event;
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
-use bollard::models::ContainerSummaryStateEnum;
+use bollard::models::{
+    ContainerSummaryStateEnum, EndpointIpamConfig, EndpointSettings, NetworkConnectRequest,
+    NetworkDisconnectRequest,
+};
 use bollard::query_parameters::{
     EventsOptions, InspectContainerOptions, KillContainerOptions, ListContainersOptions,
     RestartContainerOptions, StartContainerOptions, StopContainerOptions,
@@ -71,13 +75,25 @@ pub enum Target {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Kill { signal: String },
-    Stop { grace_seconds: u32 },
+    Kill {
+        signal: String,
+    },
+    Stop {
+        grace_seconds: u32,
+    },
     Start,
     Restart,
     Pause,
     Unpause,
+    /// Partition: disconnect the container from every network it is on.
+    Disconnect,
+    /// Heal a partition: reconnect it with the aliases it had.
+    Reconnect,
 }
+
+/// Docker's own networks: a compose service is never on them, and leaving
+/// them would cut the container off from more than its project.
+const ENGINE_NETWORKS: [&str; 3] = ["bridge", "host", "none"];
 
 impl Action {
     fn applies_to(&self, state: NodeState) -> bool {
@@ -91,10 +107,13 @@ impl Action {
                 NodeState::Created | NodeState::Exited | NodeState::Dead
             ),
             Action::Unpause => state == NodeState::Paused,
+            Action::Disconnect => state == NodeState::Running,
+            Action::Reconnect => state != NodeState::Removing,
         }
     }
 
-    /// What undoes this fault, if it is one.
+    /// What undoes this fault, if it is one (a partition's undo depends on
+    /// the container's networks; see `Cluster::partition_entries`).
     fn undo(&self) -> Option<Undo> {
         match self {
             Action::Kill { .. } | Action::Stop { .. } => Some(Undo::Start),
@@ -120,6 +139,8 @@ impl Action {
             Action::Restart => "restart".into(),
             Action::Pause => "pause".into(),
             Action::Unpause => "unpause".into(),
+            Action::Disconnect => "partition".into(),
+            Action::Reconnect => "heal".into(),
         }
     }
 }
@@ -164,11 +185,17 @@ pub struct RestoreOutcome {
 /// The compose project's containers and the faults made on them. One per
 /// host process, shared by the flow's API and the app.
 pub struct Cluster {
-    docker: Docker,
+    /// Set once the engine answered; until then (engine down or its socket
+    /// missing at start) every call tries again and fails with
+    /// `DockerUnavailable`. A client, once made, reconnects by itself.
+    docker: Mutex<Option<Docker>>,
     project: String,
     ledger: Mutex<Ledger>,
     nodes: watch::Sender<Vec<Node>>,
     events: mpsc::UnboundedSender<Event>,
+    /// Held while undoing faults, so a scheduled undo and the final restore
+    /// never start the same container twice.
+    restoring: tokio::sync::Mutex<()>,
 }
 
 impl Cluster {
@@ -180,33 +207,46 @@ impl Cluster {
         ledger: Ledger,
         events: mpsc::UnboundedSender<Event>,
     ) -> anyhow::Result<Arc<Self>> {
-        let docker = Docker::connect_with_defaults().map_err(|e| {
-            anyhow::anyhow!("cannot set up a Docker client: {e} (check DOCKER_HOST)")
-        })?;
-        // The engine may speak an older API than bollard's default.
-        let docker = match docker.clone().negotiate_version().await {
-            Ok(negotiated) => negotiated,
-            Err(e) => {
-                tracing::warn!("Docker version negotiation failed: {e}");
-                docker
-            }
-        };
-        Ok(Arc::new(Cluster {
-            docker,
+        let cluster = Arc::new(Cluster {
+            docker: Mutex::new(None),
             project,
             ledger: Mutex::new(ledger),
             nodes: watch::Sender::new(Vec::new()),
             events,
-        }))
+            restoring: tokio::sync::Mutex::new(()),
+        });
+        if let Err(e) = cluster.client().await {
+            tracing::warn!("{e}");
+        }
+        Ok(cluster)
+    }
+
+    /// The Engine API client, made on first success.
+    async fn client(&self) -> Result<Docker, ClusterError> {
+        if let Some(docker) = self.lock_docker().clone() {
+            return Ok(docker);
+        }
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| ClusterError::DockerUnavailable(format!("{e} (check DOCKER_HOST)")))?;
+        // The engine may speak an older API than bollard's default; without
+        // agreeing on one, every later call would be refused.
+        let docker = docker.negotiate_version().await.map_err(docker_error)?;
+        *self.lock_docker() = Some(docker.clone());
+        Ok(docker)
+    }
+
+    fn lock_docker(&self) -> std::sync::MutexGuard<'_, Option<Docker>> {
+        self.docker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn project(&self) -> &str {
         &self.project
     }
 
-    /// The Engine API client, for read-only streams (container logs).
-    pub fn docker(&self) -> &Docker {
-        &self.docker
+    /// The Engine API client, for read-only streams (container logs); `None`
+    /// until the engine has been reached (any successful `refresh` does).
+    pub fn docker(&self) -> Option<Docker> {
+        self.lock_docker().clone()
     }
 
     pub fn subscribe(&self) -> watch::Receiver<Vec<Node>> {
@@ -235,10 +275,12 @@ impl Cluster {
                         vec![format!("{PROJECT_LABEL}={}", cluster.project)],
                     ),
                 ]);
-                let mut stream = cluster.docker.events(Some(EventsOptions {
-                    filters: Some(filters),
-                    ..Default::default()
-                }));
+                let stream = cluster.client().await.ok().map(|docker| {
+                    docker.events(Some(EventsOptions {
+                        filters: Some(filters),
+                        ..Default::default()
+                    }))
+                });
                 match cluster.refresh().await {
                     Ok(_) if reported_down => {
                         reported_down = false;
@@ -251,6 +293,12 @@ impl Cluster {
                     }
                     Err(_) => {}
                 }
+                let Some(mut stream) = stream else {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(WATCH_RECONNECT_DELAY) => continue,
+                    }
+                };
                 loop {
                     let next = tokio::select! {
                         _ = shutdown.cancelled() => return,
@@ -303,7 +351,8 @@ impl Cluster {
             vec![format!("{PROJECT_LABEL}={}", self.project)],
         )]);
         let summaries = self
-            .docker
+            .client()
+            .await?
             .list_containers(Some(ListContainersOptions {
                 all: true,
                 filters: Some(filters),
@@ -348,37 +397,10 @@ impl Cluster {
     ) -> Result<Node, ClusterError> {
         let nodes = self.list().await?;
         let node = choose(&nodes, target, &action, permitted)?;
-        let entry = action.undo().map(|undo| Entry {
-            container_id: node.id.clone(),
-            container: node.container.clone(),
-            service: node.service.clone(),
-            action: action.describe(),
-            undo,
-            at_unix_ms: unix_ms(),
-        });
-        if let Some(entry) = &entry {
-            self.lock_ledger().record(entry.clone()).map_err(|e| {
-                ClusterError::Failed(format!(
-                    "cannot write the fault ledger, so the fault was not made: {e}"
-                ))
-            })?;
-        }
-        let result = self.perform(&node.id, &action).await;
-        if let Err(error) = &result {
-            if let Some(entry) = &entry {
-                let _ = self.lock_ledger().forget(entry);
-            }
-            tracing::warn!(
-                "{} on {} failed: {error}",
-                action.describe(),
-                node.container
-            );
-        }
-        result?;
-        if let Some(undo) = action.clears()
-            && let Err(e) = self.lock_ledger().clear(&node.id, undo)
-        {
-            tracing::warn!("cannot update the fault ledger: {e}");
+        match &action {
+            Action::Disconnect => self.partition(&node).await?,
+            Action::Reconnect => self.heal(&node).await?,
+            other => self.fault(&node, other).await?,
         }
         tracing::info!(
             "{} {} ({})",
@@ -395,8 +417,214 @@ impl Cluster {
         Ok(node)
     }
 
+    /// A fault undone by one Docker call (or an undo of one).
+    async fn fault(&self, node: &Node, action: &Action) -> Result<(), ClusterError> {
+        let entry = action.undo().map(|undo| self.entry(node, action, undo));
+        if let Some(entry) = &entry {
+            self.record(entry)?;
+        }
+        let result = self.perform(&node.id, action).await;
+        if let Err(error) = &result {
+            if let Some(entry) = &entry {
+                let _ = self.lock_ledger().forget(entry);
+            }
+            tracing::warn!(
+                "{} on {} failed: {error}",
+                action.describe(),
+                node.container
+            );
+        }
+        result?;
+        if let Some(undo) = action.clears()
+            && let Err(e) = self.lock_ledger().clear(&node.id, &undo)
+        {
+            tracing::warn!("cannot update the fault ledger: {e}");
+        }
+        Ok(())
+    }
+
+    fn entry(&self, node: &Node, action: &Action, undo: Undo) -> Entry {
+        Entry {
+            container_id: node.id.clone(),
+            container: node.container.clone(),
+            service: node.service.clone(),
+            action: action.describe(),
+            undo,
+            at_unix_ms: unix_ms(),
+        }
+    }
+
+    fn record(&self, entry: &Entry) -> Result<(), ClusterError> {
+        self.lock_ledger().record(entry.clone()).map_err(|e| {
+            ClusterError::Failed(format!(
+                "cannot write the fault ledger, so the fault was not made: {e}"
+            ))
+        })
+    }
+
+    /// Disconnects the container from each of its networks, each one written
+    /// to the ledger (with the aliases and fixed address it had there) before
+    /// it is cut.
+    async fn partition(&self, node: &Node) -> Result<(), ClusterError> {
+        let info = self
+            .client()
+            .await?
+            .inspect_container(&node.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(docker_error)?;
+        let networks = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default();
+        let mut undos: Vec<Undo> = networks
+            .into_iter()
+            .filter(|(name, _)| !ENGINE_NETWORKS.contains(&name.as_str()))
+            .map(|(network, endpoint)| Undo::Reconnect {
+                network,
+                aliases: endpoint.aliases.unwrap_or_default(),
+                ipv4_address: endpoint
+                    .ipam_config
+                    .and_then(|c| c.ipv4_address)
+                    .filter(|a| !a.is_empty()),
+            })
+            .collect();
+        if undos.is_empty() {
+            return Err(ClusterError::Failed(format!(
+                "{} is on no project network to disconnect it from",
+                node.container
+            )));
+        }
+        undos.sort_by_key(|u| u.describe());
+        for undo in undos {
+            let Undo::Reconnect { network, .. } = &undo else {
+                continue;
+            };
+            let network = network.clone();
+            let entry = self.entry(node, &Action::Disconnect, undo);
+            self.record(&entry)?;
+            let request = NetworkDisconnectRequest {
+                container: node.id.clone(),
+                force: Some(true),
+            };
+            let cut = match self.client().await {
+                Ok(docker) => docker
+                    .disconnect_network(&network, request)
+                    .await
+                    .map_err(docker_error),
+                Err(e) => Err(e),
+            };
+            if let Err(error) = cut {
+                let _ = self.lock_ledger().forget(&entry);
+                tracing::warn!(
+                    "partition {} from {network} failed: {error}",
+                    node.container
+                );
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reconnects a partitioned container to every network the ledger says
+    /// it was cut from.
+    async fn heal(&self, node: &Node) -> Result<(), ClusterError> {
+        let cuts: Vec<Entry> = self
+            .outstanding_faults()
+            .into_iter()
+            .filter(|e| e.container_id == node.id && matches!(e.undo, Undo::Reconnect { .. }))
+            .collect();
+        if cuts.is_empty() {
+            return Err(ClusterError::Failed(format!(
+                "{} is not partitioned by this host",
+                node.container
+            )));
+        }
+        for entry in cuts {
+            let outcome = self.restore(&entry).await;
+            if !outcome.ok {
+                return Err(ClusterError::Failed(format!(
+                    "cannot heal {}: {}",
+                    node.container, outcome.detail
+                )));
+            }
+            if let Err(e) = self.lock_ledger().clear(&node.id, &entry.undo) {
+                tracing::warn!("cannot update the fault ledger: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn reconnect(&self, id: &str, undo: &Undo) -> Result<(), ClusterError> {
+        let Undo::Reconnect {
+            network,
+            aliases,
+            ipv4_address,
+        } = undo
+        else {
+            return Ok(());
+        };
+        let request = NetworkConnectRequest {
+            container: id.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(aliases.clone()),
+                ipam_config: ipv4_address.as_ref().map(|address| EndpointIpamConfig {
+                    ipv4_address: Some(address.clone()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        self.client()
+            .await?
+            .connect_network(network, request)
+            .await
+            .map_err(docker_error)
+    }
+
+    /// Undoes every outstanding fault on the containers `target` names, once
+    /// `after` has passed (as Pumba's `--duration` does). Returns the
+    /// containers whose faults are scheduled. Faults made after this call are
+    /// not included; the final restore still undoes everything.
+    pub async fn undo_after(
+        self: &Arc<Self>,
+        target: &Target,
+        after: Duration,
+        permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
+    ) -> Result<Vec<Node>, ClusterError> {
+        let nodes = self.list().await?;
+        let outstanding = self.outstanding_faults();
+        let chosen: Vec<Node> = matching(&nodes, target)?
+            .into_iter()
+            .filter(|n| permitted(n))
+            .filter(|n| outstanding.iter().any(|e| e.container_id == n.id))
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            return Err(ClusterError::Failed(format!(
+                "no container of {} has a fault this flow may undo",
+                describe_target(target)
+            )));
+        }
+        let due: Vec<Entry> = outstanding
+            .into_iter()
+            .filter(|e| chosen.iter().any(|n| n.id == e.container_id))
+            .collect();
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let still: Vec<Entry> = {
+                let ledger = cluster.lock_ledger();
+                due.into_iter()
+                    .filter(|e| ledger.outstanding().contains(e))
+                    .collect()
+            };
+            cluster.restore_entries(still).await;
+        });
+        Ok(chosen)
+    }
+
     async fn perform(&self, id: &str, action: &Action) -> Result<(), ClusterError> {
-        let docker = &self.docker;
+        let docker = self.client().await?;
         let result = match action {
             Action::Kill { signal } => {
                 let options = KillContainerOptions {
@@ -423,6 +651,9 @@ impl Cluster {
             }
             Action::Pause => docker.pause_container(id).await,
             Action::Unpause => docker.unpause_container(id).await,
+            Action::Disconnect | Action::Reconnect => {
+                unreachable!("network faults go through partition and heal")
+            }
         };
         result.map_err(docker_error)
     }
@@ -462,14 +693,24 @@ impl Cluster {
     /// already running or removed is reported, not an error; an entry whose
     /// undo failed stays in the ledger for `host recover`.
     pub async fn restore_all(&self) -> Vec<RestoreOutcome> {
-        let mut entries = self.outstanding_faults();
-        // Unpause before start: a paused container that was then killed needs both.
-        entries.sort_by_key(|e| e.undo != Undo::Unpause);
+        let entries = self.outstanding_faults();
+        self.restore_entries(entries).await
+    }
+
+    async fn restore_entries(&self, mut entries: Vec<Entry>) -> Vec<RestoreOutcome> {
+        let _restoring = self.restoring.lock().await;
+        // Unpause before start: a paused container that was then killed needs
+        // both. Reconnect before start, so it comes up with its peers in reach.
+        entries.sort_by_key(|e| match e.undo {
+            Undo::Unpause => 0,
+            Undo::Reconnect { .. } => 1,
+            Undo::Start => 2,
+        });
         let mut outcomes = Vec::new();
         for entry in entries {
             let outcome = self.restore(&entry).await;
             if outcome.ok
-                && let Err(e) = self.lock_ledger().clear(&entry.container_id, entry.undo)
+                && let Err(e) = self.lock_ledger().clear(&entry.container_id, &entry.undo)
             {
                 tracing::warn!("cannot update the fault ledger: {e}");
             }
@@ -491,16 +732,19 @@ impl Cluster {
             service: entry.service.clone(),
             container: entry.container.clone(),
             id: entry.container_id.clone(),
-            undo: entry.undo,
+            undo: entry.undo.clone(),
             ok,
             detail,
         };
-        let state = match self
-            .docker
+        let docker = match self.client().await {
+            Ok(docker) => docker,
+            Err(e) => return outcome(false, e.to_string()),
+        };
+        let info = match docker
             .inspect_container(&entry.container_id, None::<InspectContainerOptions>)
             .await
         {
-            Ok(info) => info.state.unwrap_or_default(),
+            Ok(info) => info,
             Err(e) => {
                 return match docker_error(e) {
                     ClusterError::NotFound(_) => outcome(true, "container is gone".into()),
@@ -508,7 +752,24 @@ impl Cluster {
                 };
             }
         };
-        let (action, done) = match entry.undo {
+        let state = info.state.unwrap_or_default();
+        let (action, done) = match &entry.undo {
+            Undo::Reconnect { network, .. } => {
+                let connected = info
+                    .network_settings
+                    .and_then(|n| n.networks)
+                    .is_some_and(|n| n.contains_key(network));
+                if connected {
+                    return outcome(true, format!("already on {network}"));
+                }
+                return match self.reconnect(&entry.container_id, &entry.undo).await {
+                    Ok(()) => outcome(true, format!("reconnected to {network}")),
+                    Err(ClusterError::NotFound(_)) => {
+                        outcome(true, format!("network {network} is gone"))
+                    }
+                    Err(e) => outcome(false, e.to_string()),
+                };
+            }
             Undo::Start if state.running == Some(true) => {
                 return outcome(true, "already running".into());
             }
@@ -533,19 +794,7 @@ pub fn choose(
     action: &Action,
     permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
 ) -> Result<Node, ClusterError> {
-    let matched: Vec<&Node> = match target {
-        Target::Service(name) => nodes.iter().filter(|n| &n.service == name).collect(),
-        Target::Pattern(glob) => {
-            let pattern = glob::Pattern::new(glob).map_err(|e| {
-                ClusterError::NotFound(format!("'{glob}' is not a valid pattern: {e}"))
-            })?;
-            nodes
-                .iter()
-                .filter(|n| pattern.matches(&n.service))
-                .collect()
-        }
-        Target::Id(id) => vec![find_by_id(nodes, id)?],
-    };
+    let matched = matching(nodes, target)?;
     let what = describe_target(target);
     if matched.is_empty() {
         return Err(ClusterError::NotFound(format!(
@@ -578,6 +827,23 @@ pub fn choose(
             action.describe(),
             states.join(", ")
         ))
+    })
+}
+
+/// Every container `target` names, whatever its state.
+fn matching<'a>(nodes: &'a [Node], target: &Target) -> Result<Vec<&'a Node>, ClusterError> {
+    Ok(match target {
+        Target::Service(name) => nodes.iter().filter(|n| &n.service == name).collect(),
+        Target::Pattern(glob) => {
+            let pattern = glob::Pattern::new(glob).map_err(|e| {
+                ClusterError::NotFound(format!("'{glob}' is not a valid pattern: {e}"))
+            })?;
+            nodes
+                .iter()
+                .filter(|n| pattern.matches(&n.service))
+                .collect()
+        }
+        Target::Id(id) => vec![find_by_id(nodes, id)?],
     })
 }
 

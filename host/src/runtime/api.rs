@@ -439,6 +439,42 @@ impl cluster::Host for HostApi {
             .await;
         self.resume(result.map(node_to_wit).map_err(error_to_wit))
     }
+
+    async fn partition(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        let need = Need::Fault(FaultAction::Network);
+        self.cluster_action(target, Action::Disconnect, need).await
+    }
+
+    async fn heal(
+        &mut self,
+        target: cluster::Target,
+    ) -> Result<cluster::Node, cluster::ClusterError> {
+        self.cluster_action(target, Action::Reconnect, Need::Undo)
+            .await
+    }
+
+    async fn undo_after(
+        &mut self,
+        target: cluster::Target,
+        ms: u32,
+    ) -> Result<Vec<cluster::Node>, cluster::ClusterError> {
+        let grants = self.grants.clone();
+        let permitted = move |node: &Node| grants.permits(Need::Undo, &node.service);
+        let target = target_from_wit(target);
+        let Some(cluster) = self.ctx.cluster.clone() else {
+            return self.resume(Err(error_to_wit(no_cluster())));
+        };
+        let after = Duration::from_millis(u64::from(ms));
+        let result = cluster.undo_after(&target, after, &permitted).await;
+        self.resume(
+            result
+                .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
+                .map_err(error_to_wit),
+        )
+    }
 }
 
 impl probe::Host for HostApi {

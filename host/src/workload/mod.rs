@@ -294,7 +294,11 @@ async fn follow_service(
         match container {
             Some(node) => {
                 reported = false;
-                let mut logs = cluster.docker().logs(
+                // The refresh above reached the engine, so there is a client.
+                let Some(docker) = cluster.docker() else {
+                    continue;
+                };
+                let mut logs = docker.logs(
                     &node.id,
                     Some(LogsOptions {
                         follow: true,
