@@ -76,10 +76,16 @@ async fn main() -> anyhow::Result<()> {
         ],
     )?;
     let docker = Docker::connect_with_defaults()?.negotiate_version().await?;
-    let state_dir = std::env::temp_dir().join(format!("chaos-demo-bench-kill-{}", std::process::id()));
+    let state_dir =
+        std::env::temp_dir().join(format!("chaos-demo-bench-kill-{}", std::process::id()));
     std::fs::create_dir_all(&state_dir)?;
     let (events_tx, _events_rx) = mpsc::unbounded_channel();
-    let cluster = Cluster::connect(PROJECT.into(), Ledger::open(&state_dir, PROJECT)?, events_tx).await?;
+    let cluster = Cluster::connect(
+        PROJECT.into(),
+        Ledger::open(&state_dir, PROJECT)?,
+        events_tx,
+    )
+    .await?;
 
     // Docker's die events, by container id.
     let (die_tx, mut die_rx) = mpsc::unbounded_channel::<(String, i64)>();
@@ -170,7 +176,9 @@ async fn main() -> anyhow::Result<()> {
         v.sort_by(f64::total_cmp);
         (v[v.len() / 2], v[0], v[v.len() - 1])
     };
-    println!("kill latency, request start → Docker's die event, {ROUNDS} rounds each (median [min–max]):");
+    println!(
+        "kill latency, request start → Docker's die event, {ROUNDS} rounds each (median [min–max]):"
+    );
     for m in methods {
         let (med, min, max) = median(m);
         println!("  {:<40} {med:7.2} ms  [{min:.2}–{max:.2}]", m.label());

@@ -77,8 +77,10 @@ pub async fn resolve(cluster: &Cluster, url: &str) -> Result<String, String> {
             format!("{SERVICE_LABEL}={}", parts.service),
         ],
     )]);
-    let summaries = cluster
-        .docker()
+    let Some(docker) = cluster.docker() else {
+        return Err("Docker is unavailable, so the service's address is unknown".to_string());
+    };
+    let summaries = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
             filters: Some(filters),
