@@ -43,11 +43,11 @@ pub async fn describe(module: &FlowModule, ctx: HostContext, limits: &Limits) ->
 pub fn spawn(
     module: std::sync::Arc<FlowModule>,
     info: FlowInfo,
+    grants: Grants,
     ctx: HostContext,
     limits: Limits,
 ) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let grants = Grants::from_declared(&info.capabilities);
     let handle = tokio::spawn(async move {
         let mut instance: Option<FlowInstance> = None;
         while let Some(Command::Enter { index, run, cancel }) = rx.recv().await {
