@@ -25,6 +25,10 @@ pub enum Command {
     Inspect {
         /// The flow's .wasm file.
         file: PathBuf,
+
+        /// Whose trust file says what is granted (default: as for a run).
+        #[arg(long, env = "CHAOS_DEMO_STATE_DIR")]
+        state_dir: Option<PathBuf>,
     },
     /// Restore every fault a previous run left outstanding (after the host was killed).
     Recover {
@@ -127,4 +131,14 @@ pub struct RunArgs {
     /// Linear memory a flow may use, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_memory_mib: usize,
+
+    /// Grant everything the flow asks for (and remember it for this file).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Grant one capability the flow asks for, e.g. `kill:etcd*`, `workload`,
+    /// `probe:http://127.0.0.1:2379/` (repeatable; remembered for this file).
+    /// What the flow asks for and is not allowed is refused.
+    #[arg(long, value_name = "SPEC", conflicts_with = "yes")]
+    pub allow: Vec<crate::trust::Item>,
 }

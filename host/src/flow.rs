@@ -71,11 +71,11 @@ pub async fn describe(module: &FlowModule, ctx: HostContext, limits: &Limits) ->
 pub fn spawn(
     mut module: Arc<FlowModule>,
     mut info: FlowInfo,
+    grants: Grants,
     ctx: HostContext,
     limits: Limits,
 ) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut grants = Grants::from_declared(&info.capabilities);
     let handle = tokio::spawn(async move {
         let mut instance: Option<FlowInstance> = None;
         while let Some(command) = rx.recv().await {
@@ -85,8 +85,10 @@ pub fn spawn(
                     module: fresh,
                     info: fresh_info,
                 } => {
+                    // The presenter's grants stay as they were: a reloaded
+                    // flow asking for more gets `not-permitted`, never a
+                    // silent escalation.
                     module = fresh;
-                    grants = Grants::from_declared(&fresh_info.capabilities);
                     info = fresh_info;
                     // The old instance's state belongs to the old code.
                     instance = None;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, ProjectArgs, RunArgs};
-use host::{capability, cli, cluster, flow, new_flow, runtime, show, workload};
+use host::{capability, cli, cluster, flow, new_flow, runtime, show, trust, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,7 +28,10 @@ fn main() -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Some(Command::Inspect { file }) => inspect(&file).await,
+        Some(Command::Inspect {
+            file,
+            state_dir: dir,
+        }) => inspect(&file, &state_dir(dir.as_deref())).await,
         Some(Command::Recover { project }) => {
             let (name, state_dir) = project_and_state(&project)?;
             init_logging(&state_dir.join("host.log"))?;
@@ -123,6 +126,10 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         state_dir,
         watch: args.watch,
         restore_leftovers: args.restore_leftovers,
+        consent: host::trust::CliConsent {
+            yes: args.yes,
+            allow: args.allow,
+        },
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
@@ -140,7 +147,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     }
 }
 
-async fn inspect(file: &Path) -> Result<ExitCode> {
+async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let rt = runtime::Runtime::new()?;
     let module = rt.load(file)?;
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
@@ -176,27 +183,32 @@ async fn inspect(file: &Path) -> Result<ExitCode> {
         };
         println!("  {}. {}{flags}", i + 1, chapter.title);
     }
+    // Each item on its own line with the presenter's decision, so what a
+    // run will enforce is visible before it runs.
+    let asked = trust::requested(&info.capabilities);
+    let store = trust::TrustStore::open(state_dir)?;
+    let decision = store.decision(&module.sha256);
+    println!("sha256:      {}", module.sha256);
     println!("capabilities:");
-    let caps = &info.capabilities;
-    for grant in &caps.faults {
-        let actions: Vec<&str> = grant
-            .actions
-            .iter()
-            .map(|a| capability::action_name(*a))
-            .collect();
-        println!(
-            "  fault {} on services '{}'",
-            actions.join(", "),
-            grant.services
-        );
+    for item in &asked {
+        let status = match decision {
+            Some(d) if d.granted.contains(item) => "granted",
+            Some(d) if d.refused.contains(item) => "refused",
+            _ => "not granted yet",
+        };
+        let what = match item {
+            trust::Item::Fault { action, services } => {
+                format!(
+                    "fault {} on services '{services}'",
+                    capability::action_name(*action)
+                )
+            }
+            trust::Item::Workload => "read the workload".to_string(),
+            trust::Item::Probe(prefix) => format!("http probe {prefix}"),
+        };
+        println!("  {what}  [{item}: {status}]");
     }
-    if caps.reads_workload {
-        println!("  read the workload");
-    }
-    for probe in &caps.http_probes {
-        println!("  http probe {probe}");
-    }
-    if caps.faults.is_empty() && !caps.reads_workload && caps.http_probes.is_empty() {
+    if asked.is_empty() {
         println!("  none");
     }
     Ok(ExitCode::SUCCESS)

@@ -44,6 +44,8 @@ pub struct ShowOptions {
     pub watch: bool,
     /// Restore what an earlier, killed run left outstanding before the show.
     pub restore_leftovers: bool,
+    /// `--yes` / `--allow`: the presenter's answer when the pack is not trusted yet.
+    pub consent: crate::trust::CliConsent,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -121,6 +123,23 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         info.chapters.len()
     );
 
+    // Before anything is connected: a refused pack touches nothing.
+    let grants = crate::consent::obtain(
+        &options.state_dir,
+        &crate::consent::Pack {
+            file: &options.flow,
+            sha256: &module.sha256,
+            info: &info,
+        },
+        &options.consent,
+        if options.headless {
+            crate::consent::Asker::Flags
+        } else {
+            crate::consent::Asker::Terminal
+        },
+    )
+    .await?;
+
     let source = match (&options.workload, &info.default_workload) {
         (Some(spec), _) => Some(spec.clone()),
         (None, Some(default)) => Some(default.parse().with_context(|| {
@@ -182,7 +201,8 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
             shutdown.clone(),
         );
     }
-    let (flow_tx, flow_handle) = flow::spawn(module, info.clone(), ctx, options.limits.clone());
+    let (flow_tx, flow_handle) =
+        flow::spawn(module, info.clone(), grants, ctx, options.limits.clone());
     let mut flow_tx = Some(flow_tx);
     let mut flow_handle = Some(flow_handle);
 

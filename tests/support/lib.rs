@@ -75,10 +75,19 @@ pub fn run(cmd: &mut Command) -> Result<Output> {
     Ok(output)
 }
 
-/// Runs the host with `args`, killing it if it outlives `limit`.
+/// Runs the host with `args`, killing it if it outlives `limit`. A run
+/// (`--flow`) that gives no consent flag gets `--yes`: the tests run their own
+/// packs, and a headless run of an untrusted pack would stop at consent.
 pub fn run_host(args: &[&str], limit: Duration) -> Result<Output> {
+    let consent_given = args.iter().any(|a| *a == "--yes" || *a == "--allow");
+    let consent: &[&str] = if args.contains(&"--flow") && !consent_given {
+        &["--yes"]
+    } else {
+        &[]
+    };
     let mut child = Command::new(host_bin())
         .args(args)
+        .args(consent)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -146,23 +146,32 @@ impl Runtime {
         })?;
         let api_version = imported_api_version(&self.engine, &component);
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            let found = api_version
-                .as_deref()
-                .map(|v| format!("it was built for demo:flow@{v}"))
-                .unwrap_or_else(|| "it does not import the demo:flow API".to_string());
-            anyhow!(
-                "{display} does not fit this host (demo:flow@{API_VERSION}): {found}; {} (rebuild it against this host's guest-sdk)",
-                first_line(&e)
-            )
+            match api_version.as_deref() {
+                Some(v) if v != API_VERSION && newer_than_host(v) => anyhow!(
+                    "{display} was built for demo:flow@{v}, newer than this host (demo:flow@{API_VERSION}): upgrade the host, or rebuild the flow against guest-sdk for {API_VERSION}"
+                ),
+                Some(v) if v != API_VERSION => anyhow!(
+                    "{display} was built for demo:flow@{v}, which this host does not speak (demo:flow@{API_VERSION}): rebuild the flow against this host's guest-sdk"
+                ),
+                Some(_) => anyhow!(
+                    "{display} does not fit this host (demo:flow@{API_VERSION}): {} (rebuild it against this host's guest-sdk)",
+                    first_line(&e)
+                ),
+                None => anyhow!(
+                    "{display} is not a demo flow: it does not import the demo:flow API and needs {} (build it with guest-sdk)",
+                    first_line(&e)
+                ),
+            }
         })?;
         let pre = bindings::FlowPre::new(pre).map_err(|e| {
             anyhow!(
-                "{display} does not export the flow world (describe, enter): {} (export it with guest_sdk::export_flow!)",
+                "{display} is not a demo flow: it does not export the flow world's describe and enter ({}); build it with guest_sdk::export_flow!",
                 first_line(&e)
             )
         })?;
         Ok(FlowModule {
             name: display.to_string(),
+            sha256: crate::trust::pack_hash(&bytes),
             pre,
             api_version: api_version.unwrap_or_else(|| API_VERSION.to_string()),
         })
@@ -190,6 +199,19 @@ fn check_wasm_kind(bytes: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Whether `version` (major.minor.patch) is above [`API_VERSION`]; an
+/// unparsable version is not.
+fn newer_than_host(version: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64, u64)> {
+        let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    };
+    match (parse(version), parse(API_VERSION)) {
+        (Some(theirs), Some(ours)) => theirs > ours,
+        _ => false,
+    }
+}
+
 fn first_line(error: &impl std::fmt::Display) -> String {
     let text = format!("{error:#}");
     text.lines().next().unwrap_or_default().to_string()
@@ -209,6 +231,8 @@ fn imported_api_version(engine: &Engine, component: &Component) -> Option<String
 pub struct FlowModule {
     pub name: String,
     pub api_version: String,
+    /// Of the file's bytes: the key of the presenter's trust decision.
+    pub sha256: String,
     pre: bindings::FlowPre<StoreData>,
 }
 

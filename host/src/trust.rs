@@ -1,0 +1,451 @@
+//! What the presenter decided about each pack, remembered across runs.
+//!
+//! A pack is keyed by the sha256 of its bytes, so a changed file is a new pack
+//! and is asked about again. A decision is a list of capability items granted
+//! and a list refused; a pack that later asks for an item in neither list is
+//! asked about again (it cannot widen its grant by changing its declaration).
+
+use crate::runtime::{Capabilities, FaultAction};
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+const TRUST_FILE: &str = "trust.json";
+const FORMAT_VERSION: u32 = 1;
+
+/// One thing a flow may ask for, as the presenter grants it and as `--allow`
+/// spells it: `kill:etcd*`, `workload`, `probe:http://127.0.0.1:2379/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Fault {
+        action: FaultAction,
+        services: String,
+    },
+    Workload,
+    Probe(String),
+}
+
+impl Item {
+    /// A sentence for the consent screen and `host inspect`.
+    pub fn describe(&self) -> String {
+        match self {
+            Item::Fault { action, services } => format!(
+                "{} containers of services '{services}'",
+                crate::capability::action_name(*action)
+            ),
+            Item::Workload => "read the workload figures".into(),
+            Item::Probe(prefix) => format!("HTTP GET/POST to URLs starting with {prefix}"),
+        }
+    }
+
+    /// Whether the presenter's `--allow` item `self` covers the requested `asked`.
+    /// A fault glob covers a requested glob it matches as text (`*` covers
+    /// everything, `etcd*` covers `etcd*` and `etcd1`); a probe prefix covers
+    /// longer prefixes.
+    fn covers(&self, asked: &Item) -> bool {
+        match (self, asked) {
+            (
+                Item::Fault { action, services },
+                Item::Fault {
+                    action: asked_action,
+                    services: asked_services,
+                },
+            ) => {
+                action == asked_action
+                    && (services == asked_services
+                        || glob::Pattern::new(services).is_ok_and(|p| p.matches(asked_services)))
+            }
+            (Item::Workload, Item::Workload) => true,
+            (Item::Probe(prefix), Item::Probe(asked)) => asked.starts_with(prefix.as_str()),
+            _ => false,
+        }
+    }
+}
+
+fn parse_action(name: &str) -> Option<FaultAction> {
+    Some(match name {
+        "kill" => FaultAction::Kill,
+        "stop" => FaultAction::Stop,
+        "restart" => FaultAction::Restart,
+        "pause" => FaultAction::Pause,
+        "network" => FaultAction::Network,
+        _ => return None,
+    })
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Item::Fault { action, services } => {
+                write!(f, "{}:{services}", crate::capability::action_name(*action))
+            }
+            Item::Workload => f.write_str("workload"),
+            Item::Probe(prefix) => write!(f, "probe:{prefix}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Item {
+    type Err = anyhow::Error;
+
+    fn from_str(spec: &str) -> Result<Self> {
+        if spec == "workload" {
+            return Ok(Item::Workload);
+        }
+        let (kind, rest) = spec.split_once(':').ok_or_else(|| {
+            anyhow!("invalid capability '{spec}': expected ACTION:SERVICES (e.g. kill:etcd*), workload or probe:URL")
+        })?;
+        if kind == "probe" {
+            if rest.is_empty() {
+                bail!(
+                    "invalid capability '{spec}': probe needs a URL prefix, e.g. probe:http://127.0.0.1:2379/"
+                );
+            }
+            return Ok(Item::Probe(rest.to_string()));
+        }
+        let action = parse_action(kind).ok_or_else(|| {
+            anyhow!("invalid capability '{spec}': unknown action '{kind}' (use kill, stop, restart, pause, network, workload or probe)")
+        })?;
+        if rest.is_empty() {
+            bail!("invalid capability '{spec}': name the services, e.g. {kind}:etcd*");
+        }
+        glob::Pattern::new(rest)
+            .map_err(|e| anyhow!("invalid capability '{spec}': bad service pattern: {e}"))?;
+        Ok(Item::Fault {
+            action,
+            services: rest.to_string(),
+        })
+    }
+}
+
+impl Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Every item a flow's declaration asks for, each once, in a stable order.
+pub fn requested(caps: &Capabilities) -> Vec<Item> {
+    let mut items = Vec::new();
+    for grant in &caps.faults {
+        for action in &grant.actions {
+            items.push(Item::Fault {
+                action: *action,
+                services: grant.services.clone(),
+            });
+        }
+    }
+    if caps.reads_workload {
+        items.push(Item::Workload);
+    }
+    items.extend(caps.http_probes.iter().cloned().map(Item::Probe));
+    items.sort_by_key(|i| i.to_string());
+    items.dedup();
+    items
+}
+
+/// Rebuilds a declaration holding only `items`, for [`crate::capability::Grants`].
+pub fn to_capabilities(items: &[Item]) -> Capabilities {
+    let mut caps = Capabilities {
+        faults: Vec::new(),
+        reads_workload: false,
+        http_probes: Vec::new(),
+    };
+    for item in items {
+        match item {
+            Item::Fault { action, services } => {
+                match caps.faults.iter_mut().find(|g| &g.services == services) {
+                    Some(grant) => grant.actions.push(*action),
+                    None => caps.faults.push(crate::runtime::bindings::FaultGrant {
+                        services: services.clone(),
+                        actions: vec![*action],
+                    }),
+                }
+            }
+            Item::Workload => caps.reads_workload = true,
+            Item::Probe(prefix) => caps.http_probes.push(prefix.clone()),
+        }
+    }
+    caps
+}
+
+/// The sha256 of a pack's bytes, as lowercase hex.
+pub fn pack_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The presenter's decision on one pack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The flow's name and version when decided, for a human reading the file.
+    pub flow: String,
+    pub granted: Vec<Item>,
+    pub refused: Vec<Item>,
+    pub decided_at_unix: u64,
+}
+
+impl Decision {
+    /// Items asked for that this decision does not cover either way.
+    pub fn undecided<'a>(&self, asked: &'a [Item]) -> Vec<&'a Item> {
+        asked
+            .iter()
+            .filter(|i| !self.granted.contains(i) && !self.refused.contains(i))
+            .collect()
+    }
+
+    /// What of `asked` this decision grants.
+    pub fn granted_of(&self, asked: &[Item]) -> Vec<Item> {
+        asked
+            .iter()
+            .filter(|i| self.granted.contains(i))
+            .cloned()
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct TrustFile {
+    version: u32,
+    /// sha256 of the pack → decision.
+    packs: BTreeMap<String, Decision>,
+}
+
+/// The trust file of one state directory.
+pub struct TrustStore {
+    path: PathBuf,
+    file: TrustFile,
+}
+
+impl TrustStore {
+    pub fn path_in(state_dir: &Path) -> PathBuf {
+        state_dir.join(TRUST_FILE)
+    }
+
+    /// Opens the store; a missing file is an empty store.
+    pub fn open(state_dir: &Path) -> Result<Self> {
+        let path = Self::path_in(state_dir);
+        let file = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file: TrustFile = serde_json::from_slice(&bytes).map_err(|e| {
+                    anyhow!(
+                        "the trust file {} is damaged ({e}); remove it to be asked again",
+                        path.display()
+                    )
+                })?;
+                if file.version != FORMAT_VERSION {
+                    bail!(
+                        "the trust file {} has format {} (this host reads {FORMAT_VERSION}); remove it to be asked again",
+                        path.display(),
+                        file.version
+                    );
+                }
+                file
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => TrustFile {
+                version: FORMAT_VERSION,
+                packs: BTreeMap::new(),
+            },
+            Err(e) => bail!("cannot read the trust file {}: {e}", path.display()),
+        };
+        Ok(TrustStore { path, file })
+    }
+
+    pub fn decision(&self, hash: &str) -> Option<&Decision> {
+        self.file.packs.get(hash)
+    }
+
+    /// Records a decision and writes the file atomically: a crash mid-write
+    /// leaves the previous file, never a torn one.
+    pub fn remember(&mut self, hash: &str, decision: Decision) -> Result<()> {
+        self.file.packs.insert(hash.to_string(), decision);
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        let text = serde_json::to_vec_pretty(&self.file)?;
+        let temp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
+        std::fs::write(&temp, text)
+            .with_context(|| format!("cannot write the trust file {}", temp.display()))?;
+        std::fs::rename(&temp, &self.path).with_context(|| {
+            let _ = std::fs::remove_file(&temp);
+            format!("cannot replace the trust file {}", self.path.display())
+        })?;
+        Ok(())
+    }
+}
+
+/// How the presenter answered on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CliConsent {
+    /// `--yes`: grant everything asked.
+    pub yes: bool,
+    /// `--allow SPEC`, repeatable.
+    pub allow: Vec<Item>,
+}
+
+impl CliConsent {
+    pub fn given(&self) -> bool {
+        self.yes || !self.allow.is_empty()
+    }
+
+    /// The decision these flags make about `asked`: covered items granted,
+    /// the rest refused.
+    pub fn decide(&self, asked: &[Item], flow: &str) -> Decision {
+        let (granted, refused) = asked
+            .iter()
+            .cloned()
+            .partition(|item| self.yes || self.allow.iter().any(|a| a.covers(item)));
+        Decision {
+            flow: flow.to_string(),
+            granted,
+            refused,
+            decided_at_unix: now_unix(),
+        }
+    }
+}
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::FaultGrant;
+
+    fn caps() -> Capabilities {
+        Capabilities {
+            faults: vec![FaultGrant {
+                services: "etcd*".into(),
+                actions: vec![FaultAction::Kill, FaultAction::Pause],
+            }],
+            reads_workload: true,
+            http_probes: vec!["http://127.0.0.1:2379/".into()],
+        }
+    }
+
+    #[test]
+    fn specs_round_trip_and_bad_ones_say_why() {
+        for spec in [
+            "kill:etcd*",
+            "pause:pd0",
+            "workload",
+            "probe:http://127.0.0.1:2379/",
+        ] {
+            let item: Item = spec.parse().unwrap();
+            assert_eq!(item.to_string(), spec);
+        }
+        let err = "explode:etcd1".parse::<Item>().unwrap_err().to_string();
+        assert!(err.contains("unknown action 'explode'"), "{err}");
+        let err = "kill".parse::<Item>().unwrap_err().to_string();
+        assert!(err.contains("expected ACTION:SERVICES"), "{err}");
+        let err = "kill:".parse::<Item>().unwrap_err().to_string();
+        assert!(err.contains("name the services"), "{err}");
+        let err = "kill:[".parse::<Item>().unwrap_err().to_string();
+        assert!(err.contains("bad service pattern"), "{err}");
+    }
+
+    #[test]
+    fn allow_grants_only_what_it_covers_and_refuses_the_rest() {
+        let asked = requested(&caps());
+        let consent = CliConsent {
+            yes: false,
+            allow: vec!["kill:*".parse().unwrap(), "workload".parse().unwrap()],
+        };
+        let decision = consent.decide(&asked, "t");
+        let granted: Vec<String> = decision.granted.iter().map(|i| i.to_string()).collect();
+        let refused: Vec<String> = decision.refused.iter().map(|i| i.to_string()).collect();
+        assert_eq!(granted, ["kill:etcd*", "workload"]);
+        assert_eq!(refused, ["pause:etcd*", "probe:http://127.0.0.1:2379/"]);
+
+        // A narrower glob than asked does not cover the wider request.
+        let narrow = CliConsent {
+            yes: false,
+            allow: vec!["kill:etcd1".parse().unwrap()],
+        };
+        assert!(narrow.decide(&asked, "t").granted.is_empty());
+        assert_eq!(
+            CliConsent {
+                yes: true,
+                allow: vec![]
+            }
+            .decide(&asked, "t")
+            .granted,
+            asked
+        );
+    }
+
+    #[test]
+    fn a_grant_rebuilt_from_items_enforces_only_those_items() {
+        use crate::capability::{Grants, Need};
+        let items: Vec<Item> = vec!["kill:etcd*".parse().unwrap()];
+        let grants = Grants::from_declared(&to_capabilities(&items));
+        assert!(grants.permits(Need::Fault(FaultAction::Kill), "etcd2"));
+        assert!(!grants.permits(Need::Fault(FaultAction::Pause), "etcd2"));
+        assert!(!grants.reads_workload());
+        assert!(!grants.permits_probe("http://127.0.0.1:2379/health"));
+    }
+
+    #[test]
+    fn decisions_are_remembered_per_hash_and_new_requests_are_undecided() {
+        let dir = std::env::temp_dir().join(format!("trust-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let asked = requested(&caps());
+        let hash = pack_hash(b"pack bytes");
+        assert_ne!(hash, pack_hash(b"pack bytes, changed"));
+        {
+            let mut store = TrustStore::open(&dir).unwrap();
+            assert!(store.decision(&hash).is_none());
+            let decision = CliConsent {
+                yes: false,
+                allow: vec!["workload".parse().unwrap()],
+            }
+            .decide(&asked, "t 0.1.0");
+            store.remember(&hash, decision).unwrap();
+        }
+        let store = TrustStore::open(&dir).unwrap();
+        let decision = store.decision(&hash).expect("remembered");
+        assert!(decision.undecided(&asked).is_empty());
+        assert_eq!(decision.granted_of(&asked), vec![Item::Workload]);
+        let mut wider = caps();
+        wider.faults[0].actions.push(FaultAction::Stop);
+        let undecided: Vec<String> = decision
+            .undecided(&requested(&wider))
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(undecided, ["stop:etcd*"]);
+        assert!(store.decision(&pack_hash(b"other")).is_none());
+        // No temp files are left behind.
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [std::ffi::OsString::from("trust.json")]);
+
+        std::fs::write(dir.join("trust.json"), "{not json").unwrap();
+        let err = TrustStore::open(&dir).err().unwrap().to_string();
+        assert!(
+            err.contains("is damaged") && err.contains("remove it"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

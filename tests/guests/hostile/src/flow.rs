@@ -1,0 +1,156 @@
+use guest_sdk::prelude::*;
+use std::io::Read;
+
+/// The chapters, in order; tests/hostile.rs names them by these titles.
+const CHAPTERS: &[&str] = &[
+    "Open files",
+    "Read env",
+    "Open sockets",
+    "Undeclared service",
+    "Other project",
+    "Giant narration",
+    "Memory bomb",
+    "Panic",
+    "Spin",
+    "Still here",
+];
+
+/// The container of another compose project the flow goes after, by name
+/// (docker-compose v1 names containers PROJECT_SERVICE_1).
+const OTHER_PROJECT_CONTAINER: &str = "sbother_etcd1_1";
+/// A listener the test opens; a connection to it would be a leak.
+const TEST_LISTENER: &str = "127.0.0.1:24830";
+
+#[derive(Default)]
+struct Hostile;
+
+fn spin() -> ! {
+    let mut x: u64 = 0;
+    loop {
+        x = std::hint::black_box(x.wrapping_add(1));
+    }
+}
+
+impl Flow for Hostile {
+    fn describe(&self) -> FlowInfo {
+        if cfg!(feature = "describe-loop") {
+            spin();
+        }
+        let mut info = FlowInfo::new("hostile", "0.1.0")
+            .description("Misbehaves on purpose, one way per chapter")
+            .grant_faults("etcd1", &[FaultAction::Kill]);
+        for title in CHAPTERS {
+            info = info.chapter(Chapter::new(title).narration(&format!("Trying: {title}")));
+        }
+        info
+    }
+
+    fn enter(&mut self, chapter: u32) -> Result<(), String> {
+        match CHAPTERS.get(chapter as usize).copied() {
+            Some("Open files") => Err(open_files()),
+            Some("Read env") => Err(read_env()),
+            Some("Open sockets") => Err(open_sockets()),
+            Some("Undeclared service") => {
+                let kill = cluster::kill(&Target::service("etcd2"), "SIGKILL");
+                let pause = cluster::pause(&Target::service("etcd1"));
+                Err(format!(
+                    "undeclared: kill etcd2 → {}; pause etcd1 → {}",
+                    outcome(kill),
+                    outcome(pause)
+                ))
+            }
+            Some("Other project") => {
+                let by_name = cluster::kill(&Target::id(OTHER_PROJECT_CONTAINER), "SIGKILL");
+                Err(format!(
+                    "other project: kill {OTHER_PROJECT_CONTAINER} → {}",
+                    outcome(by_name)
+                ))
+            }
+            Some("Giant narration") => {
+                narration::set(&"x".repeat(10 << 20));
+                Ok(())
+            }
+            Some("Memory bomb") => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    // Written to, so the pages are really used.
+                    hoard.push(vec![0xAB; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            Some("Panic") => panic!("hostile flow panicked on purpose"),
+            Some("Spin") => spin(),
+            Some("Still here") => {
+                narration::set("still here after every attack");
+                Ok(())
+            }
+            _ => Err(format!("no chapter {chapter}")),
+        }
+    }
+}
+
+fn outcome(result: Result<Node, ClusterError>) -> String {
+    match result {
+        Ok(node) => format!("LEAKED: acted on {}", node.container),
+        Err(e) => e.message(),
+    }
+}
+
+fn open_files() -> String {
+    let mut report = Vec::new();
+    for path in ["/etc/passwd", "/proc/self/environ", "."] {
+        report.push(match std::fs::File::open(path) {
+            Ok(mut f) => {
+                let mut text = String::new();
+                let _ = f.read_to_string(&mut text);
+                format!("{path} LEAKED ({} bytes)", text.len())
+            }
+            Err(e) => format!("{path}: {e}"),
+        });
+    }
+    report.push(match std::fs::write("planted.txt", "x") {
+        Ok(()) => "write LEAKED".into(),
+        Err(e) => format!("write: {e}"),
+    });
+    format!("files: {}", report.join("; "))
+}
+
+fn read_env() -> String {
+    let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    let args = std::env::args().count();
+    let cwd = std::env::current_dir();
+    // The working directory is reported, not judged: with no preopens there
+    // is nothing under it to reach.
+    let leaked = !vars.is_empty() || args > 0;
+    format!(
+        "env: {} variables, {args} arguments, cwd {}{}",
+        vars.len(),
+        match cwd {
+            Ok(dir) => format!("{}", dir.display()),
+            Err(e) => format!("unavailable ({e})"),
+        },
+        if leaked { " LEAKED" } else { "" }
+    )
+}
+
+fn open_sockets() -> String {
+    use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+    let tcp = match TcpStream::connect(TEST_LISTENER) {
+        Ok(_) => "LEAKED".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let udp = match UdpSocket::bind("127.0.0.1:0") {
+        Ok(_) => "LEAKED".to_string(),
+        Err(e) => e.to_string(),
+    };
+    let dns = match ("localhost", 80).to_socket_addrs() {
+        Ok(mut addrs) => match addrs.next() {
+            Some(addr) => format!("LEAKED {addr}"),
+            None => "no addresses".to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    format!("sockets: tcp {TEST_LISTENER}: {tcp}; udp bind: {udp}; dns localhost: {dns}")
+}
+
+export_flow!(Hostile);
