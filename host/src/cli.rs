@@ -31,6 +31,24 @@ pub enum Command {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Work with load-tool output.
+    Workload {
+        #[command(subcommand)]
+        command: WorkloadCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    /// Print every sample the parser extracts from a Java YCSB or go-ycsb log,
+    /// one per line: check a tool's output before the show.
+    Parse {
+        /// The log to read ("-" or nothing: stdin).
+        file: Option<PathBuf>,
+        /// One JSON object per sample (and per end of run).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, ProjectArgs, RunArgs};
+use cli::{Cli, Command, ProjectArgs, RunArgs, WorkloadCommand};
 use host::{capability, cli, cluster, flow, runtime, show, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +39,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some(Command::Workload {
+            command: WorkloadCommand::Parse { file, json },
+        }) => workload_parse(file.as_deref(), json),
         None => present(cli.run).await,
     }
 }
@@ -130,6 +133,15 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let found = workload::inspect::parse_log(file, json, &mut std::io::stdout().lock())?;
+    if found == 0 {
+        eprintln!("no Java YCSB or go-ycsb sample found");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn inspect(file: &Path) -> Result<ExitCode> {
