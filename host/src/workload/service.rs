@@ -230,6 +230,133 @@ mod tests {
         assert!(a.since().unwrap() >= 1_795_437_602);
     }
 
+    /// One container of a fake compose project (the labels are what the host
+    /// looks for), removed with its volumes even when the test fails.
+    struct EtcdContainer {
+        name: String,
+    }
+
+    impl EtcdContainer {
+        fn start(project: &str, service: &str) -> Self {
+            let name = format!("{project}-{service}");
+            let guard = EtcdContainer { name: name.clone() };
+            let status = std::process::Command::new("docker")
+                .args(["run", "-d", "--name", &name, "--label"])
+                .arg(format!("com.docker.compose.project={project}"))
+                .arg("--label")
+                .arg(format!("com.docker.compose.service={service}"))
+                .arg("demo-etcd:3.4.23")
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("running docker");
+            assert!(status.success(), "docker run {name} failed");
+            guard
+        }
+
+        fn restart(&self) {
+            let status = std::process::Command::new("docker")
+                .args(["restart", "-t", "1", &self.name])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("running docker");
+            assert!(status.success(), "docker restart {} failed", self.name);
+        }
+    }
+
+    impl Drop for EtcdContainer {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v", &self.name])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
+
+    /// Lines received until one contains `needle`; `None` if none did within
+    /// `limit` (a bound against hanging, not a speed requirement).
+    async fn lines_until(
+        rx: &mut mpsc::Receiver<Feed>,
+        needle: &str,
+        limit: Duration,
+    ) -> Option<Vec<(Stream, String)>> {
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(Feed::Line(stream, line))) => {
+                    let done = line.contains(needle);
+                    got.push((stream, line));
+                    if done {
+                        return Some(got);
+                    }
+                }
+                Ok(Some(Feed::Sample(_))) => {}
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// A real container's stderr arrives, and after `docker restart` the new
+    /// process's very first lines arrive too, exactly once.
+    // Multi-threaded: the test's blocking `docker` calls must not stall the follower.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follows_a_real_container_across_restarts() {
+        let project = format!("wl-svc-{}", std::process::id());
+        let etcd = EtcdContainer::start(&project, "etcd");
+        let state = std::env::temp_dir().join(&project);
+        let ledger = crate::cluster::ledger::Ledger::open(&state, &project).unwrap();
+        let (events, _events_rx) = mpsc::unbounded_channel();
+        let cluster = Cluster::connect(project.clone(), ledger, events.clone())
+            .await
+            .unwrap();
+        let (tx, mut rx) = mpsc::channel(4096);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(follow("etcd".into(), cluster, tx, events, shutdown.clone()));
+
+        // The first attach starts at the present, so the lines of a restart prove
+        // they arrive; the attach may come after the first restart, hence retries.
+        const STARTED: &str = "etcdmain: etcd Version: 3.4.23";
+        let mut first = None;
+        // Usually enough for the first attach; the retries cover a slow one.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        for _ in 0..3 {
+            etcd.restart();
+            first = lines_until(&mut rx, STARTED, Duration::from_secs(20)).await;
+            if first.is_some() {
+                break;
+            }
+        }
+        let first = first.expect("etcd's startup lines arrive through the Engine API");
+        assert!(first.iter().all(|(stream, _)| *stream == Stream::Stderr));
+
+        // Re-attach: the restarted process's first line arrives although it was
+        // printed before the host noticed the restart, and only once.
+        etcd.restart();
+        let second = lines_until(&mut rx, STARTED, Duration::from_secs(30))
+            .await
+            .expect("lines after a restart arrive");
+        assert_eq!(
+            second.iter().filter(|(_, l)| l.contains(STARTED)).count(),
+            1,
+            "{second:?}"
+        );
+        // etcd stamps its lines to the microsecond, so a stamped line seen twice
+        // was sent twice.
+        let stamped: Vec<&String> = first
+            .iter()
+            .chain(&second)
+            .map(|(_, l)| l)
+            .filter(|l| l.starts_with("20"))
+            .collect();
+        let unique: std::collections::HashSet<&&String> = stamped.iter().collect();
+        assert_eq!(unique.len(), stamped.len(), "a line was repeated");
+
+        shutdown.cancel();
+        task.await.unwrap();
+        let _ = std::fs::remove_dir_all(&state);
+    }
+
     #[test]
     fn an_unfinished_line_is_complete_when_the_stream_ends() {
         let mut a = LineAssembler::default();
