@@ -92,9 +92,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
 
-    /// Workload source: "cmd:COMMAND" (its stdout and stderr) or
-    /// "service:NAME" (that compose service's container logs). Default: the
-    /// flow's own default, if it names one.
+    /// Workload source: "cmd:COMMAND" (its stdout and stderr),
+    /// "service:NAME" (that compose service's container logs),
+    /// "prom:URL#QUERY" (a Prometheus query polled every second) or
+    /// "file:PATH[@SPEED]" (a recorded log replayed as a rehearsal). Default:
+    /// the flow's own default, if it names one.
     #[arg(long)]
     pub workload: Option<String>,
 

@@ -312,6 +312,63 @@ async fn forward_lines(reader: impl AsyncRead + Unpin, stream: Stream, lines: mp
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_replay_feeds_the_view_as_a_rehearsal() {
+        let dir = std::env::temp_dir().join(format!("wl-rehearsal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("run.log");
+        // Elapsed clocks 1 s apart, replayed at 1000x: a millisecond per line.
+        let text: String = (1..=4)
+            .map(|i| format!(" {i} sec: {} operations; 100 current ops/sec; \n", i * 100))
+            .collect();
+        std::fs::write(&log, text).unwrap();
+        let source: SourceSpec = format!("file:{}@1000", log.display()).parse().unwrap();
+
+        let ledger = crate::cluster::ledger::Ledger::open(&dir, "wl-rehearsal").unwrap();
+        let (events, mut events_rx) = mpsc::unbounded_channel();
+        let cluster = Cluster::connect("wl-rehearsal".into(), ledger, events.clone())
+            .await
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let mut view = spawn(
+            Some(source),
+            TrackerConfig::default(),
+            cluster,
+            events,
+            Instant::now(),
+            shutdown.clone(),
+        );
+        let seen = view
+            .wait_for(|v| v.samples_seen == 4)
+            .await
+            .unwrap()
+            .clone();
+        assert!(seen.rehearsal);
+        assert_eq!(seen.current.map(|s| s.ops_per_sec), Some(100.0));
+        let mut workload_events = 0;
+        while let Ok(event) = events_rx.try_recv() {
+            if let Event::Workload(v) = event {
+                assert!(v.rehearsal);
+                workload_events += 1;
+            }
+        }
+        assert_eq!(workload_events, 4);
+        shutdown.cancel();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_replay_file_fails_when_parsed() {
+        let err = "file:/nonexistent/run.log"
+            .parse::<SourceSpec>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "cannot replay /nonexistent/run.log: No such file or directory (os error 2)"
+        );
+    }
+
     #[test]
     fn sources_parse_and_bad_ones_say_what_to_use() {
         assert_eq!(
