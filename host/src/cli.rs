@@ -51,6 +51,24 @@ pub enum Command {
         #[arg(long, default_value = "db*")]
         services: String,
     },
+    /// Work with load-tool output.
+    Workload {
+        #[command(subcommand)]
+        command: WorkloadCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkloadCommand {
+    /// Print every sample the parser extracts from a Java YCSB or go-ycsb log,
+    /// one per line: check a tool's output before the show.
+    Parse {
+        /// The log to read ("-" or nothing: stdin).
+        file: Option<PathBuf>,
+        /// One JSON object per sample (and per end of run).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -99,9 +117,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
 
-    /// Workload source: "cmd:COMMAND" (its stdout and stderr) or
-    /// "service:NAME" (that compose service's container logs). Default: the
-    /// flow's own default, if it names one.
+    /// Workload source: "cmd:COMMAND" (its stdout and stderr),
+    /// "service:NAME" (that compose service's container logs),
+    /// "prom:URL#QUERY" (a Prometheus query polled every second) or
+    /// "file:PATH[@SPEED]" (a recorded log replayed as a rehearsal). Default:
+    /// the flow's own default, if it names one.
     #[arg(long)]
     pub workload: Option<String>,
 

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, ProjectArgs, RunArgs};
+use cli::{Cli, Command, ProjectArgs, RunArgs, WorkloadCommand};
 use host::{capability, cli, cluster, flow, new_flow, runtime, show, trust, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +48,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             sdk,
             services,
         }) => create_flow(name, dir, sdk, services),
+        Some(Command::Workload {
+            command: WorkloadCommand::Parse { file, json },
+        }) => workload_parse(file.as_deref(), json),
         None => present(cli.run).await,
     }
 }
@@ -145,6 +148,15 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let found = workload::inspect::parse_log(file, json, &mut std::io::stdout().lock())?;
+    if found == 0 {
+        eprintln!("no Java YCSB or go-ycsb sample found");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {

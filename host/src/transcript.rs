@@ -97,6 +97,7 @@ impl Transcript {
                     "baseline": view.baseline,
                     "status": view.status,
                     "samples": view.samples_seen,
+                    "rehearsal": view.rehearsal,
                 }),
             ),
             Event::WorkloadStatus { from, to } => self.write(

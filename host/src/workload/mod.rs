@@ -2,15 +2,18 @@
 //! and the tracker that turns samples into a baseline and a status. One task
 //! owns the tracker; everyone else reads [`WorkloadView`] snapshots.
 
+pub mod inspect;
 pub mod parse;
+pub mod prom;
+pub mod replay;
+pub mod service;
 pub mod tracker;
 
 use crate::cluster::Cluster;
 use crate::events::Event;
-use bollard::query_parameters::LogsOptions;
-use futures::StreamExt;
 use parse::{Parsed, Parser, Sample};
 use serde::Serialize;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,15 +25,18 @@ use tracker::{Status, Tracker, TrackerConfig};
 /// A go-ycsb report is several lines; it is complete once the stream pauses.
 const REPORT_SETTLE: Duration = Duration::from_millis(200);
 const TRACKER_TICK: Duration = Duration::from_secs(1);
-const REATTACH_DELAY: Duration = Duration::from_secs(1);
 
 /// Where the workload's lines come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SourceSpec {
     /// A command run with `sh -c`; its stdout and stderr are read.
     Command(String),
     /// The container logs (stdout and stderr) of a compose service.
     Service(String),
+    /// A Prometheus instant query, polled every second.
+    Prom(prom::PromSpec),
+    /// A recorded log replayed at its own pace times `speed` (a rehearsal).
+    File { path: PathBuf, speed: f64 },
 }
 
 impl std::str::FromStr for SourceSpec {
@@ -42,7 +48,14 @@ impl std::str::FromStr for SourceSpec {
         match kind {
             "cmd" if !rest.is_empty() => Ok(SourceSpec::Command(rest.to_string())),
             "service" if !rest.is_empty() => Ok(SourceSpec::Service(rest.to_string())),
-            _ => anyhow::bail!("unknown workload source '{text}': use cmd:COMMAND or service:NAME"),
+            "prom" if !rest.is_empty() => Ok(SourceSpec::Prom(rest.parse()?)),
+            "file" if !rest.is_empty() => {
+                let (path, speed) = replay::parse_spec(rest)?;
+                Ok(SourceSpec::File { path, speed })
+            }
+            _ => anyhow::bail!(
+                "unknown workload source '{text}': use cmd:COMMAND, service:NAME, prom:URL#QUERY or file:PATH[@SPEED]"
+            ),
         }
     }
 }
@@ -87,7 +100,8 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> watch::Receiver<WorkloadView> {
     let (view_tx, view_rx) = watch::channel(WorkloadView::empty());
-    let (line_tx, line_rx) = mpsc::channel::<(Stream, String)>(1024);
+    let (line_tx, line_rx) = mpsc::channel::<Feed>(1024);
+    let rehearsal = matches!(source, Some(SourceSpec::File { .. }));
     match source {
         Some(SourceSpec::Command(command)) => {
             tokio::spawn(run_command(
@@ -98,9 +112,21 @@ pub fn spawn(
             ));
         }
         Some(SourceSpec::Service(service)) => {
-            tokio::spawn(follow_service(
+            tokio::spawn(service::follow(
                 service,
                 cluster,
+                line_tx,
+                events.clone(),
+                shutdown.clone(),
+            ));
+        }
+        Some(SourceSpec::Prom(spec)) => {
+            tokio::spawn(prom::run(spec, line_tx, events.clone(), shutdown.clone()));
+        }
+        Some(SourceSpec::File { path, speed }) => {
+            tokio::spawn(replay::run(
+                path,
+                speed,
                 line_tx,
                 events.clone(),
                 shutdown.clone(),
@@ -114,12 +140,22 @@ pub fn spawn(
         view: view_tx,
         events,
         started,
+        rehearsal,
     };
     tokio::spawn(owner.run(line_rx, shutdown));
     view_rx
 }
 
-#[derive(Debug, Clone, Copy)]
+/// What a source hands the tracker's owner.
+#[derive(Debug)]
+enum Feed {
+    /// A line of the load tool's output, for the parsers.
+    Line(Stream, String),
+    /// A measurement the source made itself (a Prometheus query).
+    Sample(Sample),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stream {
     Stdout = 0,
     Stderr = 1,
@@ -134,14 +170,12 @@ struct TrackerOwner {
     view: watch::Sender<WorkloadView>,
     events: mpsc::UnboundedSender<Event>,
     started: Instant,
+    /// A recorded replay feeds the view, not a live tool.
+    rehearsal: bool,
 }
 
 impl TrackerOwner {
-    async fn run(
-        mut self,
-        mut lines: mpsc::Receiver<(Stream, String)>,
-        shutdown: CancellationToken,
-    ) {
+    async fn run(mut self, mut lines: mpsc::Receiver<Feed>, shutdown: CancellationToken) {
         let mut tick = tokio::time::interval(TRACKER_TICK);
         let mut pending_flush = false;
         let mut open = true;
@@ -150,12 +184,13 @@ impl TrackerOwner {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 line = lines.recv(), if open => match line {
-                    Some((stream, line)) => {
+                    Some(Feed::Line(stream, line)) => {
                         if let Some(parsed) = self.parsers[stream as usize].feed(&line) {
                             self.handle(parsed);
                         }
                         pending_flush = true;
                     }
+                    Some(Feed::Sample(sample)) => self.handle(Parsed::Sample(sample)),
                     None => open = false,
                 },
                 _ = settle, if pending_flush => {
@@ -195,7 +230,7 @@ impl TrackerOwner {
             current: self.tracker.current().cloned(),
             history: self.tracker.history().collect(),
             samples_seen: self.tracker.samples_seen(),
-            rehearsal: false,
+            rehearsal: self.rehearsal,
         };
         self.view.send_replace(view.clone());
         if new_sample {
@@ -209,7 +244,7 @@ impl TrackerOwner {
 
 async fn run_command(
     command: String,
-    lines: mpsc::Sender<(Stream, String)>,
+    lines: mpsc::Sender<Feed>,
     events: mpsc::UnboundedSender<Event>,
     shutdown: CancellationToken,
 ) {
@@ -264,84 +299,11 @@ fn terminate_group(pid: u32) {
     }
 }
 
-async fn forward_lines(
-    reader: impl AsyncRead + Unpin,
-    stream: Stream,
-    lines: mpsc::Sender<(Stream, String)>,
-) {
+async fn forward_lines(reader: impl AsyncRead + Unpin, stream: Stream, lines: mpsc::Sender<Feed>) {
     let mut reader = BufReader::new(reader).lines();
     while let Ok(Some(line)) = reader.next_line().await {
-        if lines.send((stream, line)).await.is_err() {
+        if lines.send(Feed::Line(stream, line)).await.is_err() {
             break;
-        }
-    }
-}
-
-/// Follows the logs of `service`'s container, re-attaching after it restarts.
-async fn follow_service(
-    service: String,
-    cluster: Arc<Cluster>,
-    lines: mpsc::Sender<(Stream, String)>,
-    events: mpsc::UnboundedSender<Event>,
-    shutdown: CancellationToken,
-) {
-    let mut reported = false;
-    loop {
-        let container = match cluster.refresh().await {
-            Ok(nodes) => nodes.into_iter().find(|n| n.service == service),
-            Err(_) => None,
-        };
-        match container {
-            Some(node) => {
-                reported = false;
-                // The refresh above reached the engine, so there is a client.
-                let Some(docker) = cluster.docker() else {
-                    continue;
-                };
-                let mut logs = docker.logs(
-                    &node.id,
-                    Some(LogsOptions {
-                        follow: true,
-                        stdout: true,
-                        stderr: true,
-                        tail: "0".into(),
-                        ..Default::default()
-                    }),
-                );
-                let mut pending = [String::new(), String::new()];
-                loop {
-                    let next = tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        next = logs.next() => next,
-                    };
-                    let Some(Ok(output)) = next else { break };
-                    let stream = match output {
-                        bollard::container::LogOutput::StdErr { .. } => Stream::Stderr,
-                        _ => Stream::Stdout,
-                    };
-                    let buffer = &mut pending[stream as usize];
-                    buffer.push_str(&String::from_utf8_lossy(&output.into_bytes()));
-                    while let Some(pos) = buffer.find('\n') {
-                        let line: String = buffer.drain(..=pos).collect();
-                        let line = line.trim_end_matches(['\n', '\r']).to_string();
-                        if lines.send((stream, line)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            None if !reported => {
-                reported = true;
-                let _ = events.send(Event::WorkloadSourceError(format!(
-                    "no container of service '{service}' in project '{}'",
-                    cluster.project()
-                )));
-            }
-            None => {}
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(REATTACH_DELAY) => {}
         }
     }
 }
@@ -349,6 +311,63 @@ async fn follow_service(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_replay_feeds_the_view_as_a_rehearsal() {
+        let dir = std::env::temp_dir().join(format!("wl-rehearsal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("run.log");
+        // Elapsed clocks 1 s apart, replayed at 1000x: a millisecond per line.
+        let text: String = (1..=4)
+            .map(|i| format!(" {i} sec: {} operations; 100 current ops/sec; \n", i * 100))
+            .collect();
+        std::fs::write(&log, text).unwrap();
+        let source: SourceSpec = format!("file:{}@1000", log.display()).parse().unwrap();
+
+        let ledger = crate::cluster::ledger::Ledger::open(&dir, "wl-rehearsal").unwrap();
+        let (events, mut events_rx) = mpsc::unbounded_channel();
+        let cluster = Cluster::connect("wl-rehearsal".into(), ledger, events.clone())
+            .await
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let mut view = spawn(
+            Some(source),
+            TrackerConfig::default(),
+            cluster,
+            events,
+            Instant::now(),
+            shutdown.clone(),
+        );
+        let seen = view
+            .wait_for(|v| v.samples_seen == 4)
+            .await
+            .unwrap()
+            .clone();
+        assert!(seen.rehearsal);
+        assert_eq!(seen.current.map(|s| s.ops_per_sec), Some(100.0));
+        let mut workload_events = 0;
+        while let Ok(event) = events_rx.try_recv() {
+            if let Event::Workload(v) = event {
+                assert!(v.rehearsal);
+                workload_events += 1;
+            }
+        }
+        assert_eq!(workload_events, 4);
+        shutdown.cancel();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_replay_file_fails_when_parsed() {
+        let err = "file:/nonexistent/run.log"
+            .parse::<SourceSpec>()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "cannot replay /nonexistent/run.log: No such file or directory (os error 2)"
+        );
+    }
 
     #[test]
     fn sources_parse_and_bad_ones_say_what_to_use() {
@@ -360,8 +379,8 @@ mod tests {
             "service:go-ycsb".parse::<SourceSpec>().unwrap(),
             SourceSpec::Service("go-ycsb".into())
         );
-        let err = "prom:x".parse::<SourceSpec>().unwrap_err().to_string();
-        assert!(err.contains("use cmd:COMMAND or service:NAME"), "{err}");
+        let err = "tcp:x".parse::<SourceSpec>().unwrap_err().to_string();
+        assert!(err.contains("prom:URL#QUERY or file:PATH[@SPEED]"), "{err}");
         assert!("cmd:".parse::<SourceSpec>().is_err());
     }
 }

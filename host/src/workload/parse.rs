@@ -34,6 +34,8 @@ pub enum Format {
     Ycsb,
     /// pingcap/go-ycsb periodic output.
     GoYcsb,
+    /// A Prometheus query's value (the `prom:` source); no per-operation detail.
+    Prometheus,
 }
 
 /// Per-operation detail of one report.
@@ -131,6 +133,78 @@ fn java_status_span(line: &str) -> Option<(usize, usize)> {
         .find_iter(line)
         .last()
         .map(|m| (m.start(), m.end()))
+}
+
+/// The timing a recorded line carries, for replaying it at its own pace.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LineTime {
+    /// Java YCSB's wall-clock `yyyy-MM-dd HH:mm:ss:SSS`, in seconds since 1970.
+    Wall(f64),
+    /// Java YCSB's `N sec:` since the run started.
+    Elapsed(f64),
+    /// go-ycsb's `Takes(s)`: seconds since that operation was first measured.
+    Takes(f64),
+}
+
+/// When `line` was printed, if it says: the wall clock of a Java YCSB status line
+/// (millisecond precision) over its `N sec:`, or a go-ycsb line's `Takes(s)`.
+pub fn line_time(line: &str) -> Option<LineTime> {
+    let line = line.trim_end();
+    if let Some((start, end)) = java_status_span(line) {
+        let wall = java_timestamp(line[..start].trim_end());
+        return match wall {
+            Some(t) => Some(LineTime::Wall(t)),
+            None => line[start..end]
+                .split(' ')
+                .next()
+                .and_then(finite)
+                .map(LineTime::Elapsed),
+        };
+    }
+    parse_go_line(line).map(|l| LineTime::Takes(l.takes))
+}
+
+/// Seconds since 1970 of the `yyyy-MM-dd HH:mm:ss:SSS` that ends `text` (the
+/// JVM's local time; only differences between lines matter).
+fn java_timestamp(text: &str) -> Option<f64> {
+    let stamp = text.get(text.len().checked_sub(23)?..)?;
+    let b = stamp.as_bytes();
+    let sep_ok = b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b':';
+    if !sep_ok {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let digits = stamp.get(range)?;
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second, milli) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(secs as f64 + milli as f64 / 1000.0)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Java YCSB measurements that are gauges of the client JVM, not operations
@@ -529,11 +603,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/");
+    /// The shared fixtures sit beside the checkout, which may be nested one level
+    /// deeper (a worktree) than the main checkout: look in every ancestor.
+    pub(crate) fn fixtures_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .map(|dir| dir.join("shared/fixtures"))
+            .find(|dir| dir.is_dir())
+            .expect("shared/fixtures in an ancestor of the host crate")
+    }
 
     fn fixture(name: &str) -> String {
-        let path = format!("{FIXTURES}{name}");
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        let path = fixtures_dir().join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     fn close(a: f64, b: f64) -> bool {
@@ -798,6 +880,43 @@ mod tests {
         assert_eq!(s.ops_per_sec, 50.0);
     }
 
+    #[test]
+    fn line_time_reads_each_format_clock() {
+        let fixture_lines: Vec<String> = fixture("ycsb-0.17-status.txt")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let (Some(LineTime::Wall(a)), Some(LineTime::Wall(b))) =
+            (line_time(&fixture_lines[0]), line_time(&fixture_lines[1]))
+        else {
+            panic!("Java YCSB lines carry a wall clock");
+        };
+        // Seconds since 1970 as f64 keep about a microsecond of precision.
+        assert!((b - a - 9.906).abs() < 1e-6, "{}", b - a);
+        assert!(close(days_from_civil(1970, 1, 1) as f64, 0.0));
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(
+            line_time("label2017-05-20 18:55:44:512 10 sec: 5 operations; ")
+                .map(|t| matches!(t, LineTime::Wall(_))),
+            Some(true),
+            "a -l label glued to the date"
+        );
+        assert_eq!(
+            line_time(" 30 sec: 30218 operations; 1003.39 current ops/sec;"),
+            Some(LineTime::Elapsed(30.0))
+        );
+        assert_eq!(
+            line_time(&fixture("go-ycsb-interval.txt")),
+            Some(LineTime::Takes(0.3))
+        );
+        assert_eq!(line_time("[OVERALL], Throughput(ops/sec), 5"), None);
+        assert_eq!(
+            line_time("2017-13-20 18:55:44:512 1 sec: 1 operations;"),
+            Some(LineTime::Elapsed(1.0)),
+            "not a date: fall back to the elapsed seconds"
+        );
+    }
+
     // ----- Java YCSB summary -----
 
     #[test]
@@ -1048,6 +1167,7 @@ TOTAL  - Takes(s): 18.2, Count: 331728, OPS: 1.0";
     fn feed_all(lines: &[String]) {
         let mut p = Parser::new();
         for line in lines {
+            let _ = line_time(line);
             if let Some(x) = p.feed(line) {
                 check(&x);
             }
