@@ -12,4 +12,5 @@ pub mod runtime;
 pub mod show;
 pub mod transcript;
 pub mod ui;
+pub mod widgets;
 pub mod workload;
