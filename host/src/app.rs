@@ -1,17 +1,20 @@
 //! The presenter's state and how inputs and events change it. Pure: no I/O,
 //! no tasks; the show loop (`show.rs`) feeds it and carries out its commands.
 
-use crate::cluster::{Fault, Node, RestoreOutcome};
+use crate::cluster::{Fault, Node, NodeState, RestoreOutcome};
 use crate::events::{Event, Level, RunId};
 use crate::flow;
 use crate::runtime::FlowInfo;
 use crate::workload::WorkloadView;
 use crate::workload::tracker::Status;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 const EVENT_LOG_LINES: usize = 200;
+/// How long "FAULT INJECTED" stays up after a disruptive fault: long enough to
+/// be read from the back row, short enough not to hide the effect.
+pub const FAULT_FLASH_MS: u64 = 2500;
 
 /// What the presenter asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,14 @@ pub struct App {
     pub notice: Option<String>,
     pub phase: Phase,
     pub show_help: bool,
+    /// When the last disruptive fault landed (ms since start) and what it was.
+    pub fault_flash: Option<(u64, String)>,
+    /// Per container id: its state and since when (ms since start).
+    pub node_since: HashMap<String, (NodeState, u64)>,
+    /// What each restore did while quitting, in order.
+    pub restores: Vec<RestoreOutcome>,
+    /// The narration each chapter last showed, so going back shows it again.
+    narration_of: Vec<Option<Vec<String>>>,
     /// Chapters whose action has run (going back never re-runs one).
     ran: Vec<bool>,
     active: Option<ActiveRun>,
@@ -81,6 +92,7 @@ pub struct App {
 impl App {
     pub fn new(flow: FlowInfo, started: Instant) -> Self {
         let ran = vec![false; flow.chapters.len()];
+        let narration_of = vec![None; flow.chapters.len()];
         App {
             flow,
             chapter: 0,
@@ -95,6 +107,10 @@ impl App {
             notice: None,
             phase: Phase::Presenting,
             show_help: false,
+            fault_flash: None,
+            node_since: HashMap::new(),
+            restores: Vec::new(),
+            narration_of,
             ran,
             active: None,
             next_run: 1,
@@ -116,7 +132,8 @@ impl App {
         self.chapter + 1 >= self.flow.chapters.len()
     }
 
-    fn blocks_advance(&self) -> bool {
+    /// Whether "next" is refused right now because the running chapter says so.
+    pub fn blocks_advance(&self) -> bool {
         self.active
             .as_ref()
             .and_then(|run| self.flow.chapters.get(run.index))
@@ -187,11 +204,17 @@ impl App {
         let Some(chapter) = self.flow.chapters.get(index) else {
             return Vec::new();
         };
+        if index != self.chapter && self.ran[self.chapter] {
+            self.narration_of[self.chapter] = Some(std::mem::take(&mut self.narration));
+        }
         self.chapter = index;
         self.narration = chapter.narration.lines().map(str::to_string).collect();
         self.countdown = None;
         self.notice = None;
         if self.ran[index] {
+            if let Some(shown) = &self.narration_of[index] {
+                self.narration = shown.clone();
+            }
             self.notice = Some("Already run; its action is not repeated.".into());
             return Vec::new();
         }
@@ -259,9 +282,15 @@ impl App {
                 container,
                 ..
             }) => {
-                self.push_log(Level::Danger, format!("{action} {service} ({container})"));
+                let text = format!("{action} {service} ({container})");
+                if is_disruptive(&action) {
+                    self.fault_flash = Some((self.elapsed_ms(), format!("{action} {service}")));
+                    self.push_log(Level::Danger, text);
+                } else {
+                    self.push_log(Level::Success, text);
+                }
             }
-            Event::Nodes(nodes) => self.nodes = nodes,
+            Event::Nodes(nodes) => self.set_nodes(nodes),
             Event::DockerUnavailable(why) => {
                 match &why {
                     Some(why) => self.push_log(Level::Danger, format!("Docker unavailable: {why}")),
@@ -285,14 +314,19 @@ impl App {
                 self.push_log(Level::Warning, message.clone());
                 self.workload_source_error = Some(message);
             }
-            Event::Restored(RestoreOutcome {
-                service,
-                detail,
-                ok,
-                ..
-            }) => {
-                let level = if ok { Level::Success } else { Level::Danger };
-                self.push_log(level, format!("restore {service}: {detail}"));
+            Event::Restored(outcome) => {
+                let level = if outcome.ok {
+                    Level::Success
+                } else {
+                    Level::Danger
+                };
+                self.push_log(
+                    level,
+                    format!("restore {}: {}", outcome.service, outcome.detail),
+                );
+                if self.phase != Phase::Presenting {
+                    self.restores.push(outcome);
+                }
             }
             Event::RestoreFinished => self.phase = Phase::Done,
             // Narration from a chapter the presenter already left.
@@ -344,6 +378,39 @@ impl App {
         Vec::new()
     }
 
+    /// Moves the start back, as if `by` had passed (renders of clocks).
+    #[cfg(test)]
+    pub(crate) fn rewind(&mut self, by: std::time::Duration) {
+        self.started -= by;
+    }
+
+    /// Whether "FAULT INJECTED" is still up.
+    pub fn fault_flash_visible(&self) -> bool {
+        self.fault_flash
+            .as_ref()
+            .is_some_and(|(at, _)| self.elapsed_ms().saturating_sub(*at) < FAULT_FLASH_MS)
+    }
+
+    /// How long `node` has been in its current state, in ms.
+    pub fn time_in_state(&self, node: &Node) -> Option<u64> {
+        let (_, since) = self.node_since.get(&node.id)?;
+        Some(self.elapsed_ms().saturating_sub(*since))
+    }
+
+    fn set_nodes(&mut self, nodes: Vec<Node>) {
+        let now = self.elapsed_ms();
+        let mut since = HashMap::with_capacity(nodes.len());
+        for node in &nodes {
+            let entry = match self.node_since.get(&node.id) {
+                Some(&(state, at)) if state == node.state => (state, at),
+                _ => (node.state, now),
+            };
+            since.insert(node.id.clone(), entry);
+        }
+        self.node_since = since;
+        self.nodes = nodes;
+    }
+
     fn push_log(&mut self, level: Level, text: String) {
         if self.log.len() == EVENT_LOG_LINES {
             self.log.pop_front();
@@ -351,6 +418,11 @@ impl App {
         let t_ms = self.elapsed_ms();
         self.log.push_back(LogLine { t_ms, level, text });
     }
+}
+
+/// Faults that take something away (as opposed to the flow's own restarts).
+fn is_disruptive(action: &str) -> bool {
+    !(action.starts_with("start") || action.starts_with("unpause"))
 }
 
 pub fn status_word(status: Status) -> &'static str {
@@ -512,5 +584,101 @@ mod tests {
             app.narration.last().unwrap(),
             "[red]Docker refused: [[x][/]"
         );
+    }
+
+    fn node(id: &str, state: NodeState) -> Node {
+        Node {
+            service: format!("svc-{id}"),
+            container: format!("c-{id}"),
+            id: id.into(),
+            state,
+            health: crate::cluster::Health::None,
+        }
+    }
+
+    #[test]
+    fn going_back_shows_the_narration_the_chapter_last_showed() {
+        let mut app = app();
+        let (_, run) = entered(&app.start()).unwrap();
+        app.on_event(Event::NarrationAppend {
+            run,
+            markup: "[green]measured 1200 ops/s[/]".into(),
+        });
+        app.on_event(Event::ChapterFinished {
+            run,
+            index: 0,
+            outcome: Ok(()),
+        });
+        app.on_input(Input::Next);
+        app.active = None;
+        assert!(app.on_input(Input::Previous).is_empty());
+        assert_eq!(
+            app.narration,
+            vec![
+                "intro narration".to_string(),
+                "[green]measured 1200 ops/s[/]".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn time_in_state_restarts_only_when_the_state_changes() {
+        let mut app = app();
+        app.on_event(Event::Nodes(vec![node("a", NodeState::Running)]));
+        app.node_since.get_mut("a").unwrap().1 = 0;
+        app.started -= std::time::Duration::from_secs(10);
+        app.on_event(Event::Nodes(vec![
+            node("a", NodeState::Running),
+            node("b", NodeState::Running),
+        ]));
+        let a = app.time_in_state(&app.nodes[0]).unwrap();
+        let b = app.time_in_state(&app.nodes[1]).unwrap();
+        assert!(a >= 10_000, "{a}");
+        assert!(b < 10_000, "{b}");
+        app.on_event(Event::Nodes(vec![node("a", NodeState::Exited)]));
+        assert!(app.time_in_state(&app.nodes[0]).unwrap() < 10_000);
+        assert!(!app.node_since.contains_key("b"));
+    }
+
+    #[test]
+    fn only_disruptive_faults_flash_fault_injected() {
+        let mut app = app();
+        let fault = |action: &str| {
+            Event::Fault(Fault {
+                action: action.into(),
+                service: "etcd1".into(),
+                container: "c1".into(),
+                id: "1".into(),
+            })
+        };
+        app.on_event(fault("start"));
+        assert!(!app.fault_flash_visible());
+        app.on_event(fault("kill SIGKILL"));
+        assert!(app.fault_flash_visible());
+        assert_eq!(app.fault_flash.as_ref().unwrap().1, "kill SIGKILL etcd1");
+        app.fault_flash.as_mut().unwrap().0 = 0;
+        app.started -= std::time::Duration::from_millis(FAULT_FLASH_MS);
+        assert!(!app.fault_flash_visible());
+    }
+
+    #[test]
+    fn restores_while_quitting_are_kept_for_the_restoring_screen() {
+        let mut app = app();
+        let outcome = |ok| {
+            Event::Restored(RestoreOutcome {
+                service: "etcd1".into(),
+                container: "c1".into(),
+                id: "1".into(),
+                undo: crate::cluster::ledger::Undo::Start,
+                ok,
+                detail: "started".into(),
+            })
+        };
+        // A leftover restored at startup is not part of this quit.
+        app.on_event(outcome(true));
+        app.quit();
+        app.on_event(outcome(false));
+        assert_eq!(app.restores.len(), 1);
+        assert!(!app.restores[0].ok);
     }
 }

@@ -148,6 +148,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub restore_leftovers: bool,
 
+    /// Record the show as an asciicast v2 file (replay with any asciinema player).
+    #[arg(long, value_name = "FILE.cast", conflicts_with = "headless")]
+    pub record: Option<PathBuf>,
+
     /// Linear memory a flow may use, in MiB.
     #[arg(long, default_value_t = 64)]
     pub max_memory_mib: usize,

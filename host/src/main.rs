@@ -133,6 +133,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             yes: args.yes,
             allow: args.allow,
         },
+        record: args.record,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
@@ -141,7 +142,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     match tokio::spawn(show::run(options)).await {
         Ok(result) => result.map(|_| ExitCode::SUCCESS),
         Err(join_error) => {
-            ratatui::restore();
+            host::term::restore();
             tracing::error!("the host panicked: {join_error}");
             eprintln!("error: the host crashed ({join_error}); restoring the cluster");
             show::recover(&project, &state).await?;

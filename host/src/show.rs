@@ -9,8 +9,8 @@ use crate::events::Event;
 use crate::flow;
 use crate::runtime::api::{HostContext, QuitSignal};
 use crate::runtime::{Limits, Runtime};
+use crate::term::Screen;
 use crate::transcript::Transcript;
-use crate::ui;
 use crate::workload::tracker::TrackerConfig;
 use crate::workload::{self, SourceSpec, WorkloadView};
 use anyhow::{Context, Result};
@@ -27,7 +27,8 @@ use tokio_util::sync::CancellationToken;
 const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(5);
 /// When set, the help key panics the show (tests restore after a host panic).
 const DEBUG_PANIC_ENV: &str = "CHAOS_DEMO_DEBUG_PANIC";
-/// Redraw cadence for the clock and countdown when nothing else changes.
+/// Redraw cadence for the clock, times in state and the fault flash when
+/// nothing else changes; every event and key redraws at once.
 const UI_TICK: Duration = Duration::from_millis(500);
 
 pub struct ShowOptions {
@@ -46,6 +47,8 @@ pub struct ShowOptions {
     pub restore_leftovers: bool,
     /// `--yes` / `--allow`: the presenter's answer when the pack is not trusted yet.
     pub consent: crate::trust::CliConsent,
+    /// Record the terminal session as an asciicast v2 file.
+    pub record: Option<PathBuf>,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -207,13 +210,15 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let mut flow_handle = Some(flow_handle);
 
     let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
+    let (resize_tx, mut resize_rx) = mpsc::unbounded_channel::<(u16, u16)>();
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
-    let mut terminal = if options.headless {
+    let mut screen = if options.headless {
         tokio::spawn(run_script(options.keys.clone(), progress_rx, input_tx));
         None
     } else {
-        tokio::spawn(read_keys(input_tx, shutdown.clone()));
-        Some(ratatui::init())
+        let screen = Screen::open(options.record.as_deref())?;
+        tokio::spawn(read_keys(input_tx, resize_tx, shutdown.clone()));
+        Some(screen)
     };
 
     let mut app = App::new(info, started);
@@ -265,8 +270,18 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         if app.phase == Phase::Done {
             break;
         }
-        if let Some(terminal) = terminal.as_mut() {
-            terminal.draw(|frame| ui::render(&app, frame))?;
+        if let Some(s) = screen.as_mut()
+            && let Err(e) = s.draw(&app)
+        {
+            // The terminal is gone (closed window, broken pipe): carry on
+            // without it so the faults are still undone.
+            tracing::error!("drawing failed, continuing without a screen: {e:#}");
+            screen = None;
+            if app.phase == Phase::Presenting {
+                end = ShowEnd::Signal("terminal lost");
+                commands = app.quit();
+                continue;
+            }
         }
 
         tokio::select! {
@@ -307,14 +322,17 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
             _ = sigterm.recv() => { end = ShowEnd::Signal("SIGTERM"); commands = app.quit(); }
             _ = sighup.recv() => { end = ShowEnd::Signal("SIGHUP"); commands = app.quit(); }
             _ = sigint.recv() => { end = ShowEnd::Signal("SIGINT"); commands = app.quit(); }
+            Some((width, height)) = resize_rx.recv() => {
+                if let Some(s) = screen.as_mut() {
+                    s.resized(width, height);
+                }
+            }
             _ = tick.tick() => {}
         }
     }
 
     shutdown.cancel();
-    if terminal.take().is_some() {
-        ratatui::restore();
-    }
+    drop(screen);
     let outstanding = cluster.outstanding_faults().len();
     if let Some(t) = transcript.as_mut() {
         t.done(end.reason(), outstanding);
@@ -346,19 +364,27 @@ impl ShowEnd {
     }
 }
 
-/// Reads the presenter's keys from the terminal.
-async fn read_keys(inputs: mpsc::UnboundedSender<Input>, shutdown: CancellationToken) {
+/// Reads the presenter's keys from the terminal, and passes on resizes so
+/// the screen is redrawn at once.
+async fn read_keys(
+    inputs: mpsc::UnboundedSender<Input>,
+    resizes: mpsc::UnboundedSender<(u16, u16)>,
+    shutdown: CancellationToken,
+) {
     let mut stream = EventStream::new();
     loop {
         let event = tokio::select! {
             _ = shutdown.cancelled() => return,
             event = stream.next() => event,
         };
-        let Some(Ok(TermEvent::Key(key))) = event else {
-            if event.is_none() {
-                return;
+        let key = match event {
+            None => return,
+            Some(Ok(TermEvent::Key(key))) => key,
+            Some(Ok(TermEvent::Resize(width, height))) => {
+                let _ = resizes.send((width, height));
+                continue;
             }
-            continue;
+            Some(_) => continue,
         };
         if key.kind != KeyEventKind::Press {
             continue;

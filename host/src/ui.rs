@@ -5,6 +5,7 @@ use crate::app::{App, Phase, status_word};
 use crate::cluster::{NodeState, state_name};
 use crate::events::Level;
 use crate::markup;
+use crate::widgets::{BigDigits, GLYPH_HEIGHT};
 use crate::workload::tracker::Status;
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -44,11 +45,28 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_workload(app, frame, workload);
     render_log(app, frame, log);
     render_footer(app, frame, footer);
-    if let Some((remaining, label)) = &app.countdown {
-        render_countdown(frame, body, *remaining, label);
+    // Overlays use the whole screen: the body alone can be too short for
+    // the big digits on a small terminal.
+    if app.phase != Phase::Presenting {
+        render_restoring(app, frame, area);
+    } else if let Some((remaining, label)) = &app.countdown {
+        render_countdown(frame, area, *remaining, label);
+    } else if app.fault_flash_visible() {
+        let what = app.fault_flash.as_ref().map(|(_, w)| w.as_str());
+        render_fault_injected(frame, area, what.unwrap_or(""));
     }
     if app.show_help {
-        render_help(frame, body);
+        render_help(frame, area);
+    }
+}
+
+/// "42s", "3m05s", "1h02m": short enough for a table cell.
+pub fn short_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
     }
 }
 
@@ -79,6 +97,13 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(title.to_string(), Style::new().bold()),
         Span::raw(format!("  {:02}:{:02}", secs / 60, secs % 60)),
     ];
+    if app.workload.rehearsal {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            " REHEARSAL ",
+            Style::new().bg(Color::Magenta).fg(Color::White).bold(),
+        ));
+    }
     if let Some((text, level)) = &app.badge {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(
@@ -129,10 +154,15 @@ fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
     }
     let rows = app.nodes.iter().map(|node| {
         let color = state_color(node.state);
+        let since = app
+            .time_in_state(node)
+            .map(short_duration)
+            .unwrap_or_default();
         Row::new(vec![
             Span::styled("●", Style::new().fg(color)),
             Span::raw(node.service.clone()),
             Span::styled(state_name(node.state), Style::new().fg(color).bold()),
+            Span::raw(since),
             Span::raw(node.container.clone()).dim(),
         ])
     });
@@ -142,6 +172,7 @@ fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
             Constraint::Length(1),
             Constraint::Length(10),
             Constraint::Length(10),
+            Constraint::Length(6),
             Constraint::Fill(1),
         ],
     )
@@ -233,6 +264,10 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             Style::new().bg(Color::Yellow).fg(Color::Black),
         ),
         (_, Some(notice)) => Span::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
+        _ if app.blocks_advance() => Span::styled(
+            " Running… next unlocks when this chapter finishes  ·  ? help  ·  Q quit",
+            Style::new().fg(Color::Yellow),
+        ),
         _ => {
             let hint = app
                 .flow
@@ -259,31 +294,89 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_countdown(frame: &mut Frame, area: Rect, remaining: u32, label: &str) {
-    let popup = centered(area, 40, 7);
+    let number = remaining.to_string();
+    let digits = BigDigits::new(&number).style(Style::new().fg(Color::Red).bold());
+    let width = (label.chars().count() as u16).max(digits.width()).max(30) + 4;
+    let popup = centered(area, width, GLYPH_HEIGHT + 6);
     frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .border_type(BorderType::Thick)
+        .border_style(Style::new().fg(Color::Red));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [label_row, _, digits_area, _, hint_row] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Line::from(label.to_string()).bold().centered(), label_row);
+    frame.render_widget(digits, digits_area);
+    frame.render_widget(Line::from("Q cancels").dim().centered(), hint_row);
+}
+
+fn render_fault_injected(frame: &mut Frame, area: Rect, what: &str) {
+    let popup = centered(area, (what.chars().count() as u16).max(20) + 6, 5);
+    frame.render_widget(Clear, popup);
+    let style = Style::new().bg(Color::Red).fg(Color::White).bold();
     let text = vec![
-        Line::from(label.to_string()).bold(),
         Line::from(""),
-        Line::from(format!("{remaining}")).style(Style::new().fg(Color::Red).bold()),
-        Line::from(""),
-        Line::from("Q cancels").dim(),
+        Line::from("FAULT INJECTED"),
+        Line::from(what.to_string()).add_modifier(Modifier::DIM),
     ];
-    let paragraph = Paragraph::new(text).alignment(Alignment::Center).block(
+    let paragraph = Paragraph::new(text)
+        .alignment(Alignment::Center)
+        .style(style)
+        .block(
+            Block::bordered()
+                .border_type(BorderType::Thick)
+                .style(style),
+        );
+    frame.render_widget(paragraph, popup);
+}
+
+fn render_restoring(app: &App, frame: &mut Frame, area: Rect) {
+    let mut lines = vec![Line::from("Undoing every fault this show made…").bold()];
+    lines.push(Line::from(""));
+    if app.restores.is_empty() {
+        lines.push(Line::from("waiting for the chapter to stop").dim());
+    }
+    for outcome in &app.restores {
+        let (mark, color) = if outcome.ok {
+            ("✔", Color::Green)
+        } else {
+            ("✘", Color::Red)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), Style::new().fg(color).bold()),
+            Span::raw(format!("{} ", outcome.service)),
+            Span::styled(outcome.detail.clone(), Style::new().fg(color)),
+        ]));
+    }
+    let height = lines.len() as u16 + 2;
+    let popup = centered(area, 50, height);
+    frame.render_widget(Clear, popup);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: true }).block(
         Block::bordered()
             .border_type(BorderType::Thick)
-            .border_style(Style::new().fg(Color::Red)),
+            .border_style(Style::new().fg(Color::Yellow))
+            .title(" Restoring… "),
     );
     frame.render_widget(paragraph, popup);
 }
 
 fn render_help(frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 44, 9);
+    let popup = centered(area, 52, 8);
     frame.render_widget(Clear, popup);
     let text = vec![
         Line::from("SPACE / ENTER / →   next chapter"),
         Line::from("←                   previous (narration only)"),
         Line::from("Q / Esc / Ctrl-C    quit, restoring every fault"),
-        Line::from("?                   this help"),
+        Line::from("?                   this help (? again closes it)"),
+        Line::from(""),
+        Line::from("Going back never runs a fault again.").dim(),
     ];
     let paragraph = Paragraph::new(text).block(
         Block::bordered()
@@ -385,19 +478,149 @@ mod tests {
         assert!(text(&buffer).contains("DEGRADED"));
     }
 
+    fn rows(buffer: &ratatui::buffer::Buffer) -> Vec<String> {
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect()
+            })
+            .collect()
+    }
+
     #[test]
-    fn countdown_draws_the_digit_in_the_centre() {
+    fn countdown_draws_the_digit_big_and_red_under_the_label() {
         let mut app = app();
         app.countdown = Some((3, "Injecting fault in".into()));
         let buffer = draw(&app, 100, 30);
         let (_, label_y) = find(&buffer, "Injecting fault in").unwrap();
-        let row = label_y + 2;
-        let line: String = (0..100).map(|x| buffer[(x, row)].symbol()).collect();
-        let x = line
-            .chars()
-            .position(|c| c == '3')
-            .expect("the digit under the label") as u16;
-        assert_eq!(buffer[(x, row)].fg, Color::Red);
+        let rows = rows(&buffer);
+        // The five rows of the "3" glyph, below a blank line.
+        let (x, y) = find(&buffer, "█████").unwrap();
+        assert_eq!(y, label_y + 2);
+        let glyph: Vec<String> = rows[y as usize..y as usize + 5]
+            .iter()
+            .map(|r| r.chars().skip(x as usize).take(5).collect())
+            .collect();
+        assert_eq!(glyph, ["█████", "    █", " ████", "    █", "█████"]);
+        assert_eq!(buffer[(x, y)].fg, Color::Red);
+        // Centred: as many columns left of the glyph as right of it (±1).
+        let right = rows[y as usize].chars().count() as i32 - (x as i32 + 5);
+        assert!((x as i32 - right).abs() <= 1, "x={x} right={right}");
+        assert!(text(&buffer).contains("Q cancels"));
+    }
+
+    #[test]
+    fn a_disruptive_fault_shows_fault_injected_in_red() {
+        let mut app = app();
+        app.on_event(crate::events::Event::Fault(crate::cluster::Fault {
+            action: "kill SIGKILL".into(),
+            service: "etcd1".into(),
+            container: "demo-etcd1-1".into(),
+            id: "abc".into(),
+        }));
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "FAULT INJECTED").unwrap();
+        assert_eq!(buffer[(x, y)].bg, Color::Red);
+        assert!(text(&buffer).contains("kill SIGKILL etcd1"));
+    }
+
+    #[test]
+    fn quitting_shows_restoring_with_each_result() {
+        let mut app = app();
+        app.quit();
+        let buffer = draw(&app, 100, 30);
+        assert!(text(&buffer).contains("Restoring…"));
+        assert!(text(&buffer).contains("waiting for the chapter to stop"));
+        for (service, ok, detail) in [
+            ("etcd1", true, "started"),
+            ("etcd2", false, "no such container"),
+        ] {
+            app.on_event(crate::events::Event::Restored(
+                crate::cluster::RestoreOutcome {
+                    service: service.into(),
+                    container: format!("demo-{service}-1"),
+                    id: service.into(),
+                    undo: crate::cluster::ledger::Undo::Start,
+                    ok,
+                    detail: detail.into(),
+                },
+            ));
+        }
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "✔ etcd1 started").unwrap();
+        assert_eq!(buffer[(x, y)].fg, Color::Green);
+        let (x, y) = find(&buffer, "✘ etcd2 no such container").unwrap();
+        assert_eq!(buffer[(x, y)].fg, Color::Red);
+    }
+
+    #[test]
+    fn header_shows_rehearsal_when_a_replay_feeds_the_workload() {
+        let mut app = app();
+        assert!(!text(&draw(&app, 100, 30)).contains("REHEARSAL"));
+        app.workload.rehearsal = true;
+        assert!(find(&draw(&app, 100, 30), "REHEARSAL").unwrap().1 == 0);
+    }
+
+    #[test]
+    fn cluster_rows_show_time_in_state() {
+        let mut app = app();
+        let nodes = app.nodes.clone();
+        app.on_event(crate::events::Event::Nodes(nodes));
+        app.node_since.get_mut("abc").unwrap().1 = 0;
+        app.rewind(std::time::Duration::from_secs(65));
+        let buffer = draw(&app, 100, 30);
+        let (_, y) = find(&buffer, "exited").unwrap();
+        assert!(rows(&buffer)[y as usize].contains("1m05s"));
+        assert_eq!(short_duration(42_000), "42s");
+        assert_eq!(short_duration(3_725_000), "1h02m");
+    }
+
+    #[test]
+    fn a_blocking_chapter_says_next_is_locked_in_the_footer() {
+        let mut app = app();
+        app.flow.chapters[0].blocks_advance = true;
+        let buffer = draw(&app, 100, 30);
+        assert!(rows(&buffer)[29].contains("next unlocks when this chapter finishes"));
+    }
+
+    #[test]
+    fn no_size_panics_with_every_overlay_up() {
+        let mut app = app();
+        app.countdown = Some((10, "Killing the leader in".into()));
+        app.show_help = true;
+        app.workload.history = vec![5.0; 300];
+        for w in 0..70 {
+            for h in 0..24 {
+                draw(&app, w.max(1), h.max(1));
+            }
+        }
+        app.quit();
+        for w in (1..120).step_by(7) {
+            for h in 1..30 {
+                draw(&app, w, h);
+            }
+        }
+    }
+
+    #[test]
+    fn recovered_workload_draws_its_border_and_sparkline_back_to_normal() {
+        let mut app = app();
+        app.workload = WorkloadView {
+            status: Status::Normal,
+            baseline: Some(1000.0),
+            history: vec![1000.0; 40],
+            ..WorkloadView::empty()
+        };
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "Workload").unwrap();
+        assert_ne!(buffer[(x - 2, y)].fg, Color::Red);
+        let (x, y) = find(&buffer, "█").unwrap();
+        assert_eq!(buffer[(x, y)].fg, Color::Green);
+        app.workload.status = Status::Degraded;
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "█").unwrap();
+        assert_eq!(buffer[(x, y)].fg, Color::Red);
     }
 
     #[test]

@@ -27,9 +27,9 @@ pub mod bindings {
     });
 }
 
-pub use bindings::{Capabilities, FaultAction, FlowInfo};
 #[cfg(test)]
-pub use bindings::{Chapter, FaultGrant};
+pub use bindings::FaultGrant;
+pub use bindings::{Capabilities, Chapter, FaultAction, FlowInfo};
 
 /// The API version this host implements (the WIT package version).
 pub const API_VERSION: &str = "0.1.0";

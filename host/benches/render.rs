@@ -1,0 +1,120 @@
+//! Time to render one dashboard frame at 200×50 into ratatui's TestBackend:
+//! a busy screen (three nodes, a full sparkline window, a full event log,
+//! narration with markup), and the same with the countdown up.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use host::app::App;
+use host::cluster::{Health, Node, NodeState};
+use host::events::{Event, Level};
+use host::runtime::{Capabilities, Chapter, FlowInfo};
+use host::workload::WorkloadView;
+use host::workload::parse::{Format, OpStat, Sample};
+use host::workload::tracker::Status;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::hint::black_box;
+use std::time::Instant;
+
+fn busy_app() -> App {
+    let chapter = |title: &str| Chapter {
+        title: title.into(),
+        narration: "SIGKILL a second member. One of three cannot form a majority: \
+                    [red]writes stop[/].\n[bold]Watch[/] the [cyan]throughput[/] panel."
+            .into(),
+        key_hint: "wait for the fault".into(),
+        auto_advance: false,
+        blocks_advance: true,
+    };
+    let mut app = App::new(
+        FlowInfo {
+            name: "etcd".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            chapters: vec![
+                chapter("Intro"),
+                chapter("Lose quorum"),
+                chapter("Recovery"),
+            ],
+            capabilities: Capabilities {
+                faults: vec![],
+                reads_workload: true,
+                http_probes: vec![],
+            },
+            default_workload: None,
+        },
+        Instant::now(),
+    );
+    app.start();
+    let nodes = (1..=3)
+        .map(|i| Node {
+            service: format!("etcd{i}"),
+            container: format!("demo-etcd_etcd{i}_1"),
+            id: format!("{i:064}"),
+            state: if i == 1 {
+                NodeState::Exited
+            } else {
+                NodeState::Running
+            },
+            health: Health::None,
+        })
+        .collect();
+    app.on_event(Event::Nodes(nodes));
+    let history: Vec<f64> = (0..200)
+        .map(|i| 1200.0 + ((i * 37) % 100) as f64 - if i > 150 { 1100.0 } else { 0.0 })
+        .collect();
+    app.on_event(Event::Workload(WorkloadView {
+        t_ms: 60_000,
+        status: Status::Degraded,
+        baseline: Some(1234.0),
+        current: Some(Sample {
+            format: Format::Ycsb,
+            elapsed_s: Some(60.0),
+            ops_per_sec: 12.0,
+            failures_per_sec: 300.0,
+            ops: vec![OpStat {
+                name: "UPDATE".into(),
+                count: 12,
+                avg_us: Some(900.0),
+                p99_us: Some(4100.0),
+                failed: false,
+            }],
+        }),
+        history,
+        samples_seen: 200,
+        rehearsal: false,
+    }));
+    // A full event log.
+    for i in 0..200 {
+        let (from, to) = if i % 2 == 0 {
+            (Status::Normal, Status::Degraded)
+        } else {
+            (Status::Degraded, Status::Normal)
+        };
+        app.on_event(Event::WorkloadStatus { from, to });
+    }
+    app.badge = Some(("QUORUM LOST".into(), Level::Danger));
+    app
+}
+
+fn render(c: &mut Criterion) {
+    let mut app = busy_app();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
+    c.bench_function("render 200x50 dashboard", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|frame| host::ui::render(black_box(&app), frame))
+                .expect("draw");
+        })
+    });
+    app.countdown = Some((3, "Killing a second member in".into()));
+    c.bench_function("render 200x50 countdown", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|frame| host::ui::render(black_box(&app), frame))
+                .expect("draw");
+        })
+    });
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);

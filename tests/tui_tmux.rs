@@ -1,0 +1,312 @@
+//! The presenter in a real terminal: tmux runs `host --flow etcd.wasm` against
+//! a real three-member etcd cluster with the load generator as workload;
+//! `send-keys` advances, `capture-pane` reads the screen. Checked: the
+//! dashboard before the fault, the countdown, the degraded workload after
+//! quorum is lost, and that Q restores every member. The screens are printed
+//! (run with --nocapture to see them).
+
+use e2e::{
+    ComposeProject, ensure_etcd_image, flow_wasm, host_bin, loadgen_bin, run, temp_dir,
+    workspace_root,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// This test's own loopback ports (24820-24829 are reserved for it).
+const PORTS: [&str; 3] = ["24820", "24821", "24822"];
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 36;
+
+fn endpoints() -> String {
+    PORTS
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A tmux server on a private socket, killed (with everything in it) on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-L").arg(&self.socket).stdin(Stdio::null());
+        cmd
+    }
+
+    fn start(socket: &str, command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: socket.to_string(),
+        };
+        let output = run(tmux.cmd().args([
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            &WIDTH.to_string(),
+            "-y",
+            &HEIGHT.to_string(),
+            command,
+        ]))
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tmux
+    }
+
+    fn capture(&self) -> String {
+        let output = run(self.cmd().args(["capture-pane", "-p"])).unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The screen with colours as SGR escapes.
+    fn capture_escaped(&self) -> String {
+        let output = run(self.cmd().args(["capture-pane", "-p", "-e"])).unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .arg("send-keys")
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Polls the screen until `pred` holds; fails with the last screen after
+    /// `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.capture();
+            if pred(&screen) {
+                return screen;
+            }
+            if started.elapsed() > limit {
+                panic!("waited {limit:?} for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return Some(text);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    None
+}
+
+fn show(title: &str, screen: &str) {
+    eprintln!("===== {title} =====\n{screen}\n===== end {title} =====");
+}
+
+#[test]
+fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
+    ensure_etcd_image().unwrap();
+    let project = format!("ui-tmux-{}", std::process::id());
+    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
+    let cluster = ComposeProject::up(
+        &project,
+        &compose,
+        &[
+            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
+            ("ETCD1_PORT", PORTS[0]),
+            ("ETCD2_PORT", PORTS[1]),
+            ("ETCD3_PORT", PORTS[2]),
+        ],
+    )
+    .unwrap();
+    let ready = run(Command::new(loadgen_bin()).args([
+        "etcd",
+        "--check",
+        "--wait",
+        "60s",
+        "--endpoints",
+        &endpoints(),
+    ]))
+    .unwrap();
+    assert!(
+        ready.status.success(),
+        "etcd never became ready: {}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+
+    let dir = temp_dir("tui-tmux");
+    let path = |name: &str| -> PathBuf { dir.join(name) };
+    let exit_file = path("exit");
+    let cast_file = path("show.cast");
+    let workload = format!(
+        "cmd:{} etcd --duration 240s --endpoints {}",
+        loadgen_bin().display(),
+        endpoints()
+    );
+    let host = [
+        host_bin().to_string_lossy().into_owned(),
+        "--flow".into(),
+        flow_wasm("etcd").to_string_lossy().into_owned(),
+        "--project".into(),
+        project.clone(),
+        "--state-dir".into(),
+        path("state").to_string_lossy().into_owned(),
+        "--log".into(),
+        path("host.log").to_string_lossy().into_owned(),
+        "--record".into(),
+        cast_file.to_string_lossy().into_owned(),
+        "--workload".into(),
+        workload,
+    ]
+    .iter()
+    .map(|a| shell_quote(a))
+    .collect::<Vec<_>>()
+    .join(" ");
+    // The exit status goes to a file: the pane closes when the host ends.
+    let command = format!(
+        "{host} 2>{}; echo $? > {}",
+        shell_quote(&path("stderr").to_string_lossy()),
+        shell_quote(&exit_file.to_string_lossy())
+    );
+    let tmux = Tmux::start(&format!("ui-tmux-{}", std::process::id()), &command);
+    let long = Duration::from_secs(90);
+
+    tmux.wait_for("the intro", long, |s| s.contains("Chapter 1/7: Intro"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("cluster health", long, |s| {
+        s.contains("Chapter 2/7") && s.matches("running").count() >= 3
+    });
+    tmux.keys(&["Space"]);
+    // Chapter 3 measures the baseline from the load generator's own output.
+    let before = tmux.wait_for("a measured baseline", Duration::from_secs(120), |s| {
+        s.contains("Chapter 3/7")
+            && s.contains(" normal ")
+            && regex_like_baseline(s)
+            && !s.contains("Running…")
+    });
+    show("before the fault", &before);
+    assert!(before.contains("Narration") && before.contains("Cluster"));
+    assert!(before.contains("Events") && before.contains("? help"));
+
+    // Help overlay opens and closes.
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay", long, |s| {
+        s.contains("previous (narration only)")
+    });
+    tmux.keys(&["?"]);
+    tmux.wait_for("the help overlay to close", long, |s| {
+        !s.contains("previous (narration only)")
+    });
+
+    tmux.keys(&["Space"]);
+    let countdown = tmux.wait_for("the first countdown", long, |s| {
+        s.contains("Killing a member in") && s.contains("█████")
+    });
+    show("countdown", &countdown);
+    assert!(countdown.contains("Q cancels"));
+    // While the blocking chapter runs, next is refused and the footer says so.
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the blocked-next notice", long, |s| {
+        s.contains("next is blocked until it finishes")
+    });
+    tmux.wait_for("chapter 4 to finish", long, |s| {
+        s.contains("Chapter 4/7")
+            && s.contains("exited")
+            && !s.contains("next is blocked")
+            && !s.contains("next unlocks")
+    });
+
+    tmux.keys(&["Space"]);
+    tmux.wait_for("the second countdown", long, |s| {
+        s.contains("Killing a second member in")
+    });
+    let degraded = tmux.wait_for("the degraded workload", long, |s| {
+        s.contains("DEGRADED") && s.matches("exited").count() >= 2
+    });
+    show("degraded", &degraded);
+    // The workload panel's border is red (SGR 31) on the title row.
+    let escaped = tmux.capture_escaped();
+    let title_row = escaped
+        .lines()
+        .find(|l| l.contains("Workload"))
+        .expect("the workload panel");
+    assert!(
+        title_row.contains("\x1b[31m╭"),
+        "the workload title row is not red: {title_row:?}"
+    );
+
+    // Q while two members are down: the host restores both and exits.
+    tmux.keys(&["q"]);
+    let exit = wait_for_file(&exit_file, Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("the host did not exit; screen:\n{}", tmux.capture()));
+    let stderr = std::fs::read_to_string(path("stderr")).unwrap_or_default();
+    assert_eq!(exit.trim(), "0", "host failed: {stderr}");
+    let states = cluster.states().unwrap();
+    assert_eq!(states.len(), 3, "{states:?}");
+    for (service, state) in &states {
+        assert_eq!(state, "running", "{service} left {state}: {states:?}");
+    }
+
+    // The recording is a valid asciicast v2 whose output drew the show.
+    let cast = std::fs::read_to_string(&cast_file).unwrap();
+    let mut lines = cast.lines();
+    let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert_eq!(header["width"], WIDTH);
+    assert_eq!(header["height"], HEIGHT);
+    let mut output = String::new();
+    for line in lines {
+        let event: (f64, String, String) = serde_json::from_str(line).unwrap();
+        if event.1 == "o" {
+            output.push_str(&event.2);
+        }
+    }
+    for text in [
+        "Intro",
+        "Lose quorum",
+        "FAULT INJECTED",
+        "DEGRADED",
+        "Restoring",
+    ] {
+        assert!(output.contains(text), "the recording never drew {text:?}");
+    }
+    let log = std::fs::read_to_string(path("host.log")).unwrap();
+    assert!(log.contains("flow etcd"), "the log went elsewhere: {log}");
+
+    drop(tmux);
+    drop(cluster);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// "baseline 1234" with digits, not the "–" shown before it is measured.
+fn regex_like_baseline(screen: &str) -> bool {
+    screen
+        .split("baseline ")
+        .skip(1)
+        .any(|rest| rest.chars().next().is_some_and(|c| c.is_ascii_digit()))
+}
