@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Once};
 
 pub struct Screen {
-    terminal: Terminal<CrosstermBackend<Tee<Stdout>>>,
+    terminal: Terminal<FullscreenBackend<CrosstermBackend<Tee<Stdout>>>>,
     cast: Option<Arc<Mutex<CastWriter>>>,
 }
 
@@ -47,8 +47,9 @@ impl Screen {
             .map(|path| CastWriter::create(path, width, height))
             .transpose()?
             .map(|c| Arc::new(Mutex::new(c)));
-        let terminal = Terminal::new(CrosstermBackend::new(Tee::new(stdout(), cast.clone())))
-            .context("cannot set up the terminal")?;
+        let backend = CrosstermBackend::new(Tee::new(stdout(), cast.clone()));
+        let terminal =
+            Terminal::new(FullscreenBackend::new(backend)).context("cannot set up the terminal")?;
         install_panic_hook();
         // From here on, dropping `screen` gives the terminal back.
         let mut screen = Screen { terminal, cast };
@@ -80,5 +81,101 @@ impl Screen {
 impl Drop for Screen {
     fn drop(&mut self) {
         restore();
+    }
+}
+
+/// A full-screen backend that never asks the terminal where its cursor is.
+///
+/// ratatui's `clear()` (on open and after every resize) saves and restores
+/// the cursor with a cursor-position query. crossterm answers that query
+/// through the same reader the presenter's key stream is blocked on, so it
+/// times out after 2 s and the draw fails: a resize would end the show. On
+/// the alternate screen with a hidden cursor, the position ratatui itself
+/// last set is the right answer.
+pub struct FullscreenBackend<B> {
+    inner: B,
+    cursor: ratatui::layout::Position,
+}
+
+impl<B> FullscreenBackend<B> {
+    pub fn new(inner: B) -> Self {
+        FullscreenBackend {
+            inner,
+            cursor: ratatui::layout::Position::ORIGIN,
+        }
+    }
+}
+
+impl<B: ratatui::backend::Backend> ratatui::backend::Backend for FullscreenBackend<B> {
+    type Error = B::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+        Ok(self.cursor)
+    }
+
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> Result<(), Self::Error> {
+        self.cursor = position.into();
+        self.inner.set_cursor_position(self.cursor)
+    }
+
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod fullscreen_tests {
+    use super::FullscreenBackend;
+    use ratatui::Terminal;
+    use ratatui::backend::{Backend, TestBackend};
+    use ratatui::layout::{Position, Rect};
+
+    #[test]
+    fn clearing_and_resizing_never_query_the_terminal() {
+        let mut terminal = Terminal::new(FullscreenBackend::new(TestBackend::new(20, 6))).unwrap();
+        terminal.backend_mut().set_cursor_position((3, 2)).unwrap();
+        assert_eq!(
+            terminal.backend_mut().get_cursor_position().unwrap(),
+            Position::new(3, 2)
+        );
+        terminal.clear().unwrap();
+        terminal.resize(Rect::new(0, 0, 30, 8)).unwrap();
+        terminal
+            .draw(|frame| frame.render_widget("hello", frame.area()))
+            .unwrap();
     }
 }

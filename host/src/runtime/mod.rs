@@ -343,7 +343,16 @@ impl FlowInstance {
         }
         let trap = match error.downcast_ref::<wasmtime::Trap>() {
             Some(trap) => trap.to_string(),
-            None => first_line(&error),
+            // The outer message is only "error while executing at wasm
+            // backtrace"; the root cause says what happened.
+            None => {
+                let cause = first_line(&error.root_cause());
+                if cause.contains("growing memory") {
+                    format!("exceeded its memory limit ({cause}; raise it with --max-memory-mib)")
+                } else {
+                    cause
+                }
+            }
         };
         let tail = self.store.data().stderr.tail();
         let stderr = if tail.trim().is_empty() {
