@@ -78,7 +78,15 @@ fn inspect(flow: &str) -> Inspected {
         probes: Vec::new(),
         workload: None,
     };
-    for line in out.lines().map(str::trim) {
+    // Each capability line ends with its grant status, "  [item: granted]".
+    let without_status = |line: &str| -> String {
+        match line.rsplit_once("  [") {
+            Some((item, _)) => item.to_string(),
+            None => line.to_string(),
+        }
+    };
+    for line in out.lines().map(str::trim).map(without_status) {
+        let line = line.as_str();
         if let Some(rest) = line.strip_prefix("fault ")
             && let Some((_, glob)) = rest.split_once(" on services '")
         {
