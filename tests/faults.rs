@@ -118,6 +118,8 @@ impl Host {
         cmd.arg("--flow")
             .arg(&flow)
             .arg("--headless")
+            // The test pack is trusted for these runs; consent has its own tests.
+            .arg("--yes")
             .args(["--project", project])
             .arg("--state-dir")
             .arg(&scratch.state)
