@@ -330,13 +330,7 @@ fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
     }
     // Frames are diffs: only the cells that changed are written, so look for
     // words that appear whole when they first show.
-    for text in [
-        "Intro",
-        "quorum",
-        "FAULT INJECTED",
-        "DEGRADED",
-        "Restoring",
-    ] {
+    for text in ["Intro", "quorum", "FAULT INJECTED", "DEGRADED", "Restoring"] {
         assert!(output.contains(text), "the recording never drew {text:?}");
     }
     let log = std::fs::read_to_string(path("host.log")).unwrap();

@@ -222,6 +222,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     };
 
     let mut app = App::new(info, started);
+    let mut frame_log = crate::term::FrameLog::default();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -270,9 +271,11 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         if app.phase == Phase::Done {
             break;
         }
-        if let Some(s) = screen.as_mut()
-            && let Err(e) = s.draw(&app)
-        {
+        let drawn = screen.as_mut().map(|s| s.draw(&app));
+        if let Some(Ok(())) = drawn {
+            frame_log.drawn(&app);
+        }
+        if let Some(Err(e)) = drawn {
             // The terminal is gone (closed window, broken pipe): carry on
             // without it so the faults are still undone.
             tracing::error!("drawing failed, continuing without a screen: {e:#}");

@@ -84,6 +84,42 @@ impl Drop for Screen {
     }
 }
 
+/// Logs, with wall-clock time, when the first frame and each change of a
+/// node's state reached the screen: what `scripts/bench.sh` compares with
+/// Docker's own event times (fault to screen) and the launch time.
+#[derive(Default)]
+pub struct FrameLog {
+    first_drawn: bool,
+    nodes: Vec<(String, crate::cluster::NodeState)>,
+}
+
+impl FrameLog {
+    pub fn drawn(&mut self, app: &App) {
+        let unix_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        if !self.first_drawn {
+            self.first_drawn = true;
+            tracing::info!("first frame drawn at unix_ns={unix_ns}");
+        }
+        let nodes: Vec<_> = app
+            .nodes
+            .iter()
+            .map(|n| (n.service.clone(), n.state))
+            .collect();
+        if nodes != self.nodes {
+            for (service, state) in nodes.iter().filter(|n| !self.nodes.contains(n)) {
+                tracing::info!(
+                    "frame drawn: {service} {} at unix_ns={unix_ns}",
+                    crate::cluster::state_name(*state)
+                );
+            }
+            self.nodes = nodes;
+        }
+    }
+}
+
 /// A full-screen backend that never asks the terminal where its cursor is.
 ///
 /// ratatui's `clear()` (on open and after every resize) saves and restores
