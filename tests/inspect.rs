@@ -4,7 +4,14 @@ use e2e::{flow_wasm, host_bin, run, temp_dir};
 use std::process::Command;
 
 fn inspect(path: &std::path::Path) -> (bool, String, String) {
-    let output = run(Command::new(host_bin()).arg("inspect").arg(path)).unwrap();
+    // A private state directory: grants the user made elsewhere don't count.
+    let state = e2e::temp_dir("inspect-state");
+    let output = run(Command::new(host_bin())
+        .arg("inspect")
+        .arg(path)
+        .arg("--state-dir")
+        .arg(&state))
+    .unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -42,8 +49,14 @@ fn inspect_shows_the_etcd_flow() {
     let (ok, out, err) = inspect(&flow_wasm("etcd"));
     assert!(ok, "{err}");
     assert!(out.contains("flow:        etcd 0.1.0"), "{out}");
-    assert!(out.contains("5. Lose quorum  [blocks-advance]"), "{out}");
+    assert!(
+        out.contains("4. Lose a follower  [blocks-advance]"),
+        "{out}"
+    );
+    assert!(out.contains("6. Lose quorum  [blocks-advance]"), "{out}");
     assert!(out.contains("fault kill on services 'etcd*'"), "{out}");
+    // Nothing was granted in this state directory yet.
+    assert!(out.contains("[kill:etcd*: not granted yet]"), "{out}");
 }
 
 #[test]

@@ -167,7 +167,13 @@ fn watch_reloads_a_changed_flow_and_stays_on_the_chapter() {
     let project = format!("fl-watch-{}", std::process::id());
     // An empty project: chapter 2 of either flow only lists containers.
     let mut host = Command::new(host_bin())
-        .args(["--flow", &file.to_string_lossy(), "--headless", "--watch", "--yes"])
+        .args([
+            "--flow",
+            &file.to_string_lossy(),
+            "--headless",
+            "--watch",
+            "--yes",
+        ])
         .args(["--keys", "space 600s q", "--project", &project])
         .arg("--state-dir")
         .arg(dir.join("state"))
