@@ -77,6 +77,11 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        // Flows are narration and control logic waiting on the host; how fast their
+        // code runs never shows, how long a new flow takes to compile does (the
+        // presenter waits for it). Unoptimised Cranelift output is still sandboxed
+        // the same way.
+        config.cranelift_opt_level(wasmtime::OptLevel::None);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("starting the wasm engine")?;

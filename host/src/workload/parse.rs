@@ -118,21 +118,27 @@ struct GoLine {
 /// More distinct go-ycsb operation names than any real run has (it has about ten).
 const MAX_GO_OPERATIONS: usize = 256;
 
-/// `N sec: T operations;` — the fixed part of every Java YCSB status line.
+/// `N sec: T operations;` — the fixed part of every Java YCSB status line — ending
+/// the text it is run on. Anchored at the end so the search runs backwards from a
+/// known ` operations;` and reads only the match, not the whole line.
 static JAVA_STATUS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+ sec: [0-9]+ operations;").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"[0-9]+ sec: [0-9]+ operations;\z").expect("valid regex"));
+
+/// ` operations;`, searched forwards with SIMD (memchr's reverse search is not).
+static OPERATIONS: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(b" operations;"));
 
 /// Where the last `N sec: T operations;` of a Java YCSB status line is, as
 /// (start, end). The label before it is free text, so the last one is the real one.
 fn java_status_span(line: &str) -> Option<(usize, usize)> {
-    // Cheap substring test before the regex.
-    if !line.contains(" sec: ") {
-        return None;
-    }
-    JAVA_STATUS
-        .find_iter(line)
+    OPERATIONS
+        .find_iter(line.as_bytes())
+        .filter_map(|at| {
+            // `at` starts an ASCII literal, so `end` is a char boundary.
+            let end = at + OPERATIONS.needle().len();
+            JAVA_STATUS.find(&line[..end]).map(|m| (m.start(), m.end()))
+        })
         .last()
-        .map(|m| (m.start(), m.end()))
 }
 
 /// The timing a recorded line carries, for replaying it at its own pace.
@@ -400,7 +406,7 @@ fn first_rate(line: &GoLine) -> f64 {
 
 /// A finite float, or nothing.
 fn finite(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    exact_decimal(s.as_bytes()).or_else(|| s.parse::<f64>().ok().filter(|v| v.is_finite()))
 }
 
 /// Clamp to a finite, non-negative number (0 otherwise).
@@ -461,21 +467,73 @@ fn java_number(s: &str) -> Option<f64> {
         Some(rest) => (true, rest),
         None => (false, s),
     };
+    let mut comma = false;
     let mut separators = 0;
     let mut any_digit = false;
-    for c in digits.chars() {
+    for &c in digits.as_bytes() {
         match c {
-            '0'..='9' => any_digit = true,
-            '.' | ',' => separators += 1,
+            b'0'..=b'9' => any_digit = true,
+            b'.' => separators += 1,
+            b',' => {
+                separators += 1;
+                comma = true;
+            }
             _ => return None,
         }
     }
     if !any_digit || separators > 1 {
         return None;
     }
-    let v: f64 = digits.replace(',', ".").parse().ok()?;
+    // The decimal comma is rare; only it pays for a copy.
+    let v: f64 = if let Some(v) = exact_decimal(digits.as_bytes()) {
+        v
+    } else if comma {
+        digits.replace(',', ".").parse().ok()?
+    } else {
+        digits.parse().ok()?
+    };
     let v = if negative { -v } else { v };
     v.is_finite().then_some(v)
+}
+
+/// `123.45` with at most 15 digits, as `12345 / 10^2`: both operands
+/// are exact in an f64 and one division rounds correctly, so this is the value
+/// `str::parse` gives, without its general algorithm. Longer numbers: `None`.
+fn exact_decimal(digits: &[u8]) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let mut mantissa: u64 = 0;
+    let mut decimals = None;
+    let mut count = 0;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+                if count > 15 {
+                    return None;
+                }
+            }
+            b'.' if decimals.is_none() => decimals = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    Some(mantissa as f64 / POWERS[decimals.unwrap_or(0)])
+}
+
+/// Digits only, no sign or separator, fitting in a u64.
+fn plain_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &c| {
+        let digit = c.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// Parse a Java YCSB status line (the caller checked the cheap substrings).
@@ -502,19 +560,19 @@ fn parse_java_status(line: &str, (start, end): (usize, usize)) -> Option<Sample>
     let mut current = 0.0;
     const CURRENT: &str = "current ops/sec";
     let after = rest.trim_start();
-    if let Some((number, tail)) = after.split_once(' ')
-        && let Some(tail) = tail.strip_prefix(CURRENT)
+    if let Some(space) = after.bytes().position(|b| b == b' ')
+        && let Some(tail) = after[space + 1..].strip_prefix(CURRENT)
     {
-        current = java_number(number)?.max(0.0);
+        current = java_number(&after[..space])?.max(0.0);
         rest = tail;
     }
 
     let mut ops = Vec::new();
     let mut op_count: u64 = 0;
     let mut failed_count: u64 = 0;
-    while let Some(open) = rest.find('[') {
+    while let Some(open) = memchr::memchr(b'[', rest.as_bytes()) {
         let after = &rest[open + 1..];
-        let Some(close) = after.find(']') else {
+        let Some(close) = memchr::memchr(b']', after.as_bytes()) else {
             break;
         };
         let body = &after[..close];
@@ -552,27 +610,60 @@ fn parse_java_status(line: &str, (start, end): (usize, usize)) -> Option<Sample>
     })
 }
 
+/// What a Java YCSB bracket's fields hold that the parser reads.
+#[derive(Default)]
+struct BracketFields<'a> {
+    count: Option<&'a [u8]>,
+    avg: Option<&'a [u8]>,
+    p99: Option<&'a [u8]>,
+}
+
+/// Read `Count=`, `Avg=` (or `Average=`) and `99=` out of a bracket's fields:
+/// `key=value` separated by `", "` or spaces alone. A decimal comma is never a
+/// value's last character, so trailing commas are separators. One SIMD pass finds
+/// every `=`, and only the wanted keys' values are cut out: this is most of the
+/// parser's time on a busy stream. The last occurrence of a key wins.
+fn bracket_fields(fields: &[u8]) -> BracketFields<'_> {
+    let mut found = BracketFields::default();
+    for eq in memchr::memchr_iter(b'=', fields) {
+        let before = &fields[..eq];
+        // A key starts the field: at the start or after a space (`99=` must not
+        // match the end of `99.99=`).
+        let key_is = |key: &[u8]| {
+            before.ends_with(key)
+                && (before.len() == key.len() || before[before.len() - key.len() - 1] == b' ')
+        };
+        let slot = if key_is(b"Count") {
+            &mut found.count
+        } else if key_is(b"Avg") || key_is(b"Average") {
+            &mut found.avg
+        } else if key_is(b"99") {
+            &mut found.p99
+        } else {
+            continue;
+        };
+        let value = &fields[eq + 1..];
+        let value = &value[..memchr::memchr(b' ', value).unwrap_or(value.len())];
+        *slot = Some(&value[..value.iter().rposition(|&b| b != b',').map_or(0, |p| p + 1)]);
+    }
+    found
+}
+
+/// [`java_number`] of a field value cut out of a `str` at ASCII bytes.
+fn java_field_number(value: &[u8]) -> Option<f64> {
+    std::str::from_utf8(value).ok().and_then(java_number)
+}
+
 /// One Java YCSB bracket body: `READ: Count=…, Max=…, Avg=…, 99=…` (fields separated
 /// by `", "`; a comma *inside* a number is a decimal comma) or the old
 /// `READ AverageLatency(us)=10317.59`.
 fn parse_java_bracket(body: &str) -> Option<OpStat> {
-    let (name, count, avg_us, p99_us) = if let Some((name, fields)) = body.split_once(':') {
-        let mut count = 0;
-        let mut avg = None;
-        let mut p99 = None;
-        // Splitting on spaces and trimming trailing commas also copes with space-only
-        // separators; a decimal comma is never the last character.
-        for token in fields.split(' ') {
-            let Some((key, value)) = token.trim_end_matches(',').split_once('=') else {
-                continue;
-            };
-            match key {
-                "Count" => count = value.parse::<u64>().unwrap_or(0),
-                "Avg" | "Average" => avg = java_number(value),
-                "99" => p99 = java_number(value),
-                _ => {}
-            }
-        }
+    let (name, count, avg_us, p99_us) = if let Some(colon) = memchr::memchr(b':', body.as_bytes()) {
+        let (name, fields) = (&body[..colon], body[colon + 1..].as_bytes());
+        let found = bracket_fields(fields);
+        let count = found.count.and_then(plain_u64).unwrap_or(0);
+        let avg = found.avg.and_then(java_field_number);
+        let p99 = found.p99.and_then(java_field_number);
         (name, count, avg, p99)
     } else {
         let (name, latency) = body.split_once(" AverageLatency(")?;
@@ -1313,6 +1404,24 @@ TOTAL  - Takes(s): 18.2, Count: 331728, OPS: 1.0";
         fn arbitrary_bytes_never_panic(lines in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..200), 0..16)) {
             let lines: Vec<String> = lines.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
             feed_all(&lines);
+        }
+
+        /// The fast path of `java_number` gives exactly what `str::parse` gives.
+        #[test]
+        fn exact_decimal_is_parse(number in "[0-9]{0,16}(\\.[0-9]{0,16})?") {
+            if let Some(fast) = exact_decimal(number.as_bytes()) {
+                let parsed: f64 = number.parse().unwrap();
+                prop_assert_eq!(fast.to_bits(), parsed.to_bits());
+            }
+        }
+
+        /// The end-anchored search from each ` operations;` finds what a plain
+        /// left-to-right search for the last match finds.
+        #[test]
+        fn status_span_is_the_last_match(line in prop_oneof![near_miss_line(), java_like_line()]) {
+            let plain = Regex::new(r"[0-9]+ sec: [0-9]+ operations;").unwrap();
+            let expected = plain.find_iter(&line).last().map(|m| (m.start(), m.end()));
+            prop_assert_eq!(java_status_span(&line), expected);
         }
 
         #[test]
