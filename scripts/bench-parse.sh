@@ -18,16 +18,22 @@ for fmt in ("ycsb", "go-ycsb"):
     with open(f"{target}/bench-parse/{fmt}.log") as f:
         lines = f.read().splitlines()
     # Seed's approach, timed over the loop only (the file is already in memory,
-    # as it is for the Rust bench).
-    start = time.perf_counter()
-    found = 0
-    for line in lines:
-        m = re.search(pattern, line)
-        if m:
-            found += 1
-    py = len(lines) / (time.perf_counter() - start)
+    # as it is for the Rust bench). Best of three runs: on a shared VM the
+    # slowest runs measure the neighbours, and the best favours Python.
+    best = None
+    for _ in range(3):
+        start = time.perf_counter()
+        found = 0
+        for line in lines:
+            m = re.search(pattern, line)
+            if m:
+                found += 1
+        took = time.perf_counter() - start
+        best = took if best is None else min(best, took)
+    py = len(lines) / best
     with open(f"{target}/criterion/parse/{fmt}/new/estimates.json") as f:
-        ns_per_iter = json.load(f)["mean"]["point_estimate"]
+        # Criterion's median, not its best: a conservative figure for ours.
+        ns_per_iter = json.load(f)["median"]["point_estimate"]
     ours = len(lines) / (ns_per_iter / 1e9)
     print(f"{fmt:<8} {ours:>16,.0f} {py:>20,.0f} {ours / py:>7.1f}x   (python matched {found:,} lines)")
 PY

@@ -60,9 +60,10 @@ launch "$log"; wait_log "first frame drawn" "$log" 30; sleep 2
 pid=$(pgrep -f "$WORK/idle.log" | while read -r p; do [ "$(cat /proc/$p/comm)" = host ] && echo $p; done | head -1)
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 hz=$(getconf CLK_TCK)
-c0=$(ticks); sleep 60; c1=$(ticks)
+idle=${IDLE_SECONDS:-60}
+c0=$(ticks); sleep "$idle"; c1=$(ticks)
 rss=$(awk '/VmRSS/{print $2}' /proc/$pid/status); hwm=$(awk '/VmHWM/{print $2}' /proc/$pid/status)
-echo "idle CPU over 60 s: $(awk -v d=$((c1 - c0)) -v hz=$hz 'BEGIN{printf "%.2f", 100*d/hz/60}') % of one core ($((c1 - c0)) ticks at $hz Hz)"
+echo "idle CPU over $idle s: $(awk -v d=$((c1 - c0)) -v hz=$hz -v idle=$idle 'BEGIN{printf "%.2f", 100*d/hz/idle}') % of one core ($((c1 - c0)) ticks at $hz Hz)"
 echo "RSS with the flow loaded: ${rss} KiB now, ${hwm} KiB peak"
 
 # 3. Fault to screen, while that presenter runs.

@@ -15,6 +15,8 @@ pub mod record;
 pub mod runtime;
 pub mod show;
 pub mod term;
+#[cfg(test)]
+mod test_support;
 pub mod transcript;
 pub mod trust;
 pub mod ui;

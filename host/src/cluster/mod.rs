@@ -34,6 +34,22 @@ pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// event was missed (the event stream reconnecting, say).
 const WAIT_FALLBACK_POLL: Duration = Duration::from_secs(1);
 const WATCH_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// How long after an event the watcher lists the containers again. Docker sends
+/// an event before the list it serves reflects it (a list right after `die` can
+/// still say running), so the list that follows an event is only trusted later.
+const EVENT_CONFIRM_DELAY: Duration = Duration::from_millis(300);
+
+/// The state a container is in once Docker reports `action` for it, for the
+/// actions that settle it; the watcher shows it at once (the audience sees a
+/// node go red when it dies, not when a list catches up).
+fn state_after(action: &str) -> Option<NodeState> {
+    match action {
+        "die" | "stop" => Some(NodeState::Exited),
+        "start" | "unpause" | "restart" => Some(NodeState::Running),
+        "pause" => Some(NodeState::Paused),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -299,9 +315,22 @@ impl Cluster {
                         _ = tokio::time::sleep(WATCH_RECONNECT_DELAY) => continue,
                     }
                 };
+                // When to list again to confirm what events were applied from.
+                let mut confirm_at: Option<tokio::time::Instant> = None;
                 loop {
+                    let confirm = async {
+                        match confirm_at {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    };
                     let next = tokio::select! {
                         _ = shutdown.cancelled() => return,
+                        _ = confirm => {
+                            confirm_at = None;
+                            let _ = cluster.refresh().await;
+                            continue;
+                        }
                         next = stream.next() => next,
                     };
                     match next {
@@ -309,9 +338,17 @@ impl Cluster {
                             let action = message.action.unwrap_or_default();
                             // Health checks run as execs every few seconds; they
                             // change nothing a presenter sees.
-                            if !action.starts_with("exec_") {
-                                let _ = cluster.refresh().await;
+                            if action.starts_with("exec_") {
+                                continue;
                             }
+                            let id = message.actor.and_then(|actor| actor.id);
+                            match (state_after(&action), id) {
+                                (Some(state), Some(id)) => cluster.apply_state(&id, state),
+                                _ => {
+                                    let _ = cluster.refresh().await;
+                                }
+                            }
+                            confirm_at = Some(tokio::time::Instant::now() + EVENT_CONFIRM_DELAY);
                         }
                         Some(Err(e)) => {
                             tracing::warn!("Docker event stream ended: {e}");
@@ -326,6 +363,24 @@ impl Cluster {
                 }
             }
         });
+    }
+
+    /// Publishes a container's new state as an event reported it, before any
+    /// list shows it.
+    fn apply_state(&self, id: &str, state: NodeState) {
+        let changed =
+            self.nodes
+                .send_if_modified(|nodes| match nodes.iter_mut().find(|n| n.id == id) {
+                    Some(node) if node.state != state => {
+                        node.state = state;
+                        true
+                    }
+                    _ => false,
+                });
+        if changed {
+            let nodes = self.nodes.borrow().clone();
+            let _ = self.events.send(Event::Nodes(nodes));
+        }
     }
 
     /// Asks Docker for the project's containers and publishes them if changed.
@@ -938,6 +993,55 @@ fn unix_ms() -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether the first node reaches `want` within `limit`.
+    async fn reaches(
+        nodes: &mut watch::Receiver<Vec<Node>>,
+        want: NodeState,
+        limit: Duration,
+    ) -> bool {
+        let reached = async {
+            while nodes.borrow_and_update().first().map(|n| n.state) != Some(want) {
+                if nodes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(limit, reached).await.is_ok()
+    }
+
+    /// A container killed from outside (a crash, an operator) shows as exited
+    /// without any later event: Docker's list lags its `die` event, and no other
+    /// event may follow to trigger another look.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_outside_kill_shows_without_a_later_event() {
+        let project = format!("cl-watch-{}", std::process::id());
+        let etcd = crate::test_support::EtcdContainer::start(&project, "etcd");
+        let state = std::env::temp_dir().join(&project);
+        let ledger = ledger::Ledger::open(&state, &project).unwrap();
+        let (events, _events_rx) = mpsc::unbounded_channel();
+        let cluster = Arc::new(
+            Cluster::connect(project.clone(), ledger, events)
+                .await
+                .unwrap(),
+        );
+        let mut nodes = cluster.subscribe();
+        let shutdown = CancellationToken::new();
+        cluster.spawn_watcher(shutdown.clone());
+        // A functional limit, not a speed check: without the fix the state never
+        // changes at all.
+        assert!(
+            reaches(&mut nodes, NodeState::Running, Duration::from_secs(30)).await,
+            "the container is seen running"
+        );
+        // Let the watcher's start-up listing settle before the kill.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        etcd.kill();
+        let exited = reaches(&mut nodes, NodeState::Exited, Duration::from_secs(10)).await;
+        shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&state);
+        assert!(exited, "the outside kill is shown: {:?}", *nodes.borrow());
+    }
 
     fn node(service: &str, container: &str, id: &str, state: NodeState) -> Node {
         Node {

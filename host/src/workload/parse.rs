@@ -659,7 +659,7 @@ fn java_field_number(value: &[u8]) -> Option<f64> {
 /// `READ AverageLatency(us)=10317.59`.
 fn parse_java_bracket(body: &str) -> Option<OpStat> {
     let (name, count, avg_us, p99_us) = if let Some(colon) = memchr::memchr(b':', body.as_bytes()) {
-        let (name, fields) = (&body[..colon], body[colon + 1..].as_bytes());
+        let (name, fields) = (&body[..colon], &body.as_bytes()[colon + 1..]);
         let found = bracket_fields(fields);
         let count = found.count.and_then(plain_u64).unwrap_or(0);
         let avg = found.avg.and_then(java_field_number);

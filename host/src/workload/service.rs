@@ -171,6 +171,7 @@ pub(super) async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::EtcdContainer;
 
     #[test]
     fn docker_timestamps_parse_to_nanoseconds() {
@@ -233,46 +234,6 @@ mod tests {
 
     /// One container of a fake compose project (the labels are what the host
     /// looks for), removed with its volumes even when the test fails.
-    struct EtcdContainer {
-        name: String,
-    }
-
-    impl EtcdContainer {
-        fn start(project: &str, service: &str) -> Self {
-            let name = format!("{project}-{service}");
-            let guard = EtcdContainer { name: name.clone() };
-            let status = std::process::Command::new("docker")
-                .args(["run", "-d", "--name", &name, "--label"])
-                .arg(format!("com.docker.compose.project={project}"))
-                .arg("--label")
-                .arg(format!("com.docker.compose.service={service}"))
-                .arg("demo-etcd:3.4.23")
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("running docker");
-            assert!(status.success(), "docker run {name} failed");
-            guard
-        }
-
-        fn restart(&self) {
-            let status = std::process::Command::new("docker")
-                .args(["restart", "-t", "1", &self.name])
-                .stdout(std::process::Stdio::null())
-                .status()
-                .expect("running docker");
-            assert!(status.success(), "docker restart {} failed", self.name);
-        }
-    }
-
-    impl Drop for EtcdContainer {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("docker")
-                .args(["rm", "-f", "-v", &self.name])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-        }
-    }
 
     /// Lines received until one contains `needle`; `None` if none did within
     /// `limit` (a bound against hanging, not a speed requirement).
