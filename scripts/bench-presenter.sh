@@ -43,16 +43,32 @@ quit() { tmux -L "$SOCK" send-keys q; local i=0; while pgrep -f "$WORK" >/dev/nu
 
 # 1. Start to first frame. The first launch compiles and caches the flow.
 launch "$WORK/warm.log"; wait_log "first frame drawn" "$WORK/warm.log" 60; quit
-startups=()
+startups=(); from_main=()
 for i in $(seq 1 10); do
   log=$WORK/start$i.log
   t0=$(now_ns); launch "$log"; wait_log "first frame drawn" "$log" 30
   t1=$(grep -o 'first frame drawn at unix_ns=[0-9]*' "$log" | head -1 | cut -d= -f2)
+  tm=$(grep -o 'main began at unix_ns=[0-9]*' "$log" | head -1 | cut -d= -f2)
   startups+=($(( (t1 - t0) / 1000 )))
+  from_main+=($(( (t1 - tm) / 1000 )))
   quit
 done
 sorted=$(printf '%s\n' "${startups[@]}" | sort -n)
 echo "start → first frame (cached flow, 10 launches via tmux, µs): median $(echo "$sorted" | sed -n 5p), min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
+sorted=$(printf '%s\n' "${from_main[@]}" | sort -n)
+echo "  of which main() → first frame (µs): median $(echo "$sorted" | sed -n 5p), min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
+# What tmux and the shell cost before any host code runs: the same launch of a
+# command that only prints the time.
+overhead=()
+for i in $(seq 1 10); do
+  t0=$(now_ns)
+  tmux -L "$SOCK" -f /dev/null new-session -d -x 200 -y 50 "date +%s%N > $WORK/exec$i; sleep 5"
+  wait_log . "$WORK/exec$i" 10
+  overhead+=($(( ($(cat "$WORK/exec$i") - t0) / 1000 )))
+  tmux -L "$SOCK" kill-server 2>/dev/null || true
+done
+sorted=$(printf '%s\n' "${overhead[@]}" | sort -n)
+echo "  tmux + shell launch alone, to a date command (µs): median $(echo "$sorted" | sed -n 5p), min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
 
 # 2. Idle: a minute on chapter 1 with nothing changing.
 log=$WORK/idle.log

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    host::term::mark_main_started();
     let cli = Cli::parse();
     let tokio = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

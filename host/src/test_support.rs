@@ -1,7 +1,8 @@
 //! Helpers for unit tests that need a real container.
 
-/// One etcd container labelled as service `service` of compose project `project`
-/// (the image `scripts/setup.sh` builds), removed with its volumes on drop.
+/// One etcd container of a fake compose project (the labels are what the host
+/// looks for; the image is the one `scripts/setup.sh` builds), removed with its
+/// volumes even when the test fails.
 pub struct EtcdContainer {
     pub name: String,
 }

@@ -232,9 +232,6 @@ mod tests {
         assert!(a.since().unwrap() >= 1_795_437_602);
     }
 
-    /// One container of a fake compose project (the labels are what the host
-    /// looks for), removed with its volumes even when the test fails.
-
     /// Lines received until one contains `needle`; `None` if none did within
     /// `limit` (a bound against hanging, not a speed requirement).
     async fn lines_until(
