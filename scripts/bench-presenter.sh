@@ -62,10 +62,10 @@ echo "  of which main() → first frame (µs): median $(echo "$sorted" | sed -n 
 overhead=()
 for i in $(seq 1 10); do
   t0=$(now_ns)
-  tmux -L "$SOCK" -f /dev/null new-session -d -x 200 -y 50 "date +%s%N > $WORK/exec$i; sleep 5"
+  tmux -L "$SOCK-launch$i" -f /dev/null new-session -d -x 200 -y 50 "date +%s%N > $WORK/exec$i.tmp; mv $WORK/exec$i.tmp $WORK/exec$i; sleep 5"
   wait_log . "$WORK/exec$i" 10
   overhead+=($(( ($(cat "$WORK/exec$i") - t0) / 1000 )))
-  tmux -L "$SOCK" kill-server 2>/dev/null || true
+  tmux -L "$SOCK-launch$i" kill-server 2>/dev/null || true
 done
 sorted=$(printf '%s\n' "${overhead[@]}" | sort -n)
 echo "  tmux + shell launch alone, to a date command (µs): median $(echo "$sorted" | sed -n 5p), min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1)"
