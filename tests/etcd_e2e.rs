@@ -174,10 +174,16 @@ fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everythin
         })
         .unwrap();
         // Docker (not the flow) reported the node exited, then running again.
-        let exited_at = t[fault_at..]
+        // Docker announces the death before the kill request returns, so the
+        // node event may come before the fault's: look from the chapter's start.
+        let chapter_at = t[..fault_at]
+            .iter()
+            .rposition(|e| e["event"] == "chapter")
+            .unwrap_or(0);
+        let exited_at = t[chapter_at..]
             .iter()
             .position(|e| e["event"] == "node" && e["id"] == id && e["state"] == "exited")
-            .map(|i| i + fault_at)
+            .map(|i| i + chapter_at)
             .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
         let running_again = t[exited_at..]
             .iter()
