@@ -8,26 +8,17 @@
 //! freshly generated flow (tests/new_flow.rs).
 
 use e2e::{
-    ComposeProject, ensure_etcd_image, flow_wasm, loadgen_bin, read_transcript, run, run_host,
-    temp_dir, workspace_root,
+    ComposeProject, EtcdPorts, etcd_cluster_up, etcd_endpoints, flow_wasm, loadgen_bin,
+    read_transcript, run_host, temp_dir,
 };
 use serde_json::Value;
-use std::process::Command;
 use std::time::Duration;
 
 /// Ports apart from the demo's defaults (and per test, as tests may run in
 /// parallel), so nothing clashes.
-type Ports = [&'static str; 3];
+type Ports = EtcdPorts;
 const FULL_RUN_PORTS: Ports = ["24791", "24792", "24793"];
 const QUIT_PORTS: Ports = ["24794", "24795", "24796"];
-
-fn endpoints(ports: Ports) -> String {
-    ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
     transcript.iter().filter(|e| e["event"] == kind).collect()
@@ -47,34 +38,7 @@ fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize
 }
 
 fn up(project: &str, ports: Ports) -> ComposeProject {
-    ensure_etcd_image().unwrap();
-    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
-    let cluster = ComposeProject::up(
-        project,
-        &compose,
-        &[
-            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", ports[0]),
-            ("ETCD2_PORT", ports[1]),
-            ("ETCD3_PORT", ports[2]),
-        ],
-    )
-    .unwrap();
-    let ready = run(Command::new(loadgen_bin()).args([
-        "etcd",
-        "--check",
-        "--wait",
-        "60s",
-        "--endpoints",
-        &endpoints(ports),
-    ]))
-    .unwrap();
-    assert!(
-        ready.status.success(),
-        "etcd never became ready: {}",
-        String::from_utf8_lossy(&ready.stderr)
-    );
-    cluster
+    etcd_cluster_up(project, ports)
 }
 
 fn host_args<'a>(
@@ -125,7 +89,7 @@ fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everythin
     let workload = format!(
         "cmd:{} etcd --duration 300s --endpoints {}",
         loadgen_bin().display(),
-        endpoints(FULL_RUN_PORTS)
+        etcd_endpoints(FULL_RUN_PORTS)
     );
 
     let output = run_host(
@@ -267,7 +231,7 @@ fn quitting_right_after_a_kill_restores_the_killed_member() {
     let workload = format!(
         "cmd:{} etcd --duration 120s --endpoints {}",
         loadgen_bin().display(),
-        endpoints(QUIT_PORTS)
+        etcd_endpoints(QUIT_PORTS)
     );
     let mut args = host_args(&project, &state, &transcript_str, &workload);
     // Intro → health → baseline → lose a follower (restarted by the flow) →

@@ -9,8 +9,8 @@
 //! on the project network for DNS.
 
 use e2e::{
-    ComposeProject, ensure_etcd_image, flow_wasm, host_bin, loadgen_bin, read_transcript, run,
-    temp_dir, workspace_root,
+    ComposeProject, EtcdPorts, etcd_cluster_up, flow_wasm, host_bin, loadgen_bin, read_transcript,
+    run, temp_dir,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Host ports 24840-24869 and project names `ldg-*` belong to these tests.
-type Ports = [&'static str; 3];
+type Ports = EtcdPorts;
 const QUIT_PORTS: Ports = ["24840", "24841", "24842"];
 const SIGTERM_PORTS: Ports = ["24843", "24844", "24845"];
 const TRAP_PORTS: Ports = ["24846", "24847", "24848"];
@@ -36,38 +36,7 @@ const BREAK_AND_HOLD: &str = "space 300s q";
 const PROBE_IMAGE: &str = "ldg-dnsprobe:test";
 
 fn up(project: &str, ports: Ports) -> ComposeProject {
-    ensure_etcd_image().unwrap();
-    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
-    let cluster = ComposeProject::up(
-        project,
-        &compose,
-        &[
-            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", ports[0]),
-            ("ETCD2_PORT", ports[1]),
-            ("ETCD3_PORT", ports[2]),
-        ],
-    )
-    .unwrap();
-    let endpoints: Vec<String> = ports
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect();
-    let ready = run(Command::new(loadgen_bin()).args([
-        "etcd",
-        "--check",
-        "--wait",
-        "60s",
-        "--endpoints",
-        &endpoints.join(","),
-    ]))
-    .unwrap();
-    assert!(
-        ready.status.success(),
-        "etcd never became ready: {}",
-        String::from_utf8_lossy(&ready.stderr)
-    );
-    cluster
+    etcd_cluster_up(project, ports)
 }
 
 fn project_name(test: &str) -> String {

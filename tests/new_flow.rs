@@ -2,14 +2,13 @@
 //! command, `host inspect`, and a headless show on a real cluster.
 
 use e2e::{
-    ComposeProject, ensure_etcd_image, host_bin, loadgen_bin, read_transcript, run, run_host,
-    temp_dir, workspace_root,
+    EtcdPorts, etcd_cluster_up, host_bin, read_transcript, run, run_host, temp_dir, workspace_root,
 };
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const PORTS: [&str; 3] = ["24870", "24871", "24872"];
+const PORTS: EtcdPorts = ["24870", "24871", "24872"];
 const NAME: &str = "fl-smoke-flow";
 
 fn target_dir() -> std::path::PathBuf {
@@ -66,34 +65,8 @@ fn a_generated_flow_builds_with_one_command_and_runs_headless() {
     assert!(!ok && err.contains("invalid flow name"), "{err}");
 
     // The generated flow, unchanged, on a real three-member etcd cluster.
-    ensure_etcd_image().unwrap();
     let project = format!("fl-newflow-{}", std::process::id());
-    let cluster = ComposeProject::up(
-        &project,
-        &workspace_root().join("clusters/etcd/docker-compose.yaml"),
-        &[
-            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", PORTS[0]),
-            ("ETCD2_PORT", PORTS[1]),
-            ("ETCD3_PORT", PORTS[2]),
-        ],
-    )
-    .unwrap();
-    let endpoints = PORTS
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let ready = run(Command::new(loadgen_bin()).args([
-        "etcd",
-        "--check",
-        "--wait",
-        "60s",
-        "--endpoints",
-        &endpoints,
-    ]))
-    .unwrap();
-    assert!(ready.status.success(), "etcd never became ready");
+    let cluster = etcd_cluster_up(&project, PORTS);
 
     let state = dir.join("state").to_string_lossy().into_owned();
     let transcript = dir.join("run.jsonl");

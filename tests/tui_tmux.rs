@@ -6,8 +6,7 @@
 //! (run with --nocapture to see them).
 
 use e2e::{
-    ComposeProject, ensure_etcd_image, flow_wasm, host_bin, loadgen_bin, run, temp_dir,
-    workspace_root,
+    EtcdPorts, etcd_cluster_up, etcd_endpoints, flow_wasm, host_bin, loadgen_bin, run, temp_dir,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,16 +14,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// This test's own loopback ports (24820-24829 are reserved for it).
-const PORTS: [&str; 3] = ["24820", "24821", "24822"];
+const PORTS: EtcdPorts = ["24820", "24821", "24822"];
 const WIDTH: u16 = 120;
 const HEIGHT: u16 = 36;
 
 fn endpoints() -> String {
-    PORTS
-        .iter()
-        .map(|p| format!("http://127.0.0.1:{p}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    etcd_endpoints(PORTS)
 }
 
 /// A tmux server on a private socket, killed (with everything in it) on drop.
@@ -148,34 +143,8 @@ fn show(title: &str, screen: &str) {
 
 #[test]
 fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
-    ensure_etcd_image().unwrap();
     let project = format!("ui-tmux-{}", std::process::id());
-    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
-    let cluster = ComposeProject::up(
-        &project,
-        &compose,
-        &[
-            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", PORTS[0]),
-            ("ETCD2_PORT", PORTS[1]),
-            ("ETCD3_PORT", PORTS[2]),
-        ],
-    )
-    .unwrap();
-    let ready = run(Command::new(loadgen_bin()).args([
-        "etcd",
-        "--check",
-        "--wait",
-        "60s",
-        "--endpoints",
-        &endpoints(),
-    ]))
-    .unwrap();
-    assert!(
-        ready.status.success(),
-        "etcd never became ready: {}",
-        String::from_utf8_lossy(&ready.stderr)
-    );
+    let cluster = etcd_cluster_up(&project, PORTS);
 
     let dir = temp_dir("tui-tmux");
     let path = |name: &str| -> PathBuf { dir.join(name) };

@@ -238,3 +238,49 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("creating a temp dir");
     dir
 }
+
+/// Loopback ports of the three etcd members' client endpoints; each test file
+/// picks its own so files can run in parallel.
+pub type EtcdPorts = [&'static str; 3];
+
+/// The members' client URLs, comma-separated, as loadgen's `--endpoints` takes them.
+pub fn etcd_endpoints(ports: EtcdPorts) -> String {
+    ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The offline three-member etcd cluster as compose project `project`, up and
+/// committing writes (`loadgen etcd --check`), torn down when the guard drops.
+pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
+    ensure_etcd_image().unwrap();
+    let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
+    let cluster = ComposeProject::up(
+        project,
+        &compose,
+        &[
+            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
+            ("ETCD1_PORT", ports[0]),
+            ("ETCD2_PORT", ports[1]),
+            ("ETCD3_PORT", ports[2]),
+        ],
+    )
+    .unwrap();
+    let ready = run(Command::new(loadgen_bin()).args([
+        "etcd",
+        "--check",
+        "--wait",
+        "60s",
+        "--endpoints",
+        &etcd_endpoints(ports),
+    ]))
+    .unwrap();
+    assert!(
+        ready.status.success(),
+        "etcd never became ready: {}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    cluster
+}
