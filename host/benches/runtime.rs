@@ -11,7 +11,6 @@ use host::capability::Grants;
 use host::runtime::api::{HostApi, HostContext};
 use host::runtime::cache::ModuleCache;
 use host::runtime::{FlowModule, Limits, Runtime};
-use host::workload::WorkloadView;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -33,13 +32,7 @@ fn flow_path(name: &str) -> PathBuf {
 
 fn context() -> HostContext {
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
-    let (_, workload) = tokio::sync::watch::channel(WorkloadView::empty());
-    HostContext {
-        cluster: None,
-        workload,
-        events,
-        quit: Default::default(),
-    }
+    HostContext::detached(events, Default::default())
 }
 
 fn load(c: &mut Criterion) {

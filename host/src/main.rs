@@ -165,13 +165,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let rt = runtime::Runtime::new()?;
     let module = rt.load(file)?;
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
-    let (_, no_workload) = tokio::sync::watch::channel(workload::WorkloadView::empty());
-    let ctx = runtime::api::HostContext {
-        cluster: None,
-        workload: no_workload,
-        events,
-        quit: Default::default(),
-    };
+    let ctx = runtime::api::HostContext::detached(events, Default::default());
     let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
     println!("flow:        {} {}", info.name, info.version);
     println!("api:         demo:flow@{}", module.api_version);

@@ -12,7 +12,7 @@ use crate::runtime::{Limits, Runtime};
 use crate::term::Screen;
 use crate::transcript::Transcript;
 use crate::workload::tracker::TrackerConfig;
-use crate::workload::{self, SourceSpec, WorkloadView};
+use crate::workload::{self, SourceSpec};
 use anyhow::{Context, Result};
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
@@ -111,13 +111,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let quit = QuitSignal::default();
 
     // Describe in a throwaway instance that cannot reach the cluster.
-    let (_, no_workload) = watch::channel(WorkloadView::empty());
-    let describe_ctx = HostContext {
-        cluster: None,
-        workload: no_workload,
-        events: events_tx.clone(),
-        quit: quit.clone(),
-    };
+    let describe_ctx = HostContext::detached(events_tx.clone(), quit.clone());
     let info = flow::describe(&module, describe_ctx, &options.limits).await?;
     tracing::info!(
         "flow {} {} ({} chapters)",
@@ -189,13 +183,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     // Without --watch the sender stays here, so nothing ever arrives.
     let (_no_reloads, mut reloads) = mpsc::unbounded_channel::<flow::Reloaded>();
     if options.watch {
-        let (_, no_workload) = watch::channel(WorkloadView::empty());
-        let describe_ctx = HostContext {
-            cluster: None,
-            workload: no_workload,
-            events: events_tx.clone(),
-            quit: quit.clone(),
-        };
+        let describe_ctx = HostContext::detached(events_tx.clone(), quit.clone());
         reloads = flow::watch(
             options.flow.clone(),
             runtime.clone(),

@@ -56,6 +56,20 @@ pub struct HostContext {
     pub quit: QuitSignal,
 }
 
+impl HostContext {
+    /// A context that reaches no cluster and sees a workload that never
+    /// changes: for describing a flow (`host inspect`, a reload check, benches).
+    pub fn detached(events: mpsc::UnboundedSender<Event>, quit: QuitSignal) -> Self {
+        let (_, no_workload) = watch::channel(WorkloadView::empty());
+        HostContext {
+            cluster: None,
+            workload: no_workload,
+            events,
+            quit,
+        }
+    }
+}
+
 /// The state behind one flow instance's imports.
 pub struct HostApi {
     ctx: HostContext,
