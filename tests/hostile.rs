@@ -7,65 +7,13 @@
 //! 24830-24836.
 
 use e2e::{
-    ComposeProject, build_all, ensure_etcd_image, host_bin, read_transcript, run, temp_dir,
-    workspace_root,
+    ComposeProject, ensure_etcd_image, frozen_processes, host_bin, hostile_wasm, read_transcript,
+    run, temp_dir, workspace_root,
 };
 use serde_json::Value;
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// The variants of the hostile crate, by cargo feature ("" = the default flow).
-const VARIANTS: &[(&str, &str)] = &[
-    ("hostile", ""),
-    ("describe-loop", "describe-loop"),
-    ("api-v9", "api-v9"),
-    ("other-world", "other-world"),
-];
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// Builds each variant for wasm32-wasip2 once and copies it aside (every
-/// build writes the same hostile.wasm).
-fn hostile_wasm(variant: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        build_all();
-        let out = target_dir().join("hostile-guests");
-        std::fs::create_dir_all(&out).unwrap();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        for (name, feature) in VARIANTS {
-            let mut cmd = Command::new(&cargo);
-            cmd.args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip2",
-                "-p",
-                "hostile-flow",
-            ])
-            .current_dir(workspace_root());
-            if !feature.is_empty() {
-                cmd.args(["--features", feature]);
-            }
-            let status = cmd.status().expect("running cargo");
-            assert!(status.success(), "building the hostile variant {name}");
-            std::fs::copy(
-                target_dir().join("wasm32-wasip2/release/hostile.wasm"),
-                out.join(format!("{name}.wasm")),
-            )
-            .unwrap();
-        }
-        out
-    });
-    dir.join(format!("{variant}.wasm"))
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -353,6 +301,27 @@ fn every_hostile_chapter_is_contained_and_both_projects_stay_up() {
         stopped - entered
     );
 
+    let signals = chapter_error(&t, "Stop signals");
+    assert!(!signals.contains("LEAKED"), "{signals}");
+    for spelling in [
+        "\"SIGSTOP\"",
+        "\"19\"",
+        "\"tstp\"",
+        "\"SIGCONT\"",
+        "\"SIGRTMIN+3\"",
+    ] {
+        assert!(
+            signals.contains(&format!("{spelling} → ")),
+            "{spelling} not tried: {signals}"
+        );
+    }
+    assert_eq!(
+        signals.matches("→ refused, use pause").count(),
+        19,
+        "not every freezing signal was refused with advice: {signals}"
+    );
+    assert_eq!(frozen_processes(&main.name).unwrap(), Vec::<String>::new());
+
     // The show went on after every attack, to the end.
     assert!(
         t.iter()
@@ -371,6 +340,7 @@ fn every_hostile_chapter_is_contained_and_both_projects_stay_up() {
         bomb,
         panic,
         spin,
+        signals,
     ] {
         eprintln!("MESSAGE: {message}");
     }

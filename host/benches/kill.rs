@@ -18,7 +18,7 @@ use bollard::query_parameters::{EventsOptions, StartContainerOptions};
 use e2e::{ComposeProject, ensure_etcd_image, workspace_root};
 use futures::StreamExt;
 use host::cluster::ledger::Ledger;
-use host::cluster::{Action, Cluster, Target};
+use host::cluster::{Action, Cluster, KillSignal, Target};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
                         .act(
                             &Target::Service(VICTIM_SERVICE.into()),
                             Action::Kill {
-                                signal: "SIGKILL".into(),
+                                signal: KillSignal::Kill,
                             },
                             &everything,
                         )

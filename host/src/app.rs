@@ -56,6 +56,10 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// The most narration lines (and bytes) the presenter keeps for the screen.
+pub const MAX_NARRATION_LINES: usize = 200;
+pub const MAX_NARRATION_BYTES: usize = 256 * 1024;
+
 pub struct App {
     pub flow: FlowInfo,
     pub chapter: usize,
@@ -78,6 +82,9 @@ pub struct App {
     pub node_since: HashMap<String, (NodeState, u64)>,
     /// What each restore did while quitting, in order.
     pub restores: Vec<RestoreOutcome>,
+    /// Narration lines dropped from the top of `narration` (a first line
+    /// says how many).
+    narration_dropped: usize,
     /// The narration each chapter last showed, so going back shows it again.
     narration_of: Vec<Option<Vec<String>>>,
     /// Chapters whose action has run (going back never re-runs one).
@@ -110,6 +117,7 @@ impl App {
             fault_flash: None,
             node_since: HashMap::new(),
             restores: Vec::new(),
+            narration_dropped: 0,
             narration_of,
             ran,
             active: None,
@@ -209,6 +217,7 @@ impl App {
         }
         self.chapter = index;
         self.narration = chapter.narration.lines().map(str::to_string).collect();
+        self.narration_dropped = 0;
         self.countdown = None;
         self.notice = None;
         if self.ran[index] {
@@ -247,6 +256,29 @@ impl App {
         vec![Command::Quit]
     }
 
+    /// Keeps the narration to [`MAX_NARRATION_LINES`] lines and
+    /// [`MAX_NARRATION_BYTES`], dropping the oldest and saying so in a first
+    /// line, so a flow appending for ever cannot grow the presenter.
+    fn bound_narration(&mut self) {
+        let has_marker = self.narration_dropped > 0;
+        let body_start = usize::from(has_marker);
+        let mut bytes: usize = self.narration[body_start..].iter().map(String::len).sum();
+        let mut cut = body_start;
+        while self.narration.len() - cut > MAX_NARRATION_LINES
+            || (bytes > MAX_NARRATION_BYTES && self.narration.len() - cut > 1)
+        {
+            bytes -= self.narration[cut].len();
+            cut += 1;
+        }
+        let newly_dropped = cut - body_start;
+        if newly_dropped == 0 {
+            return;
+        }
+        self.narration_dropped += newly_dropped;
+        let marker = crate::runtime::outbox::dropped_marker(self.narration_dropped);
+        self.narration.splice(0..cut, [marker]);
+    }
+
     fn is_current(&self, run: RunId) -> bool {
         self.active.as_ref().is_some_and(|a| a.id == run)
     }
@@ -255,9 +287,12 @@ impl App {
         match event {
             Event::NarrationSet { run, markup } if self.is_current(run) => {
                 self.narration = markup.lines().map(str::to_string).collect();
+                self.narration_dropped = 0;
+                self.bound_narration();
             }
             Event::NarrationAppend { run, markup } if self.is_current(run) => {
                 self.narration.extend(markup.lines().map(str::to_string));
+                self.bound_narration();
             }
             Event::Badge { run, text, level } if self.is_current(run) => {
                 self.badge = (!text.is_empty()).then_some((text, level));
@@ -539,6 +574,41 @@ mod tests {
             "the fault chapter must not run twice"
         );
         assert_eq!(app.narration, vec!["fault narration".to_string()]);
+    }
+
+    #[test]
+    fn endless_appends_keep_the_newest_lines_under_a_marker() {
+        let mut app = app();
+        let (_, run) = entered(&app.start()).unwrap();
+        for i in 0..5_000 {
+            app.on_event(Event::NarrationAppend {
+                run,
+                markup: format!("line {i}"),
+            });
+        }
+        assert_eq!(app.narration.len(), MAX_NARRATION_LINES + 1);
+        assert!(
+            app.narration[0].contains("4801 earlier lines not shown"),
+            "{}",
+            app.narration[0]
+        );
+        assert_eq!(app.narration.last().unwrap(), "line 4999");
+        // Huge lines are bounded by bytes as well.
+        let big = "b".repeat(64 * 1024);
+        for _ in 0..100 {
+            app.on_event(Event::NarrationAppend {
+                run,
+                markup: big.clone(),
+            });
+        }
+        let bytes: usize = app.narration.iter().map(String::len).sum();
+        assert!(bytes <= MAX_NARRATION_BYTES + 200, "{bytes} bytes kept");
+        // A set starts afresh, without a marker.
+        app.on_event(Event::NarrationSet {
+            run,
+            markup: "fresh".into(),
+        });
+        assert_eq!(app.narration, vec!["fresh".to_string()]);
     }
 
     #[test]

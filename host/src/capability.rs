@@ -2,6 +2,7 @@
 //! workload and probe call from a flow passes through [`Grants`] before any
 //! Docker or network call is made.
 
+use crate::probe_url::{ProbePrefix, ProbeUrl};
 use crate::runtime::{Capabilities, FaultAction};
 
 /// An action on a container, as the capability model names it.
@@ -18,7 +19,7 @@ pub enum Need {
 pub struct Grants {
     faults: Vec<(glob::Pattern, Vec<FaultAction>)>,
     reads_workload: bool,
-    http_probes: Vec<String>,
+    http_probes: Vec<ProbePrefix>,
 }
 
 impl Grants {
@@ -34,7 +35,23 @@ impl Grants {
                 })
                 .collect(),
             reads_workload: caps.reads_workload,
-            http_probes: caps.http_probes.clone(),
+            http_probes: caps
+                .http_probes
+                .iter()
+                .filter_map(|declared| match ProbePrefix::parse(declared) {
+                    Ok(prefix) => Some(prefix),
+                    Err(_) => {
+                        // A malformed prefix grants nothing rather than
+                        // failing the flow; the consent screen lists it as
+                        // refused, with the same reason.
+                        tracing::warn!(
+                            "a probe prefix grants nothing: {}",
+                            crate::probe_url::listed_prefix(declared)
+                        );
+                        None
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -52,11 +69,11 @@ impl Grants {
         self.reads_workload
     }
 
-    /// A probe URL must start with a declared prefix.
-    pub fn permits_probe(&self, url: &str) -> bool {
-        self.http_probes
-            .iter()
-            .any(|prefix| !prefix.is_empty() && url.starts_with(prefix.as_str()))
+    /// A probe URL must be under a declared prefix: the same scheme, host
+    /// and port, and the prefix's path or below it on a segment boundary
+    /// (both normalised, see [`crate::probe_url`]).
+    pub fn permits_probe(&self, url: &ProbeUrl) -> bool {
+        self.http_probes.iter().any(|prefix| prefix.permits(url))
     }
 }
 
@@ -75,15 +92,23 @@ mod tests {
     use super::*;
     use crate::runtime::FaultGrant;
 
-    fn grants(services: &str, actions: Vec<FaultAction>) -> Grants {
+    fn declared(services: &str, actions: Vec<FaultAction>, probes: &[&str]) -> Grants {
         Grants::from_declared(&Capabilities {
             faults: vec![FaultGrant {
                 services: services.into(),
                 actions,
             }],
             reads_workload: false,
-            http_probes: vec!["http://127.0.0.1:2379/".into()],
+            http_probes: probes.iter().map(|p| p.to_string()).collect(),
         })
+    }
+
+    fn grants(services: &str, actions: Vec<FaultAction>) -> Grants {
+        declared(services, actions, &["http://127.0.0.1:2379/"])
+    }
+
+    fn permits(grants: &Grants, raw: &str) -> bool {
+        ProbeUrl::parse(raw).is_ok_and(|url| grants.permits_probe(&url))
     }
 
     #[test]
@@ -98,10 +123,49 @@ mod tests {
     }
 
     #[test]
-    fn probes_must_start_with_a_declared_prefix() {
+    fn probes_must_be_under_a_declared_prefix() {
         let g = grants("x", vec![]);
-        assert!(g.permits_probe("http://127.0.0.1:2379/v3/kv/range"));
-        assert!(!g.permits_probe("http://127.0.0.1:23790/"));
-        assert!(!g.permits_probe("http://example.com/"));
+        assert!(permits(&g, "http://127.0.0.1:2379/v3/kv/range"));
+        assert!(permits(&g, "HTTP://127.1:2379/v3/kv/range"));
+        assert!(!permits(&g, "http://127.0.0.1:23790/"));
+        assert!(!permits(&g, "http://example.com/"));
+        // What a string prefix let through.
+        let g = declared("x", vec![], &["http://127.0.0.1:24901"]);
+        assert!(permits(&g, "http://127.0.0.1:24901/x"));
+        assert!(!permits(&g, "http://127.0.0.1:24901@127.0.0.1:24902/x"));
+        assert!(!permits(&g, "http://127.0.0.1:249010/x"));
+        let g = declared("x", vec![], &["http://127.0.0.1:2379/v3/kv"]);
+        assert!(permits(&g, "http://127.0.0.1:2379/v3/kv/range"));
+        assert!(!permits(&g, "http://127.0.0.1:2379/v3/kvx"));
+        assert!(!permits(&g, "http://127.0.0.1:2379/v3/kv/../../x"));
+        assert!(!permits(&g, "http://127.0.0.1:2379/v3/kv/..%2f..%2fx"));
+    }
+
+    #[test]
+    fn a_malformed_prefix_grants_nothing_and_spares_the_others() {
+        let g = declared(
+            "x",
+            vec![],
+            &[
+                "",
+                "http://u:p@127.0.0.1:2380/",
+                "http://127.0.0.1:2381/?q",
+                "http://127.0.0.1:2382/a/..%2f",
+                "ftp://127.0.0.1:2383/",
+                "127.0.0.1:2384",
+                "http://127.0.0.1:2379/v3/",
+            ],
+        );
+        assert!(permits(&g, "http://127.0.0.1:2379/v3/kv"));
+        for port in 2380..=2384 {
+            assert!(!permits(&g, &format!("http://127.0.0.1:{port}/")), "{port}");
+            assert!(
+                !permits(&g, &format!("http://127.0.0.1:{port}/a/b")),
+                "{port}"
+            );
+        }
+        assert!(!permits(&g, "http://u:p@127.0.0.1:2380/"));
+        let nothing = declared("x", vec![], &[""]);
+        assert!(!permits(&nothing, "http://127.0.0.1/"));
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::capability::Grants;
 use crate::events::{Event, RunId};
-use crate::runtime::api::{HostApi, HostContext};
+use crate::runtime::api::{HostApi, HostContext, QuitSignal, flow_line};
 use crate::runtime::{FlowInfo, FlowInstance, FlowModule, Limits, Runtime};
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
@@ -116,13 +116,32 @@ pub fn spawn(
                 .get(index as usize)
                 .map(|c| c.title.as_str())
                 .unwrap_or("?");
-            let outcome = match current.enter(index).await {
-                Ok(result) => result,
-                Err(failure) => {
+            // Quit never waits on a flow: one stuck in a host call the
+            // presenter cannot interrupt (a WASI sleep) is abandoned.
+            let returned = tokio::select! {
+                returned = current.enter(index) => Some(returned),
+                _ = abandon_after_quit(&ctx.quit) => None,
+            };
+            current.api_mut().flush_narration();
+            let outcome = match returned {
+                Some(Ok(result)) => result.map_err(|message| flow_line(message, MAX_ERROR_BYTES)),
+                Some(Err(failure)) => {
                     // The store may be mid-call in an undefined state: start afresh.
                     instance = None;
+                    Err(flow_line(
+                        format!(
+                            "flow {} {} crashed in chapter {} \"{title}\": {failure}",
+                            info.name,
+                            info.version,
+                            index + 1
+                        ),
+                        MAX_ERROR_BYTES,
+                    ))
+                }
+                None => {
+                    instance = None;
                     Err(format!(
-                        "flow {} {} crashed in chapter {} \"{title}\": {failure}",
+                        "flow {} {} did not return from chapter {} \"{title}\" after the presenter quit; abandoned",
                         info.name,
                         info.version,
                         index + 1
@@ -136,6 +155,22 @@ pub fn spawn(
         }
     });
     (tx, handle)
+}
+
+/// The longest chapter error the host keeps (a flow's `err` string).
+const MAX_ERROR_BYTES: usize = 2048;
+/// After quit, a flow that has not returned is dropped this soon (the
+/// watchdog traps one that runs at `runtime::QUIT_GRACE`; this catches one that
+/// sits in a host call).
+const ABANDON_AFTER_QUIT: Duration = Duration::from_millis(600);
+
+async fn abandon_after_quit(quit: &QuitSignal) {
+    quit.token().cancelled().await;
+    let waited = quit
+        .requested_at()
+        .map(|at| at.elapsed())
+        .unwrap_or_default();
+    tokio::time::sleep(ABANDON_AFTER_QUIT.saturating_sub(waited)).await;
 }
 
 fn finish(ctx: &HostContext, run: RunId, index: u32, outcome: Result<(), String>) {

@@ -8,11 +8,15 @@ pub mod cluster;
 pub mod consent;
 pub mod events;
 pub mod flow;
+pub mod logfile;
 pub mod markup;
 pub mod new_flow;
+pub mod probe_http;
 pub mod probe_url;
+pub mod rate;
 pub mod record;
 pub mod runtime;
+pub mod sanitize;
 pub mod show;
 pub mod term;
 #[cfg(test)]

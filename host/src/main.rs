@@ -4,7 +4,8 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{Cli, Command, ProjectArgs, RunArgs, WorkloadCommand};
-use host::{capability, cli, cluster, flow, new_flow, runtime, show, trust, workload};
+use host::sanitize::display_line;
+use host::{capability, cli, cluster, flow, logfile, new_flow, runtime, show, trust, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -18,10 +19,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match tokio.block_on(dispatch(cli)) {
+    let outcome = tokio.block_on(dispatch(cli));
+    // Quit never waits on a flow: whatever a flow left running (a probe on
+    // a thread, a blocking task) is abandoned, not joined. Everything that
+    // matters (restore, ledger, transcript) finished inside `dispatch`.
+    tokio.shutdown_background();
+    match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A flow's error message is part of the chain; it stays one line.
+            eprintln!("error: {}", display_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -77,16 +84,12 @@ fn init_logging(path: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| {
-            format!(
-                "cannot open the log file {} (pass --log FILE)",
-                path.display()
-            )
-        })?;
+    let file = logfile::RotatingLog::open(path).with_context(|| {
+        format!(
+            "cannot open the log file {} (pass --log FILE)",
+            path.display()
+        )
+    })?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOST_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,wasmtime=warn,cranelift=warn")
     });
@@ -145,7 +148,11 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         Err(join_error) => {
             host::term::restore();
             tracing::error!("the host panicked: {join_error}");
-            eprintln!("error: the host crashed ({join_error}); restoring the cluster");
+            // A panic message can quote flow text.
+            eprintln!(
+                "error: the host crashed ({}); restoring the cluster",
+                display_line(&join_error.to_string())
+            );
             show::recover(&project, &state).await?;
             Ok(ExitCode::FAILURE)
         }
@@ -161,19 +168,25 @@ fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints a line of `host inspect` that holds text from the flow: sanitised,
+/// and one line whatever newlines the flow put in it.
+fn print_line(line: &str) {
+    println!("{}", display_line(line));
+}
+
 async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let rt = runtime::Runtime::new()?;
     let module = rt.load(file)?;
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
     let ctx = runtime::api::HostContext::detached(events, Default::default());
     let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
-    println!("flow:        {} {}", info.name, info.version);
+    print_line(&format!("flow:        {} {}", info.name, info.version));
     println!("api:         demo:flow@{}", module.api_version);
     if !info.description.is_empty() {
-        println!("description: {}", info.description);
+        print_line(&format!("description: {}", info.description));
     }
     if let Some(source) = &info.default_workload {
-        println!("workload:    {source} (default)");
+        print_line(&format!("workload:    {source} (default)"));
     }
     println!("chapters:");
     for (i, chapter) in info.chapters.iter().enumerate() {
@@ -189,7 +202,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
         } else {
             format!("  [{}]", flags.join(", "))
         };
-        println!("  {}. {}{flags}", i + 1, chapter.title);
+        print_line(&format!("  {}. {}{flags}", i + 1, chapter.title));
     }
     // Each item on its own line with the presenter's decision, so what a
     // run will enforce is visible before it runs.
@@ -214,7 +227,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
             trust::Item::Workload => "read the workload".to_string(),
             trust::Item::Probe(prefix) => format!("http probe {prefix}"),
         };
-        println!("  {what}  [{item}: {status}]");
+        print_line(&format!("  {what}  [{item}: {status}]"));
     }
     if asked.is_empty() {
         println!("  none");

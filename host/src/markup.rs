@@ -1,6 +1,11 @@
 //! Narration markup (defined in `wit/flow.wit`): `[bold]…[/]`, `[red]…[/]`, …;
 //! `[[` is a literal `[`; unknown tags are shown as written.
+//!
+//! Markup comes from a flow, so both renderings sanitise it before parsing:
+//! an escape sequence holds `[` and may hold a tag, and parsing first would
+//! split it into runs whose pieces no longer read as one sequence.
 
+use crate::sanitize;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
@@ -62,7 +67,7 @@ fn runs(markup: &str) -> Vec<(String, Style)> {
 /// One line of markup as a ratatui line.
 pub fn to_line(markup: &str) -> Line<'static> {
     Line::from(
-        runs(markup)
+        runs(&sanitize::display_line(markup))
             .into_iter()
             .map(|(text, style)| Span::styled(text, style))
             .collect::<Vec<_>>(),
@@ -71,7 +76,7 @@ pub fn to_line(markup: &str) -> Line<'static> {
 
 /// The text without tags, for the transcript and logs.
 pub fn plain(markup: &str) -> String {
-    markup
+    sanitize::display_text(markup)
         .lines()
         .map(|line| runs(line).into_iter().map(|(t, _)| t).collect::<String>())
         .collect::<Vec<_>>()
@@ -99,5 +104,14 @@ mod tests {
             "[x] [blink]y [unclosed"
         );
         assert_eq!(plain("[/][/]z"), "z");
+    }
+
+    #[test]
+    fn escape_sequences_in_markup_are_gone_and_tags_still_apply() {
+        let line = to_line("[red]evil\x1b]2;PWNED\x07[/] \x1b[1mend");
+        let texts: Vec<&str> = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(texts, ["evil", " end"]);
+        assert_eq!(line.spans[0].style.fg, Some(Color::Red));
+        assert_eq!(plain("a\u{9b}31m[bold]b[/]\r\nc"), "ab\nc");
     }
 }

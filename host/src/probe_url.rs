@@ -1,80 +1,364 @@
-//! Probe URLs that name a Compose service, e.g. `http://pd0:2379/pd/api/v1/stores`.
+//! Probe URLs and the prefixes that grant them, parsed once.
 //!
-//! A flow cannot know which host port the presenter published a service on
-//! (the e2e tests and two side-by-side projects use other ports than the
-//! demo's). So a flow writes the URL as the service sees itself inside the
-//! project, and the host rewrites `SERVICE:PORT` to the loopback address
-//! Docker published that container port on. The grant is checked against the
-//! URL the flow wrote, before any rewriting, so the capability the presenter
-//! reads (`http probe http://pd0:2379/`) is the one enforced. A URL whose host
-//! is not a service of the project is sent as written.
+//! A flow's probe URL and the prefixes it declares are hostile text. Each is
+//! parsed with the WHATWG URL parser (the one browsers use) and normalised
+//! here, and the grant check ([`crate::capability::Grants::permits_probe`]),
+//! the service rewrite ([`resolve`]) and the client ([`crate::probe_http`])
+//! all read the one [`ProbeUrl`] value, never the string the flow wrote.
+//! When three parsers read that string (a string-prefix test, a hand-written
+//! split and the client's), a grant of `http://127.0.0.1:24901` passed
+//! `http://127.0.0.1:24901@127.0.0.1:24902/x`, which connects to 24902.
+//!
+//! Normalising (prefixes and requests alike):
+//! - WHATWG: scheme and host lower case, default ports dropped (http 80,
+//!   https 443), `.`/`..` segments removed (also spelled `%2e`, `%2E`),
+//!   `\` read as `/`, IPv4 forms made dotted (`127.1`, `0x7f.0.0.1`), tab and
+//!   newline removed, IPv6 compressed (`[0:0::1]` is `[::1]`).
+//! - Then here: at most [`MAX_URL_BYTES`]; only `http` and `https`; no user
+//!   name or password; no path segment that a server could still decode
+//!   into a step out of the path (see [`check_segment`]); escapes in the
+//!   path canonical (see [`canonical_escapes`]). A request's fragment is
+//!   dropped and its query kept; a prefix with either is refused.
+//!
+//! A prefix covers a URL with the same scheme, host and port whose path is
+//! the prefix's path or below it on a segment boundary: `/v3/kv` covers
+//! `/v3/kv` and `/v3/kv/range`, not `/v3/kvx`; `/v3/` covers `/v3/anything`;
+//! `/` covers the whole origin.
+//!
+//! Service URLs: a flow cannot know which host port the presenter published
+//! a service on (the e2e tests and two side-by-side projects use other ports
+//! than the demo's). So a flow writes the URL as the service sees itself
+//! inside the project, e.g. `http://pd0:2379/pd/api/v1/stores`, and the host
+//! rewrites `SERVICE:PORT` to the loopback address Docker published that
+//! container port on. The grant is checked against the URL the flow wrote,
+//! before any rewriting, so the capability the presenter reads
+//! (`http probe http://pd0:2379/`) is the one enforced. A URL whose host is
+//! not a service of the project is sent as written.
 
 use crate::cluster::{Cluster, PROJECT_LABEL, SERVICE_LABEL};
 use bollard::query_parameters::ListContainersOptions;
 use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use url::{Host, Url};
 
-/// The parts of `scheme://host:port/rest` when the host could be a Compose
-/// service name: no dots, no brackets, not `localhost`, and an explicit port.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ServiceUrl<'a> {
-    pub scheme: &'a str,
-    pub service: &'a str,
-    pub port: u16,
-    /// Everything after the authority, starting with `/` (or empty).
-    pub rest: &'a str,
+/// Why a probe URL or a declared prefix is refused. Each message is fit to
+/// show: it never repeats the flow's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeUrlError {
+    #[error("not a URL ({0})")]
+    Malformed(#[from] url::ParseError),
+    #[error("only http and https can be probed, not '{0}'")]
+    Scheme(String),
+    #[error("a user name or password in a probe URL is refused")]
+    Userinfo,
+    #[error("a probe prefix cannot have a query ('?…')")]
+    PrefixQuery,
+    #[error("a probe prefix cannot have a fragment ('#…')")]
+    PrefixFragment,
+    #[error(
+        "a path segment decodes to '/', '\\' or only dots, which a server could read as leaving the path"
+    )]
+    EncodedTraversal,
+    #[error("a path segment is percent-encoded more than {MAX_DECODINGS} times over")]
+    DeepEncoding,
+    #[error("a probe URL is longer than {MAX_URL_BYTES} bytes")]
+    TooLong,
 }
 
-pub fn parse(url: &str) -> Option<ServiceUrl<'_>> {
-    let (scheme, after) = url.split_once("://")?;
-    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-    let (authority, rest) = after.split_at(end);
-    let (host, port) = authority.rsplit_once(':')?;
-    let plain = !host.is_empty()
-        && host != "localhost"
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !plain || host.chars().all(|c| c.is_ascii_digit()) {
-        return None;
+/// Longer URLs are refused before parsing: servers refuse them anyway (8 KiB
+/// is a common limit), and parsing and checking cost grows with the length.
+pub const MAX_URL_BYTES: usize = 8 * 1024;
+/// How many layers of percent-encoding a path segment may have: each layer
+/// is one more decoding pass to check, and no real path needs more.
+const MAX_DECODINGS: usize = 3;
+
+/// A URL a flow asked to probe, normalised: what the grant check, the
+/// service rewrite and the HTTP client read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeUrl(Url);
+
+/// A declared probe prefix, normalised: what a probe grant is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbePrefix(Url);
+
+impl ProbeUrl {
+    pub fn parse(raw: &str) -> Result<Self, ProbeUrlError> {
+        let mut url = normalised(raw)?;
+        // The fragment never reaches a server; dropping it keeps
+        // `#@other-host` out of every later reading.
+        url.set_fragment(None);
+        Ok(ProbeUrl(url))
     }
-    Some(ServiceUrl {
-        scheme,
-        service: host,
-        port: port.parse().ok()?,
-        rest,
-    })
+
+    /// The normalised URL, as the client sends it.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The host as serialised (`127.0.0.1`, `[::1]`, `pd0`).
+    pub fn host_str(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+
+    /// The port, explicit or the scheme's default.
+    pub fn port(&self) -> Option<u16> {
+        self.0.port_or_known_default()
+    }
+
+    /// The Compose service this URL could name: a single-label host name
+    /// (no dots, not `localhost`) and the port.
+    pub fn service(&self) -> Option<(&str, u16)> {
+        let Some(Host::Domain(name)) = self.0.host() else {
+            return None;
+        };
+        let plain = name != "localhost"
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        plain.then_some((name, self.port()?))
+    }
+
+    /// The same path and query sent to `address` instead.
+    fn at(&self, address: SocketAddr) -> Option<ProbeUrl> {
+        let mut url = self.0.clone();
+        url.set_ip_host(address.ip()).ok()?;
+        url.set_port(Some(address.port())).ok()?;
+        Some(ProbeUrl(url))
+    }
+}
+
+impl ProbePrefix {
+    pub fn parse(raw: &str) -> Result<Self, ProbeUrlError> {
+        let url = normalised(raw)?;
+        if url.query().is_some() {
+            return Err(ProbeUrlError::PrefixQuery);
+        }
+        if url.fragment().is_some() {
+            return Err(ProbeUrlError::PrefixFragment);
+        }
+        Ok(ProbePrefix(url))
+    }
+
+    /// Whether this grant lets a flow probe `url`.
+    pub fn permits(&self, url: &ProbeUrl) -> bool {
+        same_origin(&self.0, &url.0) && path_under(self.0.path(), url.0.path())
+    }
+
+    /// Whether every URL `narrower` permits, this permits too.
+    pub fn covers(&self, narrower: &ProbePrefix) -> bool {
+        same_origin(&self.0, &narrower.0) && path_under(self.0.path(), narrower.0.path())
+    }
+}
+
+impl fmt::Display for ProbeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+/// The normalised form is safe to print: WHATWG serialises to ASCII with
+/// controls and spaces percent-encoded.
+impl fmt::Display for ProbePrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+fn normalised(raw: &str) -> Result<Url, ProbeUrlError> {
+    if raw.len() > MAX_URL_BYTES {
+        return Err(ProbeUrlError::TooLong);
+    }
+    let mut url = Url::parse(raw)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        // A parsed scheme is ASCII letters, digits, `+-.`: safe to show, but
+        // the flow chooses its length.
+        return Err(ProbeUrlError::Scheme(
+            url.scheme().chars().take(16).collect(),
+        ));
+    }
+    // WHATWG drops an empty `@` (`http://@h/` is `http://h/`); anything
+    // left is a name or password, and `host:port@other` hides the real host.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ProbeUrlError::Userinfo);
+    }
+    let segments = url
+        .path()
+        .split('/')
+        .map(|segment| check_segment(segment).map(|()| canonical_escapes(segment)))
+        .collect::<Result<Vec<_>, _>>()?;
+    url.set_path(&segments.join("/"));
+    Ok(url)
+}
+
+/// Refuses a path segment that a server could still decode into a step out
+/// of the path. WHATWG has removed `.` and `..` and their `%2e` spellings, but
+/// sends `..%2fx` and `%2e%2e%5c` as written, a server that decodes twice
+/// reads `%252e%252e` as `..`, one that strips `;` parameters (Tomcat) reads
+/// `..;x` as `..`, and Windows trims trailing dots and spaces (`.. `). So the
+/// segment is decoded until nothing changes, and refused if any stage holds
+/// `/` or `\`, or is only dots (and spaces) before its first `;`.
+fn check_segment(segment: &str) -> Result<(), ProbeUrlError> {
+    let mut stage = segment.as_bytes().to_vec();
+    for _ in 0..=MAX_DECODINGS {
+        let before_params = stage.split(|&b| b == b';').next().unwrap_or_default();
+        let only_dots =
+            before_params.contains(&b'.') && before_params.iter().all(|&b| b == b'.' || b == b' ');
+        if only_dots || stage.contains(&b'/') || stage.contains(&b'\\') {
+            return Err(ProbeUrlError::EncodedTraversal);
+        }
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&stage).collect();
+        if decoded == stage {
+            return Ok(());
+        }
+        stage = decoded;
+    }
+    // `%252525…` loses one layer per pass: unbounded, checking it would be
+    // quadratic in the flow's text.
+    Err(ProbeUrlError::DeepEncoding)
+}
+
+/// RFC 3986's normal form of a path segment's escapes (section 6.2.2):
+/// unreserved characters decoded, the hex digits of the rest upper case. So
+/// `%6bv` and `kv`, `%c3%a9` and `%C3%A9` are one path to the grant check.
+fn canonical_escapes(segment: &str) -> String {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2)))
+        {
+            // Two hex digits make one byte.
+            let byte = (high * 16 + low) as u8;
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                out.push(byte);
+            } else {
+                out.extend_from_slice(format!("%{byte:02X}").as_bytes());
+            }
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    // Only ASCII escapes were replaced by ASCII, so this is what came in
+    // when it was UTF-8 (a serialised URL is ASCII).
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// `path` is `prefix` or below it on a segment boundary.
+fn path_under(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// Opens how a refused prefix is listed. No URL starts with `(`, so a
+/// listing read back from the trust file can never become a grant.
+const REFUSED_LISTING: &str = "(refused: ";
+/// How much of a refused prefix's text is shown.
+const SHOWN_CHARS: usize = 80;
+
+/// How a declared prefix is listed for the presenter (consent screen,
+/// `host inspect`, the trust file): its normalised form, or, for one that
+/// grants nothing, why, followed by the flow's text made safe to print.
+pub fn listed_prefix(declared: &str) -> String {
+    match ProbePrefix::parse(declared) {
+        Ok(prefix) => prefix.to_string(),
+        Err(why) => {
+            let redacted = without_userinfo(declared);
+            let mut shown: String = redacted.chars().take(SHOWN_CHARS).collect();
+            if shown.len() < redacted.len() {
+                shown.push('…');
+            }
+            let shown = crate::sanitize::display_line(&shown);
+            format!("{REFUSED_LISTING}{why}) \"{shown}\"")
+        }
+    }
+}
+
+/// `text` with whatever stands before an `@` in its authority replaced by
+/// `…`: a refused prefix may carry a password, and the listing is shown,
+/// stored and logged. Read loosely (the text need not parse), for display
+/// only.
+fn without_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.into();
+    };
+    let authority_end = text[start..]
+        .find(['/', '\\', '?', '#'])
+        .map_or(text.len(), |i| start + i);
+    match text[start..authority_end].rfind('@') {
+        Some(at) => format!("{}…{}", &text[..start], &text[start + at..]).into(),
+        None => text.into(),
+    }
+}
+
+/// Whether `text` is what [`listed_prefix`] makes of a refused prefix.
+pub fn is_refused_listing(text: &str) -> bool {
+    text.starts_with(REFUSED_LISTING)
+}
+
+/// Whether the listed prefix `wider` covers the listed prefix `narrower`
+/// (a presenter's `--allow probe:…` and what a flow asks for). A refused
+/// listing covers nothing and is covered by nothing.
+pub fn listed_covers(wider: &str, narrower: &str) -> bool {
+    match (ProbePrefix::parse(wider), ProbePrefix::parse(narrower)) {
+        (Ok(wider), Ok(narrower)) => wider.covers(&narrower),
+        _ => false,
+    }
 }
 
 /// Where Docker published a container port: loopback when it listens on all
-/// addresses, else the address it is bound to. IPv4 first.
-pub fn published_address(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<String> {
-    let mut matching: Vec<(&str, u16)> = bindings
+/// addresses, else the address it is bound to. IPv4 first. A binding Docker
+/// reports with an address that does not parse is skipped.
+pub fn published_address(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<SocketAddr> {
+    let mut matching: Vec<SocketAddr> = bindings
         .iter()
-        .filter(|(_, private, _)| *private == port)
-        .map(|(ip, _, public)| (ip.as_deref().unwrap_or(""), *public))
-        .filter(|(_, public)| *public != 0)
+        .filter(|(_, private, public)| *private == port && *public != 0)
+        .filter_map(|(ip, _, public)| {
+            let ip = match ip.as_deref().unwrap_or_default() {
+                "" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                text => text.parse().ok()?,
+            };
+            let ip = if ip.is_unspecified() {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                ip
+            };
+            Some(SocketAddr::new(ip, *public))
+        })
         .collect();
-    matching.sort_by_key(|(ip, _)| ip.contains(':'));
-    let (ip, public) = matching.first()?;
-    let ip = match *ip {
-        "" | "0.0.0.0" | "::" => "127.0.0.1".to_string(),
-        v6 if v6.contains(':') => format!("[{v6}]"),
-        v4 => v4.to_string(),
-    };
-    Some(format!("{ip}:{public}"))
+    matching.sort_by_key(SocketAddr::is_ipv6);
+    matching.first().copied()
 }
 
-/// Rewrites a service URL to the published address; other URLs unchanged.
-/// `Err` says, for the audience, why a service URL cannot be reached.
-pub async fn resolve(cluster: &Cluster, url: &str) -> Result<String, String> {
-    let Some(parts) = parse(url) else {
-        return Ok(url.to_string());
+/// `url` with a service's `SERVICE:PORT` replaced by the address Docker
+/// published that port on; any other URL unchanged. `Err` says, for the
+/// audience, why a service URL cannot be reached.
+///
+/// The Docker call has no deadline of its own: the caller drops this future
+/// when the chapter is cancelled (`HostApi::probe` runs it and the request
+/// inside one `select!` on the chapter's cancel token).
+pub async fn resolve(cluster: &Cluster, url: ProbeUrl) -> Result<ProbeUrl, String> {
+    let Some((service, port)) = url.service() else {
+        return Ok(url);
     };
+    let service = service.to_string();
     let filters = HashMap::from([(
         "label".to_string(),
         vec![
             format!("{PROJECT_LABEL}={}", cluster.project()),
-            format!("{SERVICE_LABEL}={}", parts.service),
+            format!("{SERVICE_LABEL}={service}"),
         ],
     )]);
     let Some(docker) = cluster.docker() else {
@@ -90,63 +374,587 @@ pub async fn resolve(cluster: &Cluster, url: &str) -> Result<String, String> {
         .map_err(|e| format!("Docker: {e}"))?;
     if summaries.is_empty() {
         // Not a service of this project: an ordinary host name.
-        return Ok(url.to_string());
+        return Ok(url);
     }
     let bindings: Vec<(Option<String>, u16, u16)> = summaries
         .iter()
         .flat_map(|s| s.ports.iter().flatten())
         .map(|p| (p.ip.clone(), p.private_port, p.public_port.unwrap_or(0)))
         .collect();
-    let address = published_address(&bindings, parts.port).ok_or_else(|| {
+    let address = published_address(&bindings, port).ok_or_else(|| {
         format!(
-            "service {} has no published port {} (is it running, with `ports:` in the compose file?)",
-            parts.service, parts.port
+            "service {service} has no published port {port} (is it running, with `ports:` in the compose file?)"
         )
     })?;
-    Ok(format!("{}://{address}{}", parts.scheme, parts.rest))
+    url.at(address)
+        .ok_or_else(|| format!("cannot send {url} to {address}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn url(raw: &str) -> ProbeUrl {
+        ProbeUrl::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    fn prefix(raw: &str) -> ProbePrefix {
+        ProbePrefix::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"))
+    }
+
+    /// Whether a flow granted `grant` may probe `raw` (refused when `raw`
+    /// does not parse).
+    fn permitted(grant: &str, raw: &str) -> bool {
+        ProbeUrl::parse(raw).is_ok_and(|u| prefix(grant).permits(&u))
+    }
+
+    #[test]
+    fn scheme_host_case_and_default_ports_are_one_origin() {
+        assert_eq!(prefix("HTTP://127.0.0.1:80/"), prefix("http://127.0.0.1/"));
+        assert_eq!(
+            prefix("HTTP://127.0.0.1:80/").to_string(),
+            "http://127.0.0.1/"
+        );
+        assert_eq!(
+            prefix("https://Example.COM:443").to_string(),
+            "https://example.com/"
+        );
+        assert!(permitted("http://127.0.0.1/", "HTTP://127.0.0.1:80/x"));
+        assert!(permitted("http://PD0:2379/", "http://pd0:2379/x"));
+        // A bare origin is the whole origin.
+        assert_eq!(
+            prefix("http://127.0.0.1:24901").to_string(),
+            "http://127.0.0.1:24901/"
+        );
+        // Another port, host or scheme is another origin.
+        assert!(!permitted("http://127.0.0.1/", "http://127.0.0.1:8080/"));
+        assert!(!permitted("http://127.0.0.1/", "https://127.0.0.1/"));
+        assert!(!permitted(
+            "http://127.0.0.1:2379/",
+            "http://127.0.0.2:2379/"
+        ));
+        assert!(!permitted(
+            "http://127.0.0.1:2379/",
+            "http://127.0.0.1:23790/"
+        ));
+        assert!(!permitted(
+            "http://127.0.0.1:2379/",
+            "http://localhost:2379/"
+        ));
+    }
+
+    #[test]
+    fn other_spellings_of_an_ipv4_address_are_that_address() {
+        let grant = "http://127.0.0.1:2379/";
+        for spelling in [
+            "http://127.1:2379/v3",
+            "http://0x7f.0.0.1:2379/v3",
+            "http://0177.0.0.1:2379/v3",
+            "http://2130706433:2379/v3",
+            "http://127.0.0.1.:2379/v3",
+            "http://127.0.0.%31:2379/v3",
+        ] {
+            assert_eq!(
+                url(spelling).as_str(),
+                "http://127.0.0.1:2379/v3",
+                "{spelling}"
+            );
+            assert!(permitted(grant, spelling), "{spelling}");
+        }
+        assert!(permitted("http://127.1:2379/", "http://127.0.0.1:2379/"));
+        assert!(!permitted(grant, "http://127.2:2379/"));
+    }
+
+    #[test]
+    fn ipv6_hosts_compare_as_addresses() {
+        let grant = "http://[::1]:2379/";
+        assert!(permitted(grant, "http://[0:0:0:0:0:0:0:1]:2379/v3"));
+        assert!(permitted(grant, "http://[::0001]:2379/"));
+        assert!(!permitted(grant, "http://127.0.0.1:2379/"));
+        assert!(!permitted(grant, "http://[::2]:2379/"));
+        // An IPv4-mapped address is another host to the grant check.
+        assert!(!permitted(
+            "http://127.0.0.1:2379/",
+            "http://[::ffff:127.0.0.1]:2379/"
+        ));
+        assert_eq!(url("http://[0:0::1]:2379/x").host_str(), "[::1]");
+    }
+
+    #[test]
+    fn a_user_name_or_password_is_refused_in_prefixes_and_requests() {
+        for raw in [
+            "http://127.0.0.1:24901@127.0.0.1:24902/x",
+            "http://user@127.0.0.1:2379/",
+            "http://user:secret@127.0.0.1:2379/",
+            "http://:secret@127.0.0.1:2379/",
+        ] {
+            assert_eq!(ProbeUrl::parse(raw), Err(ProbeUrlError::Userinfo), "{raw}");
+            assert_eq!(
+                ProbePrefix::parse(raw),
+                Err(ProbeUrlError::Userinfo),
+                "{raw}"
+            );
+        }
+        // WHATWG reads `\` as `/`, which ends the authority: what follows is
+        // path, and the host stays the granted one.
+        assert_eq!(
+            url("http://127.0.0.1:2379\\@127.0.0.1:2380/").as_str(),
+            "http://127.0.0.1:2379/@127.0.0.1:2380/"
+        );
+        assert!(!permitted(
+            "http://127.0.0.1:24901",
+            "http://127.0.0.1:24901@127.0.0.1:24902/x"
+        ));
+        // An empty `@` names nobody; WHATWG drops it.
+        assert_eq!(
+            url("http://@127.0.0.1:2379/").as_str(),
+            "http://127.0.0.1:2379/"
+        );
+    }
+
+    #[test]
+    fn an_encoded_at_or_hash_cannot_move_the_host() {
+        // `%40` in the port or host is not an `@`: malformed, refused.
+        for raw in [
+            "http://127.0.0.1:24901%40127.0.0.1:24902/x",
+            "http://127.0.0.1%40127.0.0.1:24902/x",
+        ] {
+            assert!(
+                matches!(ProbeUrl::parse(raw), Err(ProbeUrlError::Malformed(_))),
+                "{raw}"
+            );
+        }
+        // In the path it is only a path.
+        assert!(permitted(
+            "http://127.0.0.1:2379/",
+            "http://127.0.0.1:2379/%40evil.com/"
+        ));
+        assert_eq!(url("http://127.0.0.1:2379/%40x").host_str(), "127.0.0.1");
+        // After `#` nothing is authority, and the fragment is dropped.
+        assert_eq!(
+            url("http://127.0.0.1:2379#@127.0.0.1:24902/").as_str(),
+            "http://127.0.0.1:2379/"
+        );
+        assert!(!permitted(
+            "http://127.0.0.1:2379/",
+            "http://127.0.0.1:24902#@127.0.0.1:2379/"
+        ));
+        assert_eq!(
+            url("http://127.0.0.1:2379/v3/x#/../../y").as_str(),
+            "http://127.0.0.1:2379/v3/x"
+        );
+    }
+
+    #[test]
+    fn dot_segments_are_removed_before_the_grant_check() {
+        let grant = "http://127.0.0.1:2379/allowed/";
+        for raw in [
+            "http://127.0.0.1:2379/allowed/../x",
+            "http://127.0.0.1:2379/allowed/%2e%2e/x",
+            "http://127.0.0.1:2379/allowed/%2E%2E/x",
+            "http://127.0.0.1:2379/allowed/.%2e/x",
+            "http://127.0.0.1:2379/allowed/%2E./x",
+            "http://127.0.0.1:2379/allowed\\..\\x",
+            "http://127.0.0.1:2379/allowed/./../x",
+        ] {
+            assert_eq!(url(raw).as_str(), "http://127.0.0.1:2379/x", "{raw}");
+            assert!(!permitted(grant, raw), "{raw}");
+        }
+        assert_eq!(
+            url("http://127.0.0.1:2379/allowed/%2e/x").as_str(),
+            "http://127.0.0.1:2379/allowed/x"
+        );
+        assert!(permitted(grant, "http://127.0.0.1:2379/allowed/./x"));
+    }
+
+    #[test]
+    fn segments_a_server_could_still_decode_into_traversal_are_refused() {
+        for raw in [
+            "http://127.0.0.1:2379/allowed/..%2fx",
+            "http://127.0.0.1:2379/allowed/..%2Fx",
+            "http://127.0.0.1:2379/allowed/%2e%2e%2fx",
+            "http://127.0.0.1:2379/allowed/%2e%2e%5c",
+            "http://127.0.0.1:2379/allowed/..%5Cx",
+            "http://127.0.0.1:2379/allowed/a%2fb",
+            // Decoded twice.
+            "http://127.0.0.1:2379/allowed/%252e%252e/x",
+            "http://127.0.0.1:2379/allowed/%252fx",
+            "http://127.0.0.1:2379/allowed/%25252e%25252e/x",
+            // Read as `..` by servers that strip `;` parameters.
+            "http://127.0.0.1:2379/allowed/..;/x",
+            "http://127.0.0.1:2379/allowed/..;jsessionid=1/x",
+            "http://127.0.0.1:2379/allowed/%2e%2e;x/y",
+            "http://127.0.0.1:2379/allowed/..%3bx/y",
+            // Trimmed to `..` by Windows.
+            "http://127.0.0.1:2379/allowed/..%20/x",
+            "http://127.0.0.1:2379/allowed/.../x",
+        ] {
+            assert_eq!(
+                ProbeUrl::parse(raw),
+                Err(ProbeUrlError::EncodedTraversal),
+                "{raw}"
+            );
+            assert_eq!(
+                ProbePrefix::parse(raw),
+                Err(ProbeUrlError::EncodedTraversal),
+                "{raw}"
+            );
+        }
+        // Dots and parameters inside a name are only a name.
+        for raw in [
+            "http://127.0.0.1:2379/allowed/a..b",
+            "http://127.0.0.1:2379/allowed/v1.2;rev=3",
+            "http://127.0.0.1:2379/allowed/.hidden",
+            "http://127.0.0.1:2379/allowed/a;..",
+        ] {
+            assert!(permitted("http://127.0.0.1:2379/allowed/", raw), "{raw}");
+        }
+    }
+
+    #[test]
+    fn long_or_deeply_encoded_urls_are_refused_before_they_cost_much() {
+        let long = format!("http://127.0.0.1:2379/v3/{}", "a".repeat(MAX_URL_BYTES));
+        assert_eq!(ProbeUrl::parse(&long), Err(ProbeUrlError::TooLong));
+        assert_eq!(ProbePrefix::parse(&long), Err(ProbeUrlError::TooLong));
+        // Three layers are checked; a fourth is refused, whatever it hides.
+        assert!(permitted("http://h/v3/", "http://h/v3/%252541"));
+        assert_eq!(
+            ProbeUrl::parse("http://h/v3/%25252541"),
+            Err(ProbeUrlError::DeepEncoding)
+        );
+        let nested = format!("http://h/v3/%{}", "25".repeat(4000));
+        let started = std::time::Instant::now();
+        assert_eq!(ProbeUrl::parse(&nested), Err(ProbeUrlError::DeepEncoding));
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    }
+
+    #[test]
+    fn tab_and_newline_inside_a_url_are_removed_before_the_check() {
+        assert_eq!(
+            url("http://127.0.0.1:23\n79/").as_str(),
+            "http://127.0.0.1:2379/"
+        );
+        assert_eq!(
+            url(" http://127.0.0.1:2379/v3\t\r\n ").as_str(),
+            "http://127.0.0.1:2379/v3"
+        );
+        assert!(!permitted(
+            "http://127.0.0.1:2379/v3/",
+            "http://127.0.0.1:2379/v3/\t../../x"
+        ));
+        assert!(!permitted(
+            "http://127.0.0.1:24901/",
+            "http://127.0.0.1:2490\n2/"
+        ));
+        // Other controls in the path are percent-encoded, never sent raw.
+        assert_eq!(
+            url("http://127.0.0.1:2379/a\u{1b}[31m").as_str(),
+            "http://127.0.0.1:2379/a%1B[31m"
+        );
+    }
+
+    #[test]
+    fn prefix_paths_match_on_segment_boundaries() {
+        let kv = "http://127.0.0.1:2379/v3/kv";
+        assert!(permitted(kv, "http://127.0.0.1:2379/v3/kv"));
+        assert!(permitted(kv, "http://127.0.0.1:2379/v3/kv/range"));
+        assert!(permitted(kv, "http://127.0.0.1:2379/v3/kv?limit=1"));
+        assert!(!permitted(kv, "http://127.0.0.1:2379/v3/kvx"));
+        assert!(!permitted(kv, "http://127.0.0.1:2379/v3/k"));
+        assert!(!permitted(kv, "http://127.0.0.1:2379/v3"));
+        assert!(!permitted(kv, "http://127.0.0.1:2379/v3/kv/../lease"));
+
+        let v3 = "http://127.0.0.1:2379/v3/";
+        assert!(permitted(v3, "http://127.0.0.1:2379/v3/anything"));
+        assert!(permitted(v3, "http://127.0.0.1:2379/v3/"));
+        assert!(!permitted(v3, "http://127.0.0.1:2379/v3"));
+        assert!(!permitted(v3, "http://127.0.0.1:2379/v3x/"));
+
+        let root = "http://127.0.0.1:2379/";
+        assert!(permitted(root, "http://127.0.0.1:2379"));
+        assert!(permitted(root, "http://127.0.0.1:2379/any/thing?x=1"));
+        assert!(!permitted(root, "http://127.0.0.1:2380/"));
+    }
+
+    #[test]
+    fn escapes_are_compared_in_one_normal_form() {
+        let kv = "http://127.0.0.1:2379/v3/kv";
+        assert!(permitted(kv, "http://127.0.0.1:2379/v3/%6Bv/range"));
+        assert!(permitted(kv, "http://127.0.0.1:2379/v3/%6bv"));
+        assert_eq!(url("http://h/caf%c3%a9").as_str(), "http://h/caf%C3%A9");
+        assert!(permitted("http://h/caf%C3%A9/", "http://h/caf%c3%a9/menu"));
+        assert!(permitted("http://h/café/", "http://h/caf%c3%a9/menu"));
+        // A query is kept as written (servers read `+` and `%2B` apart).
+        assert_eq!(url("http://h/x?a=%2b+b").as_str(), "http://h/x?a=%2b+b");
+    }
+
+    #[test]
+    fn only_http_and_https_are_probed() {
+        for raw in [
+            "ftp://127.0.0.1/",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "data:text/plain,hi",
+            "ws://127.0.0.1:2379/",
+            "gopher://127.0.0.1:2379/_x",
+        ] {
+            assert!(
+                matches!(ProbeUrl::parse(raw), Err(ProbeUrlError::Scheme(_))),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "",
+            "127.0.0.1:2379",
+            "/v3/kv",
+            "http://",
+            "http://h:65536/",
+            "http://[::1/",
+        ] {
+            assert!(
+                matches!(ProbeUrl::parse(raw), Err(ProbeUrlError::Malformed(_))),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefix_has_no_query_or_fragment_and_a_request_loses_its_fragment() {
+        assert_eq!(
+            ProbePrefix::parse("http://h/v3?x=1"),
+            Err(ProbeUrlError::PrefixQuery)
+        );
+        assert_eq!(
+            ProbePrefix::parse("http://h/v3?"),
+            Err(ProbeUrlError::PrefixQuery)
+        );
+        assert_eq!(
+            ProbePrefix::parse("http://h/v3#top"),
+            Err(ProbeUrlError::PrefixFragment)
+        );
+        assert_eq!(
+            ProbePrefix::parse("http://h/v3#"),
+            Err(ProbeUrlError::PrefixFragment)
+        );
+        assert_eq!(url("http://h/v3?x=1#top").as_str(), "http://h/v3?x=1");
+    }
+
+    #[test]
+    fn a_wider_prefix_covers_narrower_ones_on_segment_boundaries() {
+        assert!(listed_covers("http://h:1/v3/", "http://h:1/v3/kv"));
+        assert!(listed_covers("http://h:1/", "http://h:1/v3/"));
+        assert!(listed_covers("HTTP://h:1", "http://h:1/"));
+        assert!(!listed_covers("http://h:1/v3", "http://h:1/v3x/"));
+        assert!(!listed_covers("http://h:1/v3/", "http://h:2/v3/"));
+        assert!(!listed_covers("http://h:1/v3/kv", "http://h:1/v3/"));
+        let refused = listed_prefix("http://u@h:1/");
+        assert!(!listed_covers(&refused, &refused));
+        assert!(!listed_covers("http://h:1/", &refused));
+    }
+
+    #[test]
+    fn a_malformed_prefix_is_listed_as_refused_with_why_and_printable() {
+        assert_eq!(
+            listed_prefix("HTTP://127.0.0.1:2379"),
+            "http://127.0.0.1:2379/"
+        );
+        let listed = listed_prefix("http://u:p@127.0.0.1/");
+        assert_eq!(
+            listed,
+            "(refused: a user name or password in a probe URL is refused) \"http://…@127.0.0.1/\""
+        );
+        // A password is not repeated, even where the rest does not parse.
+        let listed = listed_prefix("http://user:hunter2@127.0.0.1:99999/x@y");
+        assert!(
+            listed.ends_with("\"http://…@127.0.0.1:99999/x@y\""),
+            "{listed}"
+        );
+        assert!(is_refused_listing(&listed));
+        assert!(!is_refused_listing("http://127.0.0.1:2379/"));
+        // The listing itself is never a prefix.
+        assert!(ProbePrefix::parse(&listed).is_err());
+        // The flow's text reaches the screen without its escape sequences
+        // and cut.
+        let hostile = format!("ftp://h/\u{1b}]2;owned\u{7}{}", "a".repeat(500));
+        let listed = listed_prefix(&hostile);
+        assert!(
+            listed.starts_with("(refused: only http and https can be probed, not 'ftp')"),
+            "{listed}"
+        );
+        assert!(!listed.chars().any(char::is_control), "{listed:?}");
+        assert!(listed.len() < 200, "{listed}");
+    }
+
+    #[test]
+    fn the_presenter_reads_prefixes_normalised_and_why_a_malformed_one_grants_nothing() {
+        use crate::capability::Grants;
+        use crate::runtime::Capabilities;
+        use crate::trust::{CliConsent, Item, requested, to_capabilities};
+        let caps = Capabilities {
+            faults: vec![],
+            reads_workload: false,
+            http_probes: vec![
+                "HTTP://127.1:2379".into(),
+                "http://127.0.0.1:2379/".into(),
+                "http://u@127.0.0.1:2380/".into(),
+            ],
+        };
+        let asked = requested(&caps);
+        let specs: Vec<String> = asked.iter().map(Item::to_string).collect();
+        let refused = "(refused: a user name or password in a probe URL is refused) \"http://…@127.0.0.1:2380/\"";
+        assert_eq!(
+            specs,
+            [
+                format!("probe:{refused}"),
+                "probe:http://127.0.0.1:2379/".into()
+            ]
+        );
+        assert_eq!(asked[0].describe(), format!("no HTTP probe: {refused}"));
+        assert_eq!(
+            asked[1].describe(),
+            "HTTP GET/POST to URLs under http://127.0.0.1:2379/"
+        );
+        // The trust file reads each back as it was written.
+        for item in &asked {
+            assert_eq!(&item.to_string().parse::<Item>().unwrap(), item);
+        }
+        // Granting all of it grants only the well-formed prefix.
+        let grants = Grants::from_declared(&to_capabilities(&asked));
+        assert!(grants.permits_probe(&url("http://127.0.0.1:2379/x")));
+        assert!(!grants.permits_probe(&url("http://127.0.0.1:2380/x")));
+        // `--allow probe:…` is read as a URL too, and covers on segments.
+        let allow = |spec: &str| {
+            CliConsent {
+                yes: false,
+                allow: vec![spec.parse().unwrap()],
+            }
+            .decide(&asked, "t")
+            .granted
+        };
+        assert_eq!(allow("probe:http://127.1:2379"), [asked[1].clone()]);
+        assert!(allow("probe:http://127.0.0.1:2379/v3").is_empty());
+        assert!(allow("probe:http://127.0.0.1:23").is_empty());
+        let err = "probe:http://u@h/".parse::<Item>().unwrap_err().to_string();
+        assert!(err.contains("user name or password"), "{err}");
+    }
+
     #[test]
     fn service_urls_are_recognised_and_addresses_are_not() {
         assert_eq!(
-            parse("http://pd0:2379/pd/api/v1/stores"),
-            Some(ServiceUrl {
-                scheme: "http",
-                service: "pd0",
-                port: 2379,
-                rest: "/pd/api/v1/stores"
-            })
+            url("http://pd0:2379/pd/api/v1/stores").service(),
+            Some(("pd0", 2379))
         );
-        assert_eq!(parse("http://etcd1:2379").unwrap().rest, "");
-        assert_eq!(parse("http://127.0.0.1:2379/"), None);
-        assert_eq!(parse("http://localhost:2379/"), None);
-        assert_eq!(parse("http://example.com:80/"), None);
-        assert_eq!(parse("http://pd0/"), None);
-        assert_eq!(parse("http://pd0:http/"), None);
-        assert_eq!(parse("pd0:2379"), None);
+        assert_eq!(url("http://PD0:2379/").service(), Some(("pd0", 2379)));
+        assert_eq!(url("http://etcd1:2379").service(), Some(("etcd1", 2379)));
+        // Normalised, `pd0` and `pd0:80` are one URL.
+        assert_eq!(url("http://pd0/").service(), Some(("pd0", 80)));
+        assert_eq!(url("http://127.0.0.1:2379/").service(), None);
+        assert_eq!(url("http://localhost:2379/").service(), None);
+        assert_eq!(url("http://example.com:80/").service(), None);
+        assert_eq!(url("http://pd0.:2379/").service(), None);
+        assert_eq!(url("http://[::1]:2379/").service(), None);
+    }
+
+    #[test]
+    fn a_service_url_is_sent_to_the_published_address_with_its_path_and_query() {
+        let written = url("http://pd0:2379/pd/api/v1/stores?state=up");
+        let sent = written.at("127.0.0.1:24791".parse().unwrap()).unwrap();
+        assert_eq!(
+            sent.as_str(),
+            "http://127.0.0.1:24791/pd/api/v1/stores?state=up"
+        );
+        let sent = written.at("[::1]:5".parse().unwrap()).unwrap();
+        assert_eq!(sent.as_str(), "http://[::1]:5/pd/api/v1/stores?state=up");
     }
 
     #[test]
     fn published_ports_prefer_ipv4_and_map_wildcards_to_loopback() {
+        let shown = |b: &[(Option<String>, u16, u16)], port| {
+            published_address(b, port).map(|a| a.to_string())
+        };
         let b = vec![
             (Some("::".to_string()), 2379, 24791),
             (Some("0.0.0.0".to_string()), 2379, 24791),
             (Some("127.0.0.1".to_string()), 2380, 24700),
+            (Some("not an address".to_string()), 2381, 24702),
+            (None, 2382, 24703),
         ];
-        assert_eq!(
-            published_address(&b, 2379).as_deref(),
-            Some("127.0.0.1:24791")
-        );
-        assert_eq!(
-            published_address(&b, 2380).as_deref(),
-            Some("127.0.0.1:24700")
-        );
-        assert_eq!(published_address(&b, 9999), None);
+        assert_eq!(shown(&b, 2379).as_deref(), Some("127.0.0.1:24791"));
+        assert_eq!(shown(&b, 2380).as_deref(), Some("127.0.0.1:24700"));
+        assert_eq!(shown(&b, 2381), None);
+        assert_eq!(shown(&b, 2382).as_deref(), Some("127.0.0.1:24703"));
+        assert_eq!(shown(&b, 9999), None);
         let v6 = vec![(Some("::1".to_string()), 2379, 5)];
-        assert_eq!(published_address(&v6, 2379).as_deref(), Some("[::1]:5"));
+        assert_eq!(shown(&v6, 2379).as_deref(), Some("[::1]:5"));
+    }
+
+    /// Characters that have tricked URL readers: authority and path
+    /// separators, escapes and their pieces, IPv6 brackets, whitespace.
+    const TRICKY: &[&str] = &[
+        "@",
+        ":",
+        "/",
+        "\\",
+        "?",
+        "#",
+        ".",
+        "..",
+        "%",
+        "%2e",
+        "%2E",
+        "%2f",
+        "%5c",
+        "%40",
+        "%25",
+        ";",
+        "[",
+        "]",
+        "\t",
+        "\n",
+        " ",
+        "127.0.0.1",
+        "24902",
+        "a",
+        "v3",
+        "0x7f",
+        "::1",
+    ];
+
+    proptest::proptest! {
+        /// Whatever tricks follow a granted origin and its path, a URL the
+        /// grant permits is read by the client's own parser (the `http`
+        /// crate's, inside ureq) as the granted host and port, its path stays
+        /// under the granted path with no segment that decodes to a step out,
+        /// and normalising is a fixed point (what is sent re-reads as what
+        /// was checked).
+        #[test]
+        fn a_permitted_url_means_the_same_to_every_reader(
+            authority in proptest::collection::vec(proptest::sample::select(TRICKY), 0..6),
+            path in proptest::collection::vec(proptest::sample::select(TRICKY), 0..12),
+        ) {
+            let grant = prefix("http://127.0.0.1:2379/v3/");
+            let raw = format!("http://127.0.0.1:2379{}/v3/{}", authority.concat(), path.concat());
+            let Ok(parsed) = ProbeUrl::parse(&raw) else {
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(ProbeUrl::parse(parsed.as_str()), Ok(parsed.clone()));
+            if !grant.permits(&parsed) {
+                return Ok(());
+            }
+            if let Ok(uri) = ureq::http::Uri::try_from(parsed.as_str()) {
+                proptest::prop_assert_eq!(uri.host(), Some("127.0.0.1"), "{}", raw);
+                proptest::prop_assert_eq!(uri.port_u16(), Some(2379), "{}", raw);
+                proptest::prop_assert!(uri.path().starts_with("/v3/"), "{} -> {}", raw, uri);
+                for segment in uri.path().split('/') {
+                    let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+                    proptest::prop_assert!(
+                        decoded != ".." && decoded != "." && !decoded.contains(['/', '\\']),
+                        "{} -> {}",
+                        raw,
+                        uri
+                    );
+                }
+            }
+        }
     }
 }

@@ -92,6 +92,11 @@ impl CastWriter {
 
 /// A writer that passes everything to `out` and, on each flush (ratatui
 /// flushes once per frame), hands what was written to the recorder.
+///
+/// The recording needs no sanitiser of its own: it holds exactly the bytes
+/// the terminal got, which are the backend's own sequences around cell
+/// text that `ui` drew only after sanitising it. serde_json escapes the
+/// backend's ESC bytes in each event, and no C1 control is left to write raw.
 pub struct Tee<W: Write> {
     out: W,
     cast: Option<Arc<Mutex<CastWriter>>>,

@@ -23,8 +23,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-/// How long the flow gets to unwind after quit before restoring anyway.
-const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(5);
+/// How long the flow task gets to end after quit before it is aborted and
+/// the faults are restored anyway. The flow task itself abandons a chapter
+/// well before this (`flow::ABANDON_AFTER_QUIT`); this is the backstop.
+const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(1);
 /// When set, the help key panics the show (tests restore after a host panic).
 const DEBUG_PANIC_ENV: &str = "CHAOS_DEMO_DEBUG_PANIC";
 /// Redraw cadence for the clock, times in state and the fault flash when
@@ -139,9 +141,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
 
     let source = match (&options.workload, &info.default_workload) {
         (Some(spec), _) => Some(spec.clone()),
-        (None, Some(default)) => Some(default.parse().with_context(|| {
-            format!("the flow's default workload '{default}' is invalid; pass --workload")
-        })?),
+        (None, Some(default)) => Some(SourceSpec::from_flow(default)?),
         (None, None) => None,
     };
 
@@ -229,6 +229,9 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                 }
                 Command::Quit => {
                     quit.trigger();
+                    if let Some(t) = transcript.as_mut() {
+                        t.quit(end.reason());
+                    }
                     // Closing the channel lets the flow task end once the
                     // cancelled chapter has unwound.
                     flow_tx = None;
@@ -236,8 +239,15 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                     let cluster = cluster.clone();
                     let events = events_tx.clone();
                     tokio::spawn(async move {
-                        if let Some(handle) = handle {
-                            let _ = tokio::time::timeout(FLOW_UNWIND_LIMIT, handle).await;
+                        if let Some(mut handle) = handle
+                            && tokio::time::timeout(FLOW_UNWIND_LIMIT, &mut handle)
+                                .await
+                                .is_err()
+                        {
+                            tracing::warn!(
+                                "the flow task did not end {FLOW_UNWIND_LIMIT:?} after quit; aborted"
+                            );
+                            handle.abort();
                         }
                         cluster.restore_all().await;
                         let _ = events.send(Event::RestoreFinished);

@@ -7,9 +7,35 @@ use crate::cluster::Node;
 use crate::events::Event;
 use crate::markup;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Instant;
+
+/// serde_json escapes C0 controls but writes C1 controls (U+0080–U+009F)
+/// and bidi controls raw, and a UTF-8 terminal acts on those when someone
+/// `cat`s the transcript. Outside strings a JSON line holds only ASCII, so
+/// escaping every such char in the serialized line is valid JSON with the
+/// same values.
+fn escape_terminal_controls(line: &str) -> Cow<'_, str> {
+    if !line.contains(is_raw_terminal_control) {
+        return Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len() + 16);
+    for c in line.chars() {
+        if is_raw_terminal_control(c) {
+            out.push_str(&format!("\\u{:04X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// C1 controls, and bidi embeddings, overrides and isolates.
+fn is_raw_terminal_control(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 pub struct Transcript {
     out: Box<dyn Write + Send>,
@@ -35,8 +61,9 @@ impl Transcript {
             );
             map.insert("event".into(), json!(event));
         }
+        let line = fields.to_string();
         // A transcript that cannot be written must not stop the show.
-        if writeln!(self.out, "{fields}")
+        if writeln!(self.out, "{}", escape_terminal_controls(&line))
             .and_then(|_| self.out.flush())
             .is_err()
         {
@@ -112,10 +139,68 @@ impl Transcript {
         }
     }
 
+    /// The presenter (or a signal) ended the show; restoring starts now.
+    pub fn quit(&mut self, reason: &str) {
+        self.write("quit", json!({"reason": reason}));
+    }
+
     pub fn done(&mut self, reason: &str, outstanding_faults: usize) {
         self.write(
             "done",
             json!({"reason": reason, "outstanding_faults": outstanding_faults}),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Level;
+    use std::sync::{Arc, Mutex};
+
+    /// A sink the test reads back after the transcript wrote to it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn c1_and_bidi_controls_are_escaped_and_read_back_unchanged() {
+        let sink = Shared::default();
+        let mut transcript = Transcript::new(Box::new(sink.clone()), Instant::now());
+        let badge = "evil\u{9b}31m\u{9d}2;PWNED\u{9c}\u{85}\u{202e}txt.exe\u{2066}\x1b[0m";
+        transcript.record(&Event::Badge {
+            run: 0,
+            text: badge.into(),
+            level: Level::Danger,
+        });
+        let written = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let line = written.strip_suffix('\n').unwrap();
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || is_raw_terminal_control(c)),
+            "{line:?}"
+        );
+        assert!(
+            line.contains("\\u009B") && line.contains("\\u202E"),
+            "{line}"
+        );
+        let parsed: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(parsed["badge"], badge);
+    }
+
+    #[test]
+    fn a_line_without_such_chars_is_written_as_serde_json_wrote_it() {
+        let line = json!({"title": "Lose quorum ●", "tab": "\t"}).to_string();
+        assert!(matches!(escape_terminal_controls(&line), Cow::Borrowed(l) if l == line));
     }
 }

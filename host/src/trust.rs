@@ -37,14 +37,17 @@ impl Item {
                 crate::capability::action_name(*action)
             ),
             Item::Workload => "read the workload figures".into(),
-            Item::Probe(prefix) => format!("HTTP GET/POST to URLs starting with {prefix}"),
+            Item::Probe(listed) if crate::probe_url::is_refused_listing(listed) => {
+                format!("no HTTP probe: {listed}")
+            }
+            Item::Probe(prefix) => format!("HTTP GET/POST to URLs under {prefix}"),
         }
     }
 
     /// Whether the presenter's `--allow` item `self` covers the requested `asked`.
     /// A fault glob covers a requested glob it matches as text (`*` covers
     /// everything, `etcd*` covers `etcd*` and `etcd1`); a probe prefix covers
-    /// longer prefixes.
+    /// the prefixes under it, compared as URLs (see [`crate::probe_url`]).
     fn covers(&self, asked: &Item) -> bool {
         match (self, asked) {
             (
@@ -59,7 +62,9 @@ impl Item {
                         || glob::Pattern::new(services).is_ok_and(|p| p.matches(asked_services)))
             }
             (Item::Workload, Item::Workload) => true,
-            (Item::Probe(prefix), Item::Probe(asked)) => asked.starts_with(prefix.as_str()),
+            (Item::Probe(prefix), Item::Probe(asked)) => {
+                crate::probe_url::listed_covers(prefix, asked)
+            }
             _ => false,
         }
     }
@@ -104,7 +109,14 @@ impl std::str::FromStr for Item {
                     "invalid capability '{spec}': probe needs a URL prefix, e.g. probe:http://127.0.0.1:2379/"
                 );
             }
-            return Ok(Item::Probe(rest.to_string()));
+            // A prefix listed as refused, read back from the trust file: it
+            // stays as listed and grants nothing.
+            if crate::probe_url::is_refused_listing(rest) {
+                return Ok(Item::Probe(rest.to_string()));
+            }
+            let prefix = crate::probe_url::ProbePrefix::parse(rest)
+                .map_err(|why| anyhow!("invalid capability '{spec}': {why}"))?;
+            return Ok(Item::Probe(prefix.to_string()));
         }
         let action = parse_action(kind).ok_or_else(|| {
             anyhow!("invalid capability '{spec}': unknown action '{kind}' (use kill, stop, restart, pause, network, workload or probe)")
@@ -148,7 +160,13 @@ pub fn requested(caps: &Capabilities) -> Vec<Item> {
     if caps.reads_workload {
         items.push(Item::Workload);
     }
-    items.extend(caps.http_probes.iter().cloned().map(Item::Probe));
+    // Normalised, so the presenter reads what is enforced; a malformed
+    // prefix is listed as refused, with why.
+    items.extend(
+        caps.http_probes
+            .iter()
+            .map(|prefix| Item::Probe(crate::probe_url::listed_prefix(prefix))),
+    );
     items.sort_by_key(|i| i.to_string());
     items.dedup();
     items
@@ -214,6 +232,49 @@ impl Decision {
             .cloned()
             .collect()
     }
+
+    /// What of `asked` this decision refused.
+    pub fn refused_of<'a>(&self, asked: &'a [Item]) -> Vec<&'a Item> {
+        asked.iter().filter(|i| self.refused.contains(i)).collect()
+    }
+
+    /// The decision after the presenter accepts on the consent screen. What
+    /// was decided before stands: the screen's Accept answers what it asks
+    /// (the undecided items), and a refusal, once made, is changed only by
+    /// an answer that says so ([`Accept::AlsoRefusedEarlier`]) or by
+    /// `--yes`/`--allow`, which replace the decision.
+    pub fn accepted(
+        earlier: Option<&Decision>,
+        asked: &[Item],
+        accept: Accept,
+        flow: &str,
+    ) -> Decision {
+        let mut granted = earlier.map(|d| d.granted.clone()).unwrap_or_default();
+        let mut refused = earlier.map(|d| d.refused.clone()).unwrap_or_default();
+        if accept == Accept::AlsoRefusedEarlier {
+            refused.retain(|item| !asked.contains(item));
+        }
+        for item in asked {
+            if !granted.contains(item) && !refused.contains(item) {
+                granted.push(item.clone());
+            }
+        }
+        Decision {
+            flow: flow.to_string(),
+            granted,
+            refused,
+            decided_at_unix: now_unix(),
+        }
+    }
+}
+
+/// What an acceptance on the consent screen grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// The items not decided before; earlier refusals stay refused.
+    Undecided,
+    /// The undecided items and those refused earlier.
+    AlsoRefusedEarlier,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -393,6 +454,42 @@ mod tests {
     }
 
     #[test]
+    fn an_acceptance_keeps_earlier_refusals_unless_it_says_otherwise() {
+        let asked = requested(&caps());
+        let specs = |items: &[Item]| items.iter().map(Item::to_string).collect::<Vec<_>>();
+        let first = Decision::accepted(None, &asked, Accept::Undecided, "t");
+        assert_eq!(first.granted, asked);
+        assert!(first.refused.is_empty());
+
+        let earlier = Decision {
+            flow: "t".into(),
+            granted: vec!["workload".parse().unwrap()],
+            // stop:etcd* is not asked for now; a refusal of it still stands.
+            refused: vec!["kill:etcd*".parse().unwrap(), "stop:etcd*".parse().unwrap()],
+            decided_at_unix: 0,
+        };
+        let kept = Decision::accepted(Some(&earlier), &asked, Accept::Undecided, "t 0.2.0");
+        assert_eq!(
+            specs(&kept.granted),
+            ["workload", "pause:etcd*", "probe:http://127.0.0.1:2379/"]
+        );
+        assert_eq!(specs(&kept.refused), ["kill:etcd*", "stop:etcd*"]);
+        assert_eq!(kept.flow, "t 0.2.0");
+
+        let regranted = Decision::accepted(Some(&earlier), &asked, Accept::AlsoRefusedEarlier, "t");
+        assert_eq!(
+            specs(&regranted.granted),
+            [
+                "workload",
+                "kill:etcd*",
+                "pause:etcd*",
+                "probe:http://127.0.0.1:2379/"
+            ]
+        );
+        assert_eq!(specs(&regranted.refused), ["stop:etcd*"]);
+    }
+
+    #[test]
     fn a_grant_rebuilt_from_items_enforces_only_those_items() {
         use crate::capability::{Grants, Need};
         let items: Vec<Item> = vec!["kill:etcd*".parse().unwrap()];
@@ -400,7 +497,8 @@ mod tests {
         assert!(grants.permits(Need::Fault(FaultAction::Kill), "etcd2"));
         assert!(!grants.permits(Need::Fault(FaultAction::Pause), "etcd2"));
         assert!(!grants.reads_workload());
-        assert!(!grants.permits_probe("http://127.0.0.1:2379/health"));
+        let health = crate::probe_url::ProbeUrl::parse("http://127.0.0.1:2379/health").unwrap();
+        assert!(!grants.permits_probe(&health));
     }
 
     #[test]

@@ -1,10 +1,16 @@
 //! The dashboard: a pure function of [`App`]. Header, narration, cluster,
 //! workload sparkline, event log, footer; a countdown takes the centre.
+//!
+//! Every string drawn here that a flow, Docker or a workload command can
+//! supply goes through [`display_line`] (narration through
+//! [`markup::to_line`]): ratatui drops control characters but would show
+//! the rest of an escape sequence as junk.
 
 use crate::app::{App, Phase, status_word};
 use crate::cluster::{NodeState, state_name};
 use crate::events::Level;
 use crate::markup;
+use crate::sanitize::display_line;
 use crate::widgets::{BigDigits, GLYPH_HEIGHT};
 use crate::workload::tracker::Status;
 use ratatui::Frame;
@@ -85,16 +91,20 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         .flow
         .chapters
         .get(app.chapter)
-        .map(|c| c.title.as_str())
-        .unwrap_or("");
+        .map(|c| display_line(&c.title))
+        .unwrap_or_default();
     let secs = app.elapsed_ms() / 1000;
     let mut spans = vec![
         Span::styled(
-            format!(" {} {} ", app.flow.name, app.flow.version),
+            format!(
+                " {} {} ",
+                display_line(&app.flow.name),
+                display_line(&app.flow.version)
+            ),
             Style::new().bold().reversed(),
         ),
         Span::raw(format!("  Chapter {}/{total}: ", app.chapter + 1)),
-        Span::styled(title.to_string(), Style::new().bold()),
+        Span::styled(title, Style::new().bold()),
         Span::raw(format!("  {:02}:{:02}", secs / 60, secs % 60)),
     ];
     if app.workload.rehearsal {
@@ -107,7 +117,7 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
     if let Some((text, level)) = &app.badge {
         spans.push(Span::raw("  "));
         spans.push(Span::styled(
-            format!(" {text} "),
+            format!(" {} ", display_line(text)),
             Style::new().bg(level_color(*level)).fg(Color::Black).bold(),
         ));
     }
@@ -138,7 +148,7 @@ fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
         .border_type(BorderType::Rounded)
         .title(" Cluster ");
     if let Some(why) = &app.docker_unavailable {
-        let text = Paragraph::new(format!("Docker unavailable: {why}"))
+        let text = Paragraph::new(format!("Docker unavailable: {}", display_line(why)))
             .style(Style::new().fg(Color::Red))
             .wrap(Wrap { trim: true })
             .block(block);
@@ -160,10 +170,10 @@ fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
             .unwrap_or_default();
         Row::new(vec![
             Span::styled("●", Style::new().fg(color)),
-            Span::raw(node.service.clone()),
+            Span::raw(display_line(&node.service)),
             Span::styled(state_name(node.state), Style::new().fg(color).bold()),
             Span::raw(since),
-            Span::raw(node.container.clone()).dim(),
+            Span::raw(display_line(&node.container)).dim(),
         ])
     });
     let table = Table::new(
@@ -215,7 +225,10 @@ fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(error) = &app.workload_source_error
         && view.current.is_none()
     {
-        line = vec![Span::styled(error.clone(), Style::new().fg(Color::Yellow))];
+        line = vec![Span::styled(
+            display_line(error),
+            Style::new().fg(Color::Yellow),
+        )];
     }
     frame.render_widget(Line::from(line), figures);
     // The sparkline shows the newest samples that fit.
@@ -243,7 +256,7 @@ fn render_log(app: &App, frame: &mut Frame, area: Rect) {
             Line::from(vec![
                 Span::raw(format!("{:02}:{:02} ", secs / 60, secs % 60)).dim(),
                 Span::styled(
-                    entry.text.clone(),
+                    display_line(&entry.text),
                     Style::new().fg(level_color(entry.level)),
                 ),
             ])
@@ -263,7 +276,10 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             " Restoring the cluster… ",
             Style::new().bg(Color::Yellow).fg(Color::Black),
         ),
-        (_, Some(notice)) => Span::styled(format!(" {notice}"), Style::new().fg(Color::Yellow)),
+        (_, Some(notice)) => Span::styled(
+            format!(" {}", display_line(notice)),
+            Style::new().fg(Color::Yellow),
+        ),
         _ if app.blocks_advance() => Span::styled(
             " Running… next unlocks when this chapter finishes  ·  ? help  ·  Q quit",
             Style::new().fg(Color::Yellow),
@@ -273,9 +289,9 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
                 .flow
                 .chapters
                 .get(app.chapter)
-                .map(|c| c.key_hint.as_str())
+                .map(|c| display_line(&c.key_hint))
                 .filter(|h| !h.is_empty())
-                .unwrap_or("SPACE next");
+                .unwrap_or("SPACE next".into());
             Span::raw(format!(" {hint}  ·  ← back  ·  ? help  ·  Q quit"))
         }
     };
@@ -294,6 +310,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 fn render_countdown(frame: &mut Frame, area: Rect, remaining: u32, label: &str) {
+    let label = display_line(label);
     let number = remaining.to_string();
     let digits = BigDigits::new(&number).style(Style::new().fg(Color::Red).bold());
     let width = (label.chars().count() as u16).max(digits.width()).max(30) + 4;
@@ -312,19 +329,20 @@ fn render_countdown(frame: &mut Frame, area: Rect, remaining: u32, label: &str) 
         Constraint::Length(1),
     ])
     .areas(inner);
-    frame.render_widget(Line::from(label.to_string()).bold().centered(), label_row);
+    frame.render_widget(Line::from(label).bold().centered(), label_row);
     frame.render_widget(digits, digits_area);
     frame.render_widget(Line::from("Q cancels").dim().centered(), hint_row);
 }
 
 fn render_fault_injected(frame: &mut Frame, area: Rect, what: &str) {
+    let what = display_line(what);
     let popup = centered(area, (what.chars().count() as u16).max(20) + 6, 5);
     frame.render_widget(Clear, popup);
     let style = Style::new().bg(Color::Red).fg(Color::White).bold();
     let text = vec![
         Line::from(""),
         Line::from("FAULT INJECTED"),
-        Line::from(what.to_string()).add_modifier(Modifier::DIM),
+        Line::from(what).add_modifier(Modifier::DIM),
     ];
     let paragraph = Paragraph::new(text)
         .alignment(Alignment::Center)
@@ -351,8 +369,8 @@ fn render_restoring(app: &App, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{mark} "), Style::new().fg(color).bold()),
-            Span::raw(format!("{} ", outcome.service)),
-            Span::styled(outcome.detail.clone(), Style::new().fg(color)),
+            Span::raw(format!("{} ", display_line(&outcome.service))),
+            Span::styled(display_line(&outcome.detail), Style::new().fg(color)),
         ]));
     }
     let height = lines.len() as u16 + 2;
@@ -621,6 +639,55 @@ mod tests {
         let buffer = draw(&app, 100, 30);
         let (x, y) = find(&buffer, "█").unwrap();
         assert_eq!(buffer[(x, y)].fg, Color::Red);
+    }
+
+    /// Every cell holds printable text only, and none of the leftovers a
+    /// terminal escape leaves once its ESC byte is dropped is on screen.
+    fn assert_no_escape_junk(buffer: &ratatui::buffer::Buffer) {
+        for cell in buffer.content() {
+            assert!(
+                !cell.symbol().chars().any(char::is_control),
+                "control char in cell {:?}",
+                cell.symbol()
+            );
+        }
+        let screen = text(buffer);
+        for junk in ["]2;", "PWNED", "]52;", "[31m", "31m", "[2J"] {
+            assert!(!screen.contains(junk), "{junk:?} is on screen");
+        }
+    }
+
+    #[test]
+    fn escape_sequences_from_a_flow_leave_no_junk_on_the_dashboard() {
+        let mut app = app();
+        app.flow.name = "evil\x1b]2;PWNED\x07".into();
+        app.flow.chapters[0].title = "Lose \x1b[31mquorum".into();
+        app.flow.chapters[0].key_hint = "SPACE \u{9b}31mgo".into();
+        app.narration = vec!["[bold]Watch[/] \u{9b}31mthe \x1b]2;PWNED\x1b\\throughput".into()];
+        app.badge = Some(("LEADER\x1b]52;c;cHduZWQ=\x07 DOWN".into(), Level::Danger));
+        app.log.push_back(crate::app::LogLine {
+            t_ms: 0,
+            level: Level::Danger,
+            text: "chapter failed: \x1b[2Jboom".into(),
+        });
+        let buffer = draw(&app, 100, 30);
+        assert_no_escape_junk(&buffer);
+        let screen = text(&buffer);
+        for shown in [
+            " evil 0.1.0 ",
+            "Chapter 1/1: Lose quorum",
+            " LEADER DOWN ",
+            "Watch the throughput",
+            "chapter failed: boom",
+            "SPACE go",
+        ] {
+            assert!(screen.contains(shown), "{shown:?} is not on screen");
+        }
+
+        app.countdown = Some((3, "Killing \x1b]2;PWNED\x07the \x1b[31mleader in".into()));
+        let buffer = draw(&app, 100, 30);
+        assert_no_escape_junk(&buffer);
+        assert!(text(&buffer).contains("Killing the leader in"));
     }
 
     #[test]

@@ -284,3 +284,69 @@ pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
     );
     cluster
 }
+
+/// The variants of the hostile crate (tests/guests/hostile), by cargo
+/// feature ("" = the default flow).
+const HOSTILE_VARIANTS: &[(&str, &str)] = &[
+    ("hostile", ""),
+    ("describe-loop", "describe-loop"),
+    ("api-v9", "api-v9"),
+    ("other-world", "other-world"),
+    ("escapes", "escapes"),
+    ("floods", "floods"),
+    ("blocking", "blocking"),
+    ("probes", "probes"),
+    ("cmd-workload", "cmd-workload"),
+];
+
+/// A hostile pack, built for wasm32-wasip2 once per test process and copied
+/// aside (every build writes the same hostile.wasm).
+pub fn hostile_wasm(variant: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        build_all();
+        let out = target_dir().join("hostile-guests");
+        std::fs::create_dir_all(&out).unwrap();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        for (name, feature) in HOSTILE_VARIANTS {
+            let mut cmd = Command::new(&cargo);
+            cmd.args(["build", "--release", "--target", "wasm32-wasip2"])
+                .args(["-p", "hostile-flow"])
+                .current_dir(workspace_root());
+            if !feature.is_empty() {
+                cmd.args(["--features", feature]);
+            }
+            let status = cmd.status().expect("running cargo");
+            assert!(status.success(), "building the hostile variant {name}");
+            std::fs::copy(
+                target_dir().join("wasm32-wasip2/release/hostile.wasm"),
+                out.join(format!("{name}.wasm")),
+            )
+            .unwrap();
+        }
+        out
+    });
+    dir.join(format!("{variant}.wasm"))
+}
+
+/// Processes of the compose project's containers that are stopped (state
+/// `T`, as a SIGSTOP leaves them), as `container: pid stat` lines.
+pub fn frozen_processes(project: &str) -> Result<Vec<String>> {
+    let ids = run(Command::new("docker").args([
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+    ]))?;
+    let mut frozen = Vec::new();
+    for id in String::from_utf8_lossy(&ids.stdout).split_whitespace() {
+        let top = run(Command::new("docker").args(["top", id, "-o", "pid,stat"]))?;
+        for line in String::from_utf8_lossy(&top.stdout).lines().skip(1) {
+            let stat = line.split_whitespace().nth(1).unwrap_or("");
+            if stat.starts_with('T') {
+                frozen.push(format!("{id}: {line}"));
+            }
+        }
+    }
+    Ok(frozen)
+}

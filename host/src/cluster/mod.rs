@@ -5,6 +5,7 @@
 pub mod ledger;
 pub mod leftovers;
 pub mod project;
+pub mod signal;
 
 use crate::events::Event;
 use bollard::Docker;
@@ -21,6 +22,7 @@ use futures::StreamExt;
 use ledger::{Entry, Ledger, Undo};
 use rand::seq::IndexedRandom;
 use serde::Serialize;
+pub use signal::KillSignal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,8 +93,10 @@ pub enum Target {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Only a signal that ends the process, so that `start` undoes it; a
+    /// flow's text becomes one through [`KillSignal`]'s `FromStr`.
     Kill {
-        signal: String,
+        signal: KillSignal,
     },
     Stop {
         grace_seconds: u32,
@@ -683,7 +687,7 @@ impl Cluster {
         let result = match action {
             Action::Kill { signal } => {
                 let options = KillContainerOptions {
-                    signal: signal.clone(),
+                    signal: signal.name().to_string(),
                 };
                 docker.kill_container(id, Some(options)).await
             }
@@ -1043,6 +1047,120 @@ mod tests {
         assert!(exited, "the outside kill is shown: {:?}", *nodes.borrow());
     }
 
+    /// Removes a test's state directory even when an assertion fails.
+    struct StateDir(std::path::PathBuf);
+
+    impl Drop for StateDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The process state (`ps` STAT, e.g. `Ssl`, `Tsl`) of every process in
+    /// container `name`, as the engine's host sees them.
+    fn process_states(name: &str) -> Vec<String> {
+        let output = std::process::Command::new("docker")
+            // Docker needs the pid column to map processes to the container.
+            .args(["top", name, "-o", "pid,stat"])
+            .output()
+            .expect("running docker");
+        assert!(
+            output.status.success(),
+            "docker top {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+            .collect()
+    }
+
+    /// SIGSTOP through `kill` froze etcd past the presenter's quit: Docker
+    /// still said running, so the ledger's `start` undid nothing. Now every
+    /// stop-type spelling is refused on the flow's path (parse, then act)
+    /// before the ledger or Docker hears of it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_signal_is_refused_and_the_container_keeps_running() {
+        let project = format!("cl-sigstop-{}", std::process::id());
+        let etcd = crate::test_support::EtcdContainer::start(&project, "etcd");
+        let state = StateDir(std::env::temp_dir().join(&project));
+        let ledger = ledger::Ledger::open(&state.0, &project).unwrap();
+        let (events, _events_rx) = mpsc::unbounded_channel();
+        let cluster = Cluster::connect(project.clone(), ledger, events)
+            .await
+            .unwrap();
+        cluster
+            .wait_for(
+                &etcd.name,
+                NodeState::Running,
+                Duration::from_secs(30),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        let target = Target::Service("etcd".into());
+        let kill_as_a_flow_asks = |spelling: &'static str| {
+            let cluster = &cluster;
+            let target = &target;
+            async move {
+                match spelling.parse::<KillSignal>() {
+                    Ok(signal) => {
+                        cluster
+                            .act(target, Action::Kill { signal }, &anything)
+                            .await
+                    }
+                    Err(refused) => Err(refused),
+                }
+            }
+        };
+        for spelling in [
+            "SIGSTOP",
+            "stop",
+            "19",
+            "SIGTSTP",
+            "ttin",
+            "SigTtou",
+            " SIGSTOP",
+            "SIGRTMIN+3",
+        ] {
+            let result = kill_as_a_flow_asks(spelling).await;
+            assert!(
+                matches!(&result, Err(ClusterError::Failed(m)) if m.contains("pause")),
+                "{spelling:?}: {result:?}"
+            );
+        }
+        // Docker applies a signal at once; a moment covers any lag in `ps`.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let states = process_states(&etcd.name);
+        assert!(
+            !states.is_empty() && states.iter().all(|stat| !stat.starts_with('T')),
+            "no process of the container is stopped: {states:?}"
+        );
+        assert!(cluster.outstanding_faults().is_empty());
+        let on_disk = ledger::Ledger::open(&state.0, &project).unwrap();
+        assert!(
+            on_disk.outstanding().is_empty(),
+            "{:?}",
+            on_disk.outstanding()
+        );
+
+        // The same path sends a signal that ends the process, under its
+        // canonical name, and that fault is recorded and undone by a start.
+        kill_as_a_flow_asks("9").await.unwrap();
+        let recorded: Vec<String> = cluster
+            .outstanding_faults()
+            .iter()
+            .map(|e| format!("{} → {}", e.action, e.undo.describe()))
+            .collect();
+        assert_eq!(recorded, ["kill SIGKILL → start"]);
+        let restored = cluster.restore_all().await;
+        assert!(
+            restored.iter().all(|o| o.ok && o.detail == "started"),
+            "{restored:?}"
+        );
+    }
+
     fn node(service: &str, container: &str, id: &str, state: NodeState) -> Node {
         Node {
             service: service.into(),
@@ -1066,7 +1184,7 @@ mod tests {
 
     fn kill() -> Action {
         Action::Kill {
-            signal: "SIGKILL".into(),
+            signal: KillSignal::Kill,
         }
     }
 

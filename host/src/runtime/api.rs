@@ -3,11 +3,15 @@
 //! every call that waits returns early when the chapter is cancelled.
 
 use super::bindings::demo::flow::{cluster, log, narration, probe, timing, types, workload};
+use super::flow_log::{FlowLog, Source};
+use super::outbox::{NarrationOp, Outbox};
+use super::watchdog::CallKind;
 use crate::capability::{Grants, Need};
 use crate::cluster::{
     self as docker_cluster, Action, Cluster, ClusterError, Node, NodeState, Target,
 };
 use crate::events::{Event, Level, RunId};
+use crate::rate::TokenBucket;
 use crate::runtime::FaultAction;
 use crate::workload::WorkloadView;
 use crate::workload::parse::Sample;
@@ -20,7 +24,10 @@ use tokio_util::sync::CancellationToken;
 /// Narration longer than this is cut: it is for an audience, not a log.
 const MAX_NARRATION_BYTES: usize = 64 * 1024;
 const MAX_LOG_BYTES: usize = 8 * 1024;
-const MAX_PROBE_BODY_BYTES: u64 = 1 << 20;
+/// Calls that reach Docker or a probe server, a second per flow (after a
+/// burst of the same number): a loop of them waits its turn instead of
+/// hammering the engine.
+const IO_CALLS_PER_SECOND: f64 = 20.0;
 
 /// The presenter's "quit": cancels every wait and tells the compute watchdog
 /// when it happened.
@@ -77,19 +84,65 @@ pub struct HostApi {
     run: RunId,
     /// Cancelled when the presenter skips this chapter or quits.
     cancel: CancellationToken,
-    /// When the guest last got control back from the host.
-    resumed_at: Instant,
+    /// What the call under way was, for the busy clock (read by the
+    /// store's call hook when the call returns).
+    call_kind: CallKind,
+    /// Narration and badges, rate-limited on their way to the app.
+    outbox: Outbox,
+    /// Set when the instance is made; until then `log` goes nowhere.
+    log: Option<FlowLog>,
+    /// Paces the calls that reach Docker or a probe server.
+    io_calls: TokenBucket,
 }
 
 impl HostApi {
     pub fn new(ctx: HostContext) -> Self {
         let cancel = ctx.quit.token().child_token();
+        let outbox = Outbox::new(ctx.events.clone());
         HostApi {
             ctx,
             grants: Grants::default(),
             run: 0,
             cancel,
-            resumed_at: Instant::now(),
+            call_kind: CallKind::default(),
+            outbox,
+            log: None,
+            io_calls: TokenBucket::new(IO_CALLS_PER_SECOND, IO_CALLS_PER_SECOND),
+        }
+    }
+
+    pub(super) fn attach_log(&mut self, log: FlowLog) {
+        self.log = Some(log);
+    }
+
+    /// What the call that just returned was (then back to the default).
+    pub(super) fn take_call_kind(&mut self) -> CallKind {
+        std::mem::take(&mut self.call_kind)
+    }
+
+    /// Sends the narration a flood held back: the chapter has ended.
+    pub fn flush_narration(&self) {
+        self.outbox.flush();
+    }
+
+    /// Marks the call under way as a wait the flow asked for, and runs it.
+    async fn waiting<T>(&mut self, wait: impl std::future::Future<Output = T>) -> T {
+        self.call_kind = CallKind::Wait;
+        wait.await
+    }
+
+    /// Marks the call under way as I/O for the flow (Docker, a probe), and
+    /// waits for its turn at [`IO_CALLS_PER_SECOND`]. `Err` when the chapter
+    /// was cancelled while waiting.
+    async fn io_turn(&mut self) -> Result<(), ()> {
+        self.call_kind = CallKind::Io;
+        let wait = self.io_calls.take_one_after(Instant::now());
+        if wait.is_zero() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(()),
+            _ = tokio::time::sleep(wait) => Ok(()),
         }
     }
 
@@ -102,15 +155,7 @@ impl HostApi {
     pub fn begin_run(&mut self, run: RunId, cancel: CancellationToken) {
         self.run = run;
         self.cancel = cancel;
-    }
-
-    pub fn guest_resumed(&mut self) {
-        self.resumed_at = Instant::now();
-    }
-
-    /// How long the guest has been computing since it last returned to the host.
-    pub fn computing_for(&self) -> Duration {
-        self.resumed_at.elapsed()
+        self.outbox.begin_run(run);
     }
 
     pub fn quit_requested_at(&self) -> Option<Instant> {
@@ -121,9 +166,9 @@ impl HostApi {
         let _ = self.ctx.events.send(event);
     }
 
-    /// Returns `value` to the guest, restarting its compute clock.
+    /// Returns `value` to the guest. (The busy clock is kept by the
+    /// store's call hook, see `runtime::watchdog`.)
     fn resume<T>(&mut self, value: T) -> T {
-        self.guest_resumed();
         value
     }
 
@@ -139,6 +184,9 @@ impl HostApi {
         let Some(cluster) = self.ctx.cluster.clone() else {
             return self.resume(Err(error_to_wit(no_cluster())));
         };
+        if self.io_turn().await.is_err() {
+            return Err(cluster::ClusterError::Interrupted);
+        }
         let result = tokio::select! {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             result = cluster.act(&target, action, &permitted) => result,
@@ -159,6 +207,7 @@ impl HostApi {
         wanted: Status,
         timeout: Duration,
     ) -> Result<Option<Sample>, workload::WorkloadError> {
+        self.call_kind = CallKind::Wait;
         let mut view = self.ctx.workload.clone();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -186,62 +235,73 @@ impl HostApi {
         body: Option<String>,
         timeout_ms: u32,
     ) -> Result<probe::Response, probe::ProbeError> {
-        if !self.grants.permits_probe(&url) {
-            return self.resume(Err(probe::ProbeError::NotPermitted(url)));
-        }
-        // Checked as written above; only then mapped to the published port.
-        let url = match self.ctx.cluster.clone() {
-            Some(cluster) => match crate::probe_url::resolve(&cluster, &url).await {
-                Ok(url) => url,
-                Err(why) => return self.resume(Err(probe::ProbeError::Unreachable(why))),
-            },
-            None => url,
+        // Parsed once: the grant check, the service rewrite and the client
+        // all read this value, never the flow's string.
+        let target = match crate::probe_url::ProbeUrl::parse(&url) {
+            Ok(target) if self.grants.permits_probe(&target) => target,
+            Ok(target) => {
+                return self.resume(Err(probe::ProbeError::NotPermitted(target.to_string())));
+            }
+            Err(why) => return self.resume(Err(probe::ProbeError::NotPermitted(why.to_string()))),
         };
-        let timeout = Duration::from_millis(u64::from(timeout_ms.max(1)));
-        let request =
-            tokio::task::spawn_blocking(move || http_request(method, &url, body, timeout));
+        if self.io_turn().await.is_err() {
+            return Err(probe::ProbeError::Interrupted);
+        }
+        let request = match (method, body) {
+            ("POST", body) => crate::probe_http::Request::Post {
+                json: body.unwrap_or_default(),
+            },
+            _ => crate::probe_http::Request::Get,
+        };
+        let timeout = crate::probe_http::Timeout::from_ms(timeout_ms);
+        let cluster = self.ctx.cluster.clone();
+        let exchange = async move {
+            // Checked as written above; only then mapped to the published port.
+            let target = match cluster {
+                Some(cluster) => crate::probe_url::resolve(&cluster, target)
+                    .await
+                    .map_err(probe::ProbeError::Unreachable)?,
+                None => target,
+            };
+            let response = crate::probe_http::send(&target, request, timeout)
+                .await
+                .map_err(probe::ProbeError::Unreachable)?;
+            Ok(probe::Response {
+                status: response.status,
+                body: response.body,
+            })
+        };
+        // Cancelling drops the Docker lookup and the request alike: quit
+        // never waits on a probe.
         let result = tokio::select! {
             _ = self.cancel.cancelled() => Err(probe::ProbeError::Interrupted),
-            joined = request => joined.unwrap_or_else(|e| Err(probe::ProbeError::Unreachable(e.to_string()))),
+            result = exchange => result,
         };
         self.resume(result)
     }
 }
 
-fn http_request(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-    timeout: Duration,
-) -> Result<probe::Response, probe::ProbeError> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let response = match (method, body) {
-        ("POST", body) => agent
-            .post(url)
-            .header("content-type", "application/json")
-            .send(body.unwrap_or_default()),
-        _ => agent.get(url).call(),
-    };
-    let mut response = response.map_err(|e| probe::ProbeError::Unreachable(e.to_string()))?;
-    let status = response.status().as_u16();
-    let bytes = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_PROBE_BODY_BYTES)
-        .read_to_vec()
-        .map_err(|e| probe::ProbeError::Unreachable(e.to_string()))?;
-    Ok(probe::Response {
-        status,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+/// Flow-supplied text as the host keeps it: without controls or escape
+/// sequences (see `sanitize`), cut to `max` bytes.
+fn flow_text(text: String, max: usize) -> String {
+    let text = truncated(text, max);
+    match crate::sanitize::display_text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
+/// [`flow_text`] for one-line places (badges, labels, log lines).
+pub fn flow_line(text: String, max: usize) -> String {
+    let text = truncated(text, max);
+    match crate::sanitize::display_line(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
-fn truncated(mut text: String, max: usize) -> String {
+pub fn truncated(mut text: String, max: usize) -> String {
     if text.len() > max {
         let mut cut = max;
         while !text.is_char_boundary(cut) {
@@ -257,21 +317,13 @@ impl types::Host for HostApi {}
 
 impl narration::Host for HostApi {
     async fn set(&mut self, markup: String) {
-        let markup = truncated(markup, MAX_NARRATION_BYTES);
-        self.send(Event::NarrationSet {
-            run: self.run,
-            markup,
-        });
-        self.resume(())
+        let markup = flow_text(markup, MAX_NARRATION_BYTES);
+        self.outbox.narration(NarrationOp::Set(markup));
     }
 
     async fn append(&mut self, markup: String) {
-        let markup = truncated(markup, MAX_NARRATION_BYTES);
-        self.send(Event::NarrationAppend {
-            run: self.run,
-            markup,
-        });
-        self.resume(())
+        let markup = flow_text(markup, MAX_NARRATION_BYTES);
+        self.outbox.narration(NarrationOp::Append(markup));
     }
 
     async fn badge(&mut self, text: String, level: types::Level) {
@@ -281,27 +333,34 @@ impl narration::Host for HostApi {
             types::Level::Warning => Level::Warning,
             types::Level::Danger => Level::Danger,
         };
-        let text = truncated(text, 64);
-        self.send(Event::Badge {
-            run: self.run,
-            text,
-            level,
-        });
-        self.resume(())
+        let text = flow_line(text, 64);
+        self.outbox.badge(text, level);
     }
 }
 
 impl timing::Host for HostApi {
     async fn sleep(&mut self, ms: u32) -> bool {
-        let completed = tokio::select! {
-            _ = self.cancel.cancelled() => false,
-            _ = tokio::time::sleep(Duration::from_millis(u64::from(ms))) => true,
-        };
-        self.resume(completed)
+        let cancel = self.cancel.clone();
+        self.waiting(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => false,
+                _ = tokio::time::sleep(Duration::from_millis(u64::from(ms))) => true,
+            }
+        })
+        .await
     }
 
     async fn countdown(&mut self, seconds: u32, label: String) -> bool {
-        let label = truncated(label, 200);
+        self.call_kind = CallKind::Wait;
+        // Nothing to show: no event, so a loop of these cannot flood the
+        // app (it is then a loop of cheap calls, which the watchdog stops).
+        if self.cancel.is_cancelled() {
+            return false;
+        }
+        if seconds == 0 {
+            return true;
+        }
+        let label = flow_line(label, 200);
         let mut completed = true;
         for remaining in (1..=seconds).rev() {
             self.send(Event::Countdown {
@@ -375,6 +434,9 @@ impl cluster::Host for HostApi {
         let Some(cluster) = self.ctx.cluster.clone() else {
             return self.resume(Err(error_to_wit(no_cluster())));
         };
+        if self.io_turn().await.is_err() {
+            return Err(cluster::ClusterError::Interrupted);
+        }
         let result = tokio::select! {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             nodes = cluster.refresh() => nodes,
@@ -391,7 +453,10 @@ impl cluster::Host for HostApi {
         target: cluster::Target,
         signal: String,
     ) -> Result<cluster::Node, cluster::ClusterError> {
-        let signal = truncated(signal, 32);
+        let signal = match signal.parse::<docker_cluster::KillSignal>() {
+            Ok(signal) => signal,
+            Err(refused) => return self.resume(Err(error_to_wit(refused))),
+        };
         let action = Action::Kill { signal };
         self.cluster_action(target, action, Need::Fault(FaultAction::Kill))
             .await
@@ -448,8 +513,9 @@ impl cluster::Host for HostApi {
         let Some(cluster) = self.ctx.cluster.clone() else {
             return self.resume(Err(error_to_wit(no_cluster())));
         };
-        let result = cluster
-            .wait_for(&id, state_from_wit(state), timeout, &self.cancel)
+        let cancel = self.cancel.clone();
+        let result = self
+            .waiting(cluster.wait_for(&id, state_from_wit(state), timeout, &cancel))
             .await;
         self.resume(result.map(node_to_wit).map_err(error_to_wit))
     }
@@ -482,7 +548,13 @@ impl cluster::Host for HostApi {
             return self.resume(Err(error_to_wit(no_cluster())));
         };
         let after = Duration::from_millis(u64::from(ms));
-        let result = cluster.undo_after(&target, after, &permitted).await;
+        if self.io_turn().await.is_err() {
+            return Err(cluster::ClusterError::Interrupted);
+        }
+        let result = tokio::select! {
+            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
+            result = cluster.undo_after(&target, after, &permitted) => result,
+        };
         self.resume(
             result
                 .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
@@ -512,15 +584,19 @@ impl probe::Host for HostApi {
 
 impl log::Host for HostApi {
     async fn log(&mut self, level: log::LogLevel, message: String) {
-        let message = truncated(message, MAX_LOG_BYTES);
-        match level {
-            log::LogLevel::Trace => tracing::trace!(target: "flow", "{message}"),
-            log::LogLevel::Debug => tracing::debug!(target: "flow", "{message}"),
-            log::LogLevel::Info => tracing::info!(target: "flow", "{message}"),
-            log::LogLevel::Warn => tracing::warn!(target: "flow", "{message}"),
-            log::LogLevel::Error => tracing::error!(target: "flow", "{message}"),
-        }
-        self.resume(())
+        let Some(flow_log) = &self.log else {
+            return;
+        };
+        let level = match level {
+            log::LogLevel::Trace => tracing::Level::TRACE,
+            log::LogLevel::Debug => tracing::Level::DEBUG,
+            log::LogLevel::Info => tracing::Level::INFO,
+            log::LogLevel::Warn => tracing::Level::WARN,
+            log::LogLevel::Error => tracing::Level::ERROR,
+        };
+        // One call is one log line (the log sanitises it, newlines included,
+        // so a message cannot forge others).
+        flow_log.line(Source::Log(level), &truncated(message, MAX_LOG_BYTES));
     }
 }
 

@@ -7,7 +7,10 @@ use api::HostApi;
 use sandbox::{GuestOutput, Sandbox};
 pub mod api;
 pub mod cache;
+mod flow_log;
+pub mod outbox;
 mod sandbox;
+pub mod watchdog;
 
 use anyhow::{Context, Result, anyhow};
 use std::path::Path;
@@ -15,8 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{CallHook, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use watchdog::{Overrun, Watchdog};
 
 pub mod bindings {
     wasmtime::component::bindgen!({
@@ -37,14 +41,16 @@ const WIT_PACKAGE: &str = "demo:flow";
 
 /// How often the engine's epoch advances; the granularity of compute checks.
 const EPOCH_TICK: Duration = Duration::from_millis(20);
-/// After the presenter quits, a flow still computing is trapped this soon.
-const QUIT_GRACE: Duration = Duration::from_millis(250);
+/// After the presenter quits, a flow still running (computing or calling
+/// the host) is trapped this soon.
+pub const QUIT_GRACE: Duration = Duration::from_millis(250);
 
 /// Limits every flow runs under.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_memory_bytes: usize,
-    /// Longest a flow may compute without returning to the host.
+    /// Longest a flow may keep the host busy (computing, or calling imports
+    /// that return at once) without waiting; see [`watchdog`].
     pub compute_budget: Duration,
 }
 
@@ -248,6 +254,28 @@ pub struct StoreData {
     limits: StoreLimits,
     pub api: HostApi,
     stderr: GuestOutput,
+    watchdog: Watchdog,
+}
+
+impl StoreData {
+    /// Traps the flow when the presenter quit more than [`QUIT_GRACE`] ago
+    /// or it overran its busy budget.
+    fn check_watchdog(&self) -> wasmtime::Result<()> {
+        if let Some(since) = self.api.quit_requested_at()
+            && since.elapsed() > QUIT_GRACE
+        {
+            return Err(wasmtime::Error::new(GuestFailure::Interrupted));
+        }
+        match self.watchdog.verdict(std::time::Instant::now()) {
+            None => Ok(()),
+            Some(Overrun::Compute) => Err(wasmtime::Error::new(GuestFailure::ComputeBudget(
+                self.watchdog.budget(),
+            ))),
+            Some(Overrun::Calls) => Err(wasmtime::Error::new(GuestFailure::CallBudget(
+                self.watchdog.budget(),
+            ))),
+        }
+    }
 }
 
 impl WasiView for StoreData {
@@ -270,16 +298,101 @@ pub struct FlowInstance {
 pub enum GuestFailure {
     #[error("computed for more than {0:?} without returning to the host")]
     ComputeBudget(Duration),
+    #[error(
+        "kept calling the host for more than {0:?} without waiting (pace a loop with timing.sleep; std::thread::sleep is not a wait the presenter can interrupt)"
+    )]
+    CallBudget(Duration),
     #[error("stopped because the presenter quit")]
     Interrupted,
     #[error("crashed: {trap}{stderr}")]
     Trap { trap: String, stderr: String },
+    /// It returned something the host will not take (too many chapters…).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The most chapters and capability items a flow may declare.
+const MAX_CHAPTERS: usize = 256;
+const MAX_DECLARED_ITEMS: usize = 64;
+
+/// A flow's self-description as the host keeps it: every string without
+/// controls or escape sequences and cut to a size that fits where it is
+/// shown, lists bounded. Probe prefixes are left as written (they are URLs,
+/// parsed and refused when malformed by the grant check), only bounded.
+fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
+    use api::{flow_line, truncated};
+    let too_many = |what: &str, n: usize, max: usize| {
+        GuestFailure::Refused(format!(
+            "describe() declares {n} {what}; a flow may declare at most {max}"
+        ))
+    };
+    if info.chapters.len() > MAX_CHAPTERS {
+        return Err(too_many("chapters", info.chapters.len(), MAX_CHAPTERS));
+    }
+    let caps = &info.capabilities;
+    if caps.faults.len() > MAX_DECLARED_ITEMS {
+        return Err(too_many(
+            "fault grants",
+            caps.faults.len(),
+            MAX_DECLARED_ITEMS,
+        ));
+    }
+    if caps.http_probes.len() > MAX_DECLARED_ITEMS {
+        return Err(too_many(
+            "probe prefixes",
+            caps.http_probes.len(),
+            MAX_DECLARED_ITEMS,
+        ));
+    }
+    let text = |t: String, max: usize| match crate::sanitize::display_text(&truncated(t, max)) {
+        std::borrow::Cow::Borrowed(b) => b.to_string(),
+        std::borrow::Cow::Owned(o) => o,
+    };
+    Ok(FlowInfo {
+        name: flow_line(info.name, 64),
+        version: flow_line(info.version, 32),
+        description: text(info.description, 2048),
+        chapters: info
+            .chapters
+            .into_iter()
+            .map(|c| Chapter {
+                title: flow_line(c.title, 120),
+                narration: text(c.narration, 64 * 1024),
+                key_hint: flow_line(c.key_hint, 120),
+                ..c
+            })
+            .collect(),
+        capabilities: Capabilities {
+            faults: info
+                .capabilities
+                .faults
+                .into_iter()
+                .map(|mut grant| {
+                    grant.services = flow_line(grant.services, 128);
+                    grant.actions.sort_by_key(|a| *a as u8);
+                    grant.actions.dedup();
+                    grant
+                })
+                .collect(),
+            reads_workload: info.capabilities.reads_workload,
+            http_probes: info
+                .capabilities
+                .http_probes
+                .into_iter()
+                .map(|p| truncated(p, 2048))
+                .collect(),
+        },
+        default_workload: info.default_workload.map(|w| truncated(w, 1024)),
+    })
 }
 
 impl FlowModule {
     pub async fn instantiate(&self, api: HostApi, limits: &Limits) -> Result<FlowInstance> {
-        let sandbox = Sandbox::new(&self.name);
+        let log = flow_log::FlowLog::new(&self.name);
+        let sandbox = Sandbox::new(&log);
         let stderr = sandbox.stderr.clone();
+        let mut api = api;
+        api.attach_log(log);
         let data = StoreData {
             wasi: sandbox.wasi,
             table: ResourceTable::new(),
@@ -293,26 +406,36 @@ impl FlowModule {
                 .build(),
             api,
             stderr,
+            watchdog: Watchdog::new(limits.compute_budget),
         };
         let mut store = Store::new(self.pre.engine(), data);
         store.limiter(|data| &mut data.limits);
-        let budget = limits.compute_budget;
-        store.epoch_deadline_callback(move |ctx| {
-            let api = &ctx.data().api;
-            let computing = api.computing_for();
-            if let Some(since) = api.quit_requested_at()
-                && since.elapsed() > QUIT_GRACE
-                && computing > QUIT_GRACE
-            {
-                return Err(wasmtime::Error::new(GuestFailure::Interrupted));
+        // Every host call, WASI's included, passes here on the way in and out.
+        store.call_hook(|mut ctx, hook| {
+            let now = std::time::Instant::now();
+            let data = ctx.data_mut();
+            match hook {
+                CallHook::CallingWasm => {
+                    data.watchdog.calling_guest(now);
+                    Ok(())
+                }
+                CallHook::ReturningFromWasm => Ok(()),
+                CallHook::CallingHost => {
+                    data.watchdog.entering_host(now);
+                    Ok(())
+                }
+                CallHook::ReturningFromHost => {
+                    let kind = data.api.take_call_kind();
+                    data.watchdog.returning_from_host(kind, now);
+                    data.check_watchdog()
+                }
             }
-            if computing > budget {
-                return Err(wasmtime::Error::new(GuestFailure::ComputeBudget(budget)));
-            }
+        });
+        store.epoch_deadline_callback(|ctx| {
+            ctx.data().check_watchdog()?;
             Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
-        store.data_mut().api.guest_resumed();
         let flow = self
             .pre
             .instantiate_async(&mut store)
@@ -324,13 +447,11 @@ impl FlowModule {
 
 impl FlowInstance {
     pub async fn describe(&mut self) -> Result<FlowInfo, GuestFailure> {
-        self.store.data_mut().api.guest_resumed();
         let result = self.flow.call_describe(&mut self.store).await;
-        result.map_err(|e| self.failure(e))
+        result.map_err(|e| self.failure(e)).and_then(kept_info)
     }
 
     pub async fn enter(&mut self, index: u32) -> Result<Result<(), String>, GuestFailure> {
-        self.store.data_mut().api.guest_resumed();
         let result = self.flow.call_enter(&mut self.store, index).await;
         result.map_err(|e| self.failure(e))
     }
@@ -343,6 +464,7 @@ impl FlowInstance {
         if let Some(failure) = error.downcast_ref::<GuestFailure>() {
             return match failure {
                 GuestFailure::ComputeBudget(d) => GuestFailure::ComputeBudget(*d),
+                GuestFailure::CallBudget(d) => GuestFailure::CallBudget(*d),
                 _ => GuestFailure::Interrupted,
             };
         }

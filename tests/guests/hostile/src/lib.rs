@@ -3,8 +3,27 @@
 //! reports what happened as the chapter's error, so the test can read, in the
 //! transcript, that the sandbox held (and would read `LEAKED` if it did not).
 
-#[cfg(not(any(feature = "api-v9", feature = "other-world")))]
+#[cfg(not(any(
+    feature = "api-v9",
+    feature = "other-world",
+    feature = "escapes",
+    feature = "floods",
+    feature = "blocking",
+    feature = "probes",
+)))]
 mod flow;
+
+#[cfg(feature = "escapes")]
+mod escapes;
+
+#[cfg(feature = "floods")]
+mod floods;
+
+#[cfg(feature = "blocking")]
+mod blocking;
+
+#[cfg(feature = "probes")]
+mod probes;
 
 #[cfg(feature = "api-v9")]
 mod future_api {
