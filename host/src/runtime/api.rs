@@ -166,12 +166,6 @@ impl HostApi {
         let _ = self.ctx.events.send(event);
     }
 
-    /// Returns `value` to the guest. (The busy clock is kept by the
-    /// store's call hook, see `runtime::watchdog`.)
-    fn resume<T>(&mut self, value: T) -> T {
-        value
-    }
-
     async fn cluster_action(
         &mut self,
         target: cluster::Target,
@@ -182,7 +176,7 @@ impl HostApi {
         let permitted = move |node: &Node| grants.permits(need, &node.service);
         let target = target_from_wit(target);
         let Some(cluster) = self.ctx.cluster.clone() else {
-            return self.resume(Err(error_to_wit(no_cluster())));
+            return Err(error_to_wit(no_cluster()));
         };
         if self.io_turn().await.is_err() {
             return Err(cluster::ClusterError::Interrupted);
@@ -191,7 +185,7 @@ impl HostApi {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             result = cluster.act(&target, action, &permitted) => result,
         };
-        self.resume(result.map(node_to_wit).map_err(error_to_wit))
+        result.map(node_to_wit).map_err(error_to_wit)
     }
 
     fn workload_permitted(&self) -> Result<(), workload::WorkloadError> {
@@ -240,9 +234,9 @@ impl HostApi {
         let target = match crate::probe_url::ProbeUrl::parse(&url) {
             Ok(target) if self.grants.permits_probe(&target) => target,
             Ok(target) => {
-                return self.resume(Err(probe::ProbeError::NotPermitted(target.to_string())));
+                return Err(probe::ProbeError::NotPermitted(target.to_string()));
             }
-            Err(why) => return self.resume(Err(probe::ProbeError::NotPermitted(why.to_string()))),
+            Err(why) => return Err(probe::ProbeError::NotPermitted(why.to_string())),
         };
         if self.io_turn().await.is_err() {
             return Err(probe::ProbeError::Interrupted);
@@ -277,7 +271,7 @@ impl HostApi {
             _ = self.cancel.cancelled() => Err(probe::ProbeError::Interrupted),
             result = exchange => result,
         };
-        self.resume(result)
+        result
     }
 }
 
@@ -379,38 +373,31 @@ impl timing::Host for HostApi {
             remaining: 0,
             label,
         });
-        self.resume(completed)
+        completed
     }
 }
 
 impl workload::Host for HostApi {
     async fn current(&mut self) -> Result<Option<workload::Sample>, workload::WorkloadError> {
-        let result = self.workload_permitted().map(|_| {
+        self.workload_permitted().map(|_| {
             let view = self.ctx.workload.borrow();
             view.current.as_ref().map(|s| sample_to_wit(s, view.t_ms))
-        });
-        self.resume(result)
+        })
     }
 
     async fn baseline(&mut self) -> Result<Option<f64>, workload::WorkloadError> {
-        let result = self
-            .workload_permitted()
-            .map(|_| self.ctx.workload.borrow().baseline);
-        self.resume(result)
+        self.workload_permitted()
+            .map(|_| self.ctx.workload.borrow().baseline)
     }
 
     async fn current_status(&mut self) -> Result<workload::Status, workload::WorkloadError> {
-        let result = self
-            .workload_permitted()
-            .map(|_| status_to_wit(self.ctx.workload.borrow().status));
-        self.resume(result)
+        self.workload_permitted()
+            .map(|_| status_to_wit(self.ctx.workload.borrow().status))
     }
 
     async fn history(&mut self) -> Result<Vec<f64>, workload::WorkloadError> {
-        let result = self
-            .workload_permitted()
-            .map(|_| self.ctx.workload.borrow().history.clone());
-        self.resume(result)
+        self.workload_permitted()
+            .map(|_| self.ctx.workload.borrow().history.clone())
     }
 
     async fn wait_for(
@@ -418,21 +405,19 @@ impl workload::Host for HostApi {
         status: workload::Status,
         timeout_ms: u32,
     ) -> Result<Option<workload::Sample>, workload::WorkloadError> {
-        if let Err(e) = self.workload_permitted() {
-            return self.resume(Err(e));
-        }
+        self.workload_permitted()?;
         let wanted = status_from_wit(status);
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let result = self.wait_for_status(wanted, timeout).await;
         let t_ms = self.ctx.workload.borrow().t_ms;
-        self.resume(result.map(|sample| sample.map(|s| sample_to_wit(&s, t_ms))))
+        result.map(|sample| sample.map(|s| sample_to_wit(&s, t_ms)))
     }
 }
 
 impl cluster::Host for HostApi {
     async fn list_nodes(&mut self) -> Result<Vec<cluster::Node>, cluster::ClusterError> {
         let Some(cluster) = self.ctx.cluster.clone() else {
-            return self.resume(Err(error_to_wit(no_cluster())));
+            return Err(error_to_wit(no_cluster()));
         };
         if self.io_turn().await.is_err() {
             return Err(cluster::ClusterError::Interrupted);
@@ -441,11 +426,9 @@ impl cluster::Host for HostApi {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             nodes = cluster.refresh() => nodes,
         };
-        self.resume(
-            result
-                .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
-                .map_err(error_to_wit),
-        )
+        result
+            .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
+            .map_err(error_to_wit)
     }
 
     async fn kill(
@@ -455,7 +438,7 @@ impl cluster::Host for HostApi {
     ) -> Result<cluster::Node, cluster::ClusterError> {
         let signal = match signal.parse::<docker_cluster::KillSignal>() {
             Ok(signal) => signal,
-            Err(refused) => return self.resume(Err(error_to_wit(refused))),
+            Err(refused) => return Err(error_to_wit(refused)),
         };
         let action = Action::Kill { signal };
         self.cluster_action(target, action, Need::Fault(FaultAction::Kill))
@@ -511,13 +494,13 @@ impl cluster::Host for HostApi {
     ) -> Result<cluster::Node, cluster::ClusterError> {
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let Some(cluster) = self.ctx.cluster.clone() else {
-            return self.resume(Err(error_to_wit(no_cluster())));
+            return Err(error_to_wit(no_cluster()));
         };
         let cancel = self.cancel.clone();
         let result = self
             .waiting(cluster.wait_for(&id, state_from_wit(state), timeout, &cancel))
             .await;
-        self.resume(result.map(node_to_wit).map_err(error_to_wit))
+        result.map(node_to_wit).map_err(error_to_wit)
     }
 
     async fn partition(
@@ -545,7 +528,7 @@ impl cluster::Host for HostApi {
         let permitted = move |node: &Node| grants.permits(Need::Undo, &node.service);
         let target = target_from_wit(target);
         let Some(cluster) = self.ctx.cluster.clone() else {
-            return self.resume(Err(error_to_wit(no_cluster())));
+            return Err(error_to_wit(no_cluster()));
         };
         let after = Duration::from_millis(u64::from(ms));
         if self.io_turn().await.is_err() {
@@ -555,11 +538,9 @@ impl cluster::Host for HostApi {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             result = cluster.undo_after(&target, after, &permitted) => result,
         };
-        self.resume(
-            result
-                .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
-                .map_err(error_to_wit),
-        )
+        result
+            .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
+            .map_err(error_to_wit)
     }
 }
 
