@@ -317,3 +317,202 @@ fn regex_like_baseline(screen: &str) -> bool {
         .skip(1)
         .any(|rest| rest.chars().next().is_some_and(|c| c.is_ascii_digit()))
 }
+
+/// The tmux pane title, which an OSC 2 from the host's output would change.
+fn pane_title(tmux: &Tmux) -> String {
+    let output = run(tmux.cmd().args(["display-message", "-p", "#{pane_title}"])).unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+fn assert_no_flow_junk(what: &str, screen: &str) {
+    for junk in ["PWNED", "]2;", "]52;", "UFdORUQ", "[31;1m", "P+q544e"] {
+        assert!(!screen.contains(junk), "{what} shows {junk:?}:\n{screen}");
+    }
+}
+
+#[test]
+fn a_packs_escape_sequences_never_reach_the_presenters_terminal() {
+    let dir = temp_dir("tui-escapes");
+    let path = |name: &str| -> PathBuf { dir.join(name) };
+    let cast_file = path("show.cast");
+    let exit_file = path("exit");
+    let host = [
+        host_bin().to_string_lossy().into_owned(),
+        "--flow".into(),
+        e2e::hostile_wasm("escapes").to_string_lossy().into_owned(),
+        "--project".into(),
+        "tui-escapes-never-created".into(),
+        "--state-dir".into(),
+        path("state").to_string_lossy().into_owned(),
+        "--log".into(),
+        path("host.log").to_string_lossy().into_owned(),
+        "--record".into(),
+        cast_file.to_string_lossy().into_owned(),
+    ]
+    .iter()
+    .map(|a| shell_quote(a))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let command = format!(
+        "{host} 2>{}; echo $? > {}",
+        shell_quote(&path("stderr").to_string_lossy()),
+        shell_quote(&exit_file.to_string_lossy())
+    );
+    let tmux = Tmux::start(
+        &format!("tui-escapes-{}", std::process::id()),
+        &command,
+        &dir.to_string_lossy(),
+    );
+    // tmux keeps what an OSC 52 writes as a paste buffer when allowed to.
+    run(tmux.cmd().args(["set-option", "-g", "set-clipboard", "on"])).unwrap();
+    run(tmux.cmd().args(["select-pane", "-T", "presenter"])).unwrap();
+    let long = Duration::from_secs(60);
+
+    let consent = tmux.wait_for("the consent screen", long, |s| {
+        s.contains("asks for permission")
+    });
+    show("consent with a hostile name", &consent);
+    assert_no_flow_junk("the consent screen", &consent);
+    assert!(consent.contains("evil"), "{consent}");
+    tmux.keys(&["a"]);
+    let dashboard = tmux.wait_for("the chapter's error", long, |s| s.contains("errorerror"));
+    show("dashboard with hostile text", &dashboard);
+    assert_no_flow_junk("the dashboard", &dashboard);
+    assert!(dashboard.contains("narrationnarration"), "{dashboard}");
+    let escaped = tmux.capture_escaped();
+    assert!(
+        !escaped.contains("\u{1b}]"),
+        "an OSC sequence reached the screen"
+    );
+    assert_eq!(pane_title(&tmux), "presenter", "the flow retitled the pane");
+    let buffers = run(tmux.cmd().arg("list-buffers")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&buffers.stdout).trim(),
+        "",
+        "the flow wrote to the clipboard"
+    );
+
+    tmux.keys(&["q"]);
+    let status = wait_for_file(&exit_file, long).expect("the host never exited");
+    assert_eq!(
+        status.trim(),
+        "0",
+        "{}",
+        std::fs::read_to_string(path("stderr")).unwrap_or_default()
+    );
+    let cast = std::fs::read_to_string(&cast_file).unwrap();
+    assert_no_flow_junk("the recording", &cast);
+    assert!(!cast.contains("\\u001b]"), "an OSC sequence was recorded");
+    let stderr = std::fs::read_to_string(path("stderr")).unwrap_or_default();
+    assert_no_flow_junk("stderr", &stderr);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Ports of the blocking pack's own cluster and its never-answering server.
+const BLOCKING_PORTS: EtcdPorts = ["24826", "24827", "24828"];
+const HANGING_SERVER: &str = "127.0.0.1:24840";
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn q_in_the_terminal_exits_promptly_whatever_the_chapter_is_stuck_in() {
+    let project = format!("tui-block-{}", std::process::id());
+    let cluster = etcd_cluster_up(&project, BLOCKING_PORTS);
+    let hanging = std::net::TcpListener::bind(HANGING_SERVER).unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for stream in hanging.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let cases = [
+        (1, "Hanging probe"),
+        (2, "WASI sleep"),
+        (3, "Cheap calls after quit"),
+        (4, "Compute after quit"),
+        (5, "Docker wait"),
+        (6, "Endless countdown"),
+        (7, "Docker calls"),
+    ];
+    for (index, title) in cases {
+        let dir = temp_dir(&format!("tui-block-{index}"));
+        let path = |name: &str| -> PathBuf { dir.join(name) };
+        let exit_file = path("exit");
+        let host = [
+            host_bin().to_string_lossy().into_owned(),
+            "--flow".into(),
+            e2e::hostile_wasm("blocking").to_string_lossy().into_owned(),
+            "--yes".into(),
+            "--project".into(),
+            project.clone(),
+            "--state-dir".into(),
+            path("state").to_string_lossy().into_owned(),
+        ]
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+        // The exit time in ns, then the status: the pane closes after.
+        let command = format!(
+            "{host} 2>{}; s=$?; date +%s%N > {}.t; echo $s > {}",
+            shell_quote(&path("stderr").to_string_lossy()),
+            shell_quote(&exit_file.to_string_lossy()),
+            shell_quote(&exit_file.to_string_lossy())
+        );
+        let tmux = Tmux::start(
+            &format!("tui-block-{}-{index}", std::process::id()),
+            &command,
+            &dir.to_string_lossy(),
+        );
+        let long = Duration::from_secs(60);
+        tmux.wait_for("the first chapter", long, |s| s.contains("Chapter 1/8"));
+        // Through the earlier chapters before they arm (300 ms), to this one.
+        for _ in 0..index {
+            tmux.keys(&["Space"]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+        let stuck = tmux.wait_for(title, long, |s| s.contains(&format!("Stuck: {title}")));
+        std::thread::sleep(Duration::from_millis(1500));
+        let pressed = now_ns();
+        tmux.keys(&["q"]);
+        let status = wait_for_file(&exit_file, long).unwrap_or_else(|| {
+            panic!(
+                "{title}: the host never exited; last screen:\n{}",
+                tmux.capture()
+            )
+        });
+        let exited: u128 = std::fs::read_to_string(path("exit.t"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let took = Duration::from_nanos((exited.saturating_sub(pressed)) as u64);
+        eprintln!(
+            "FIGURE terminal Q -> exit, {title:?}: {} ms",
+            took.as_millis()
+        );
+        assert_eq!(
+            status.trim(),
+            "0",
+            "{title}: {}\n{stuck}",
+            std::fs::read_to_string(path("stderr")).unwrap_or_default()
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "{title}: {took:?} from Q to exit"
+        );
+        let states = cluster.states().unwrap();
+        assert!(
+            states.iter().all(|(_, s)| s == "running"),
+            "{title}: {states:?}"
+        );
+        drop(tmux);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
