@@ -36,7 +36,11 @@ pub fn list_nodes() -> Result<Vec<Node>, ClusterError> {
     raw::list_nodes()
 }
 
-/// Sends `signal` (e.g. `"SIGKILL"`) to a running container.
+/// Sends `signal` to a running container: `"SIGKILL"`, `"SIGTERM"`,
+/// `"SIGINT"`, `"SIGQUIT"`, `"SIGHUP"` or `"SIGABRT"` (any case, with or
+/// without `SIG`, or the number). Those end the process, so the host's
+/// `start` undoes the fault. Any other signal fails with `Failed` before
+/// anything reaches Docker; to freeze a container use [`pause`].
 pub fn kill(target: &Target, signal: &str) -> Result<Node, ClusterError> {
     raw::kill(target, signal)
 }
