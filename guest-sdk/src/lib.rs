@@ -2,7 +2,7 @@
 //!
 //! A flow is a type implementing [`Flow`], exported with [`export_flow!`], built
 //! as a `cdylib` for `wasm32-wasip2`. The presenter runs it with
-//! `host --flow my_flow.wasm`. The contract it speaks is `wit/flow.wit`
+//! `host --flow my_flow.wasm`. The contract it speaks is `wit/v0.1.0/flow.wit`
 //! (package `demo:flow`); this crate is the only place that touches the
 //! generated bindings, so a flow never needs them.
 //!
@@ -58,7 +58,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/v0.1.0",
         world: "flow",
         pub_export_macro: true,
         export_macro_name: "__export_flow_world",

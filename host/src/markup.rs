@@ -1,4 +1,4 @@
-//! Narration markup (defined in `wit/flow.wit`): `[bold]…[/]`, `[red]…[/]`, …;
+//! Narration markup (defined in `wit/v0.1.0/flow.wit`): `[bold]…[/]`, `[red]…[/]`, …;
 //! `[[` is a literal `[`; unknown tags are shown as written.
 //!
 //! Markup comes from a flow, so both renderings sanitise it before parsing:

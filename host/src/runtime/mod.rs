@@ -24,7 +24,7 @@ use watchdog::{Overrun, Watchdog};
 
 pub mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../wit/v0.1.0",
         world: "flow",
         imports: { default: async },
         exports: { default: async },
