@@ -1,39 +1,63 @@
-//! Builders for the flow's description, so `describe` reads like the show.
+//! Builders for the flow's description, so `describe` reads like the show,
+//! each chapter next to what it does.
 
-use crate::bindings::{Capabilities, Chapter, FaultAction, FaultGrant, FlowInfo};
+use crate::FlowError;
+use crate::bindings::{self, Capabilities, FaultAction, FaultGrant};
 
-impl FlowInfo {
+/// What a chapter does when the presenter enters it: a method of the flow
+/// (`Self::kill_follower`) or a closure that captures nothing.
+pub type Action<F> = fn(&mut F) -> Result<(), FlowError>;
+
+/// The flow's name, chapters (each with its action) and the capabilities it
+/// needs. `F` is the flow type the actions run on.
+pub struct FlowInfo<F> {
+    record: bindings::FlowInfo,
+    actions: Vec<Option<Action<F>>>,
+}
+
+/// One step of the show: what the audience reads, the presenter's hint, and
+/// the action that runs once the narration is on screen.
+pub struct Chapter<F> {
+    record: bindings::Chapter,
+    action: Option<Action<F>>,
+}
+
+impl<F> FlowInfo<F> {
     /// A flow with no chapters and no capabilities yet.
     pub fn new(name: &str, version: &str) -> Self {
         FlowInfo {
-            name: name.to_string(),
-            version: version.to_string(),
-            description: String::new(),
-            chapters: Vec::new(),
-            capabilities: Capabilities {
-                faults: Vec::new(),
-                reads_workload: false,
-                http_probes: Vec::new(),
+            record: bindings::FlowInfo {
+                name: name.to_string(),
+                version: version.to_string(),
+                description: String::new(),
+                chapters: Vec::new(),
+                capabilities: Capabilities {
+                    faults: Vec::new(),
+                    reads_workload: false,
+                    http_probes: Vec::new(),
+                },
+                default_workload: None,
             },
-            default_workload: None,
+            actions: Vec::new(),
         }
     }
 
     /// One sentence shown by `host inspect`.
     pub fn description(mut self, text: &str) -> Self {
-        self.description = text.to_string();
+        self.record.description = text.to_string();
         self
     }
 
     /// Appends a chapter; chapters run in the order they are added.
-    pub fn chapter(mut self, chapter: Chapter) -> Self {
-        self.chapters.push(chapter);
+    pub fn chapter(mut self, chapter: Chapter<F>) -> Self {
+        self.record.chapters.push(chapter.record);
+        self.actions.push(chapter.action);
         self
     }
 
     /// Asks for `actions` on the services whose name matches `services` (a glob).
     pub fn grant_faults(mut self, services: &str, actions: &[FaultAction]) -> Self {
-        self.capabilities.faults.push(FaultGrant {
+        self.record.capabilities.faults.push(FaultGrant {
             services: services.to_string(),
             actions: actions.to_vec(),
         });
@@ -42,57 +66,85 @@ impl FlowInfo {
 
     /// Asks to read the workload figures.
     pub fn reads_workload(mut self) -> Self {
-        self.capabilities.reads_workload = true;
+        self.record.capabilities.reads_workload = true;
         self
     }
 
     /// Asks to send HTTP probes to URLs starting with `url_prefix`.
     pub fn http_probe(mut self, url_prefix: &str) -> Self {
-        self.capabilities.http_probes.push(url_prefix.to_string());
+        self.record
+            .capabilities
+            .http_probes
+            .push(url_prefix.to_string());
         self
     }
 
     /// The workload source the host uses when the presenter names none, e.g.
     /// `"service:go-ycsb"`.
     pub fn default_workload(mut self, source: &str) -> Self {
-        self.default_workload = Some(source.to_string());
+        self.record.default_workload = Some(source.to_string());
         self
+    }
+
+    /// The record the host reads (`describe()` of the WIT) and the chapters'
+    /// actions, index for index.
+    pub(crate) fn into_parts(self) -> (bindings::FlowInfo, Vec<Option<Action<F>>>) {
+        (self.record, self.actions)
     }
 }
 
-impl Chapter {
-    /// A chapter with this title, no narration, no hint, and neither flag.
+/// The description as the WIT's `flow-info` record, without the actions.
+impl<F> From<FlowInfo<F>> for bindings::FlowInfo {
+    fn from(info: FlowInfo<F>) -> Self {
+        info.record
+    }
+}
+
+impl<F> Chapter<F> {
+    /// A chapter with this title, no narration, no hint, neither flag, and no
+    /// action (entering it only shows its narration).
     pub fn new(title: &str) -> Self {
         Chapter {
-            title: title.to_string(),
-            narration: String::new(),
-            key_hint: String::new(),
-            auto_advance: false,
-            blocks_advance: false,
+            record: bindings::Chapter {
+                title: title.to_string(),
+                narration: String::new(),
+                key_hint: String::new(),
+                auto_advance: false,
+                blocks_advance: false,
+            },
+            action: None,
         }
     }
 
     /// Narration markup shown when the chapter is entered (see [`crate::markup`]).
     pub fn narration(mut self, markup: &str) -> Self {
-        self.narration = markup.to_string();
+        self.record.narration = markup.to_string();
         self
     }
 
     /// The footer hint, e.g. `"SPACE inject the fault"`.
     pub fn key_hint(mut self, hint: &str) -> Self {
-        self.key_hint = hint.to_string();
+        self.record.key_hint = hint.to_string();
         self
     }
 
     /// Moves to the next chapter by itself once the action succeeds.
     pub fn auto_advance(mut self) -> Self {
-        self.auto_advance = true;
+        self.record.auto_advance = true;
         self
     }
 
     /// Ignores "next" while the action runs.
     pub fn blocks_advance(mut self) -> Self {
-        self.blocks_advance = true;
+        self.record.blocks_advance = true;
+        self
+    }
+
+    /// What the chapter does once its narration is on screen. `Err` shows
+    /// the message to the audience; [`FlowError::Interrupted`] ends the
+    /// chapter quietly.
+    pub fn action(mut self, action: Action<F>) -> Self {
+        self.action = Some(action);
         self
     }
 }

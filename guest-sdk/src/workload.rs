@@ -2,6 +2,7 @@
 //! Needs `FlowInfo::reads_workload()`.
 
 use crate::bindings::demo::flow::workload as raw;
+use crate::{Context, FlowError};
 pub use raw::{OpStat, Sample, Status, WorkloadError};
 use std::fmt;
 use std::time::Duration;
@@ -50,24 +51,18 @@ pub struct Baseline {
 /// measuring, waits up to `timeout` for the tracker to call the workload
 /// normal (the baseline is measured then), and narrates the figures.
 ///
-/// `Ok(None)` when the presenter skipped or quit (return from `enter` then);
-/// `Err` with a sentence for the audience when no baseline came in time.
-pub fn measure_baseline(timeout: Duration) -> Result<Option<Baseline>, String> {
+/// `Err(Interrupted)` when the presenter skipped or quit; otherwise `Err`
+/// with a sentence for the audience when no baseline came in time.
+pub fn measure_baseline(timeout: Duration) -> Result<Baseline, FlowError> {
     crate::narration::append("Measuring…");
-    let sample = match wait_for(Status::Normal, timeout) {
-        Ok(sample) => sample,
-        Err(WorkloadError::Interrupted) => return Ok(None),
-        Err(e) => return Err(format!("no baseline: {}", e.message())),
-    };
-    let Some(ops_per_sec) = baseline().map_err(|e| e.message())? else {
-        return Err("no baseline: the tracker has not measured one".to_string());
-    };
+    let sample = wait_for(Status::Normal, timeout).context("no baseline")?;
+    let ops_per_sec = baseline()?.context("no baseline: the tracker has not measured one")?;
     let measured = Baseline {
         ops_per_sec,
         p99_ms: sample.as_ref().and_then(Sample::worst_p99_ms),
     };
     crate::narration::append(&measured.describe());
-    Ok(Some(measured))
+    Ok(measured)
 }
 
 impl Baseline {

@@ -17,6 +17,8 @@ const MEMBERS: [&str; 3] = ["etcd1", "etcd2", "etcd3"];
 const BASELINE_TIMEOUT: Duration = Duration::from_secs(120);
 const DEGRADE_TIMEOUT: Duration = Duration::from_secs(30);
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a started member gets until Docker reports it running.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Long enough for several one-second samples after a kill.
 const OBSERVE: Duration = Duration::from_secs(4);
 /// Election timeout is 1 s in the compose file; allow for several rounds.
@@ -40,7 +42,7 @@ struct EtcdDemo {
 }
 
 impl Flow for EtcdDemo {
-    fn describe(&self) -> FlowInfo {
+    fn describe(&self) -> FlowInfo<Self> {
         let mut info = FlowInfo::new("etcd", env!("CARGO_PKG_VERSION"))
             .description("Kill etcd members: a follower, the leader, then quorum; and recover.")
             .chapter(
@@ -57,12 +59,14 @@ impl Flow for EtcdDemo {
             .chapter(
                 Chapter::new("Cluster health")
                     .narration("Docker's view of the three members, and etcd's own: who leads.")
-                    .key_hint("SPACE next"),
+                    .key_hint("SPACE next")
+                    .action(|_| show_cluster()),
             )
             .chapter(
                 Chapter::new("Workload baseline")
                     .narration("A load generator writes through etcd's v3 API. We measure a baseline first.")
-                    .key_hint("SPACE next once the baseline is measured"),
+                    .key_hint("SPACE next once the baseline is measured")
+                    .action(Self::measure_baseline),
             )
             .chapter(
                 Chapter::new("Lose a follower")
@@ -72,7 +76,8 @@ impl Flow for EtcdDemo {
                          no pause[/]. Then we start the follower again.",
                     )
                     .key_hint("wait for the fault")
-                    .blocks_advance(),
+                    .blocks_advance()
+                    .action(Self::lose_follower),
             )
             .chapter(
                 Chapter::new("Lose the leader")
@@ -82,7 +87,8 @@ impl Flow for EtcdDemo {
                          the two survivors elect a new leader. Writes wait for it.",
                     )
                     .key_hint("wait for the fault")
-                    .blocks_advance(),
+                    .blocks_advance()
+                    .action(Self::lose_leader),
             )
             .chapter(
                 Chapter::new("Lose quorum")
@@ -91,38 +97,29 @@ impl Flow for EtcdDemo {
                          [red]no write can commit[/] and the clients time out.",
                     )
                     .key_hint("wait for the fault")
-                    .blocks_advance(),
+                    .blocks_advance()
+                    .action(Self::lose_quorum),
             )
             .chapter(
                 Chapter::new("Recovery")
                     .narration("Start both members again; they rejoin, elect a leader and catch up from its log.")
                     .key_hint("wait for recovery")
                     .blocks_advance()
-                    .auto_advance(),
+                    .auto_advance()
+                    .action(Self::recover),
             )
-            .chapter(Chapter::new("Complete").narration("[green]Quorum restored.[/]").key_hint("Q quit"))
+            .chapter(
+                Chapter::new("Complete")
+                    .narration("[green]Quorum restored.[/]")
+                    .key_hint("Q quit")
+                    .action(Self::summarise),
+            )
             .grant_faults(ETCD_SERVICES, &[FaultAction::Kill])
             .reads_workload();
         for member in MEMBERS {
             info = info.http_probe(&member_url(member, "/v3/"));
         }
         info
-    }
-
-    fn enter(&mut self, chapter: u32) -> Result<(), String> {
-        match chapter {
-            1 => show_cluster(),
-            2 => {
-                self.baseline = measure_baseline(BASELINE_TIMEOUT)?;
-                Ok(())
-            }
-            3 => self.lose_follower(),
-            4 => self.lose_leader(),
-            5 => self.lose_quorum(),
-            6 => self.recover(),
-            7 => self.summarise(),
-            _ => Ok(()),
-        }
     }
 }
 
@@ -166,17 +163,16 @@ fn leadership(running: &[String]) -> Option<Leadership> {
     None
 }
 
-fn running_members() -> Result<Vec<String>, String> {
-    Ok(cluster::list_nodes()
-        .map_err(|e| e.message())?
+fn running_members() -> Result<Vec<String>, FlowError> {
+    Ok(cluster::list_nodes()?
         .into_iter()
         .filter(|n| n.state == NodeState::Running && MEMBERS.contains(&n.service.as_str()))
         .map(|n| n.service)
         .collect())
 }
 
-fn show_cluster() -> Result<(), String> {
-    for node in cluster::list_nodes().map_err(|e| e.message())? {
+fn show_cluster() -> Result<(), FlowError> {
+    for node in cluster::list_nodes()? {
         let state = node.state.to_string();
         let state = if node.state == NodeState::Running {
             markup::green(&state)
@@ -196,29 +192,24 @@ fn show_cluster() -> Result<(), String> {
     Ok(())
 }
 
-/// The current throughput and the tracker's verdict, as one phrase.
-fn throughput_now() -> Result<(f64, Status), String> {
-    let current = workload::current()
-        .map_err(|e| e.message())?
-        .map(|s| s.ops_per_sec)
-        .unwrap_or(0.0);
-    Ok((current, workload::status().map_err(|e| e.message())?))
+/// The current throughput and the tracker's verdict.
+fn throughput_now() -> Result<(f64, Status), FlowError> {
+    let current = workload::current()?.map_or(0.0, |s| s.ops_per_sec);
+    Ok((current, workload::status()?))
 }
 
 impl EtcdDemo {
-    /// Counts down and kills `target`, waiting until Docker reports it exited.
-    /// `Ok(None)` when the presenter cancelled.
-    fn kill(&mut self, target: &Target, label: &str) -> Result<Option<Node>, String> {
-        if !timing::countdown(3, label) {
-            narration::append("Fault cancelled.");
-            return Ok(None);
-        }
-        let victim = cluster::kill(target, "SIGKILL").map_err(|e| e.message())?;
-        narration::append(&format!("Killed {}.", markup::red(&victim.service)));
-        let seen = cluster::wait_for(&victim.id, NodeState::Exited, Duration::from_secs(10));
+    /// Counts down and kills `target`; the victim is remembered for the
+    /// recovery chapter.
+    fn kill(&mut self, target: &Target, label: &str) -> Result<Node, FlowError> {
+        let victim = recipes::count_down_then_kill(target, "SIGKILL", 3, label)?;
         self.victims.push(victim.clone());
-        seen.map_err(|e| format!("Docker did not report the exit: {}", e.message()))?;
-        Ok(Some(victim))
+        Ok(victim)
+    }
+
+    fn measure_baseline(&mut self) -> Result<(), FlowError> {
+        self.baseline = Some(measure_baseline(BASELINE_TIMEOUT)?);
+        Ok(())
     }
 
     fn percent(&self, value: f64) -> String {
@@ -228,24 +219,21 @@ impl EtcdDemo {
         }
     }
 
-    fn lose_follower(&mut self) -> Result<(), String> {
+    fn lose_follower(&mut self) -> Result<(), FlowError> {
         let running = running_members()?;
-        let Some(before) = leadership(&running) else {
-            return Err("etcd names no leader, so no follower can be told apart".to_string());
-        };
-        let Some(follower) = running.iter().find(|s| **s != before.leader).cloned() else {
-            return Err("no running follower to kill".to_string());
-        };
+        let before = leadership(&running)
+            .context("etcd names no leader, so no follower can be told apart")?;
+        let follower = running
+            .iter()
+            .find(|s| **s != before.leader)
+            .cloned()
+            .context("no running follower to kill")?;
         narration::append(&format!(
             "{} leads; {} is a follower.",
             before.leader, follower
         ));
-        let Some(victim) = self.kill(&Target::service(&follower), "Killing a follower in")? else {
-            return Ok(());
-        };
-        if !timing::sleep(OBSERVE) {
-            return Ok(());
-        }
+        let victim = self.kill(&Target::service(&follower), "Killing a follower in")?;
+        timing::pause(OBSERVE)?;
         let (current, status) = throughput_now()?;
         narration::append(&format!(
             "Throughput {}{} ({status}).",
@@ -266,32 +254,21 @@ impl EtcdDemo {
             )),
             None => narration::append("The survivors name no leader."),
         }
-        cluster::start(&victim.target()).map_err(|e| e.message())?;
+        recipes::start_and_wait_running(&victim.target(), START_TIMEOUT)?;
         self.victims.retain(|v| v.id != victim.id);
-        cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
-            .map_err(|e| e.message())?;
-        narration::append(&format!(
-            "{} is {} again and catches up from the leader's log.",
-            victim.service,
-            markup::green("running")
-        ));
+        narration::append("It catches up from the leader's log.");
         Ok(())
     }
 
-    fn lose_leader(&mut self) -> Result<(), String> {
+    fn lose_leader(&mut self) -> Result<(), FlowError> {
         let running = running_members()?;
-        let Some(before) = leadership(&running) else {
-            return Err("etcd names no leader to kill".to_string());
-        };
+        let before = leadership(&running).context("etcd names no leader to kill")?;
         narration::append(&format!(
             "{} leads (term {}).",
             markup::bold(&before.leader),
             before.term
         ));
-        let Some(victim) = self.kill(&Target::service(&before.leader), "Killing the leader in")?
-        else {
-            return Ok(());
-        };
+        let victim = self.kill(&Target::service(&before.leader), "Killing the leader in")?;
         let killed_at = Instant::now();
         let survivors: Vec<String> = running
             .into_iter()
@@ -301,11 +278,7 @@ impl EtcdDemo {
             match leadership(&survivors) {
                 Some(l) if l.leader != before.leader => break Some(l),
                 _ if killed_at.elapsed() > ELECTION_TIMEOUT => break None,
-                _ => {
-                    if !timing::sleep(Duration::from_millis(200)) {
-                        return Ok(());
-                    }
-                }
+                _ => timing::pause(Duration::from_millis(200))?,
             }
         };
         match elected {
@@ -324,9 +297,7 @@ impl EtcdDemo {
                 ELECTION_TIMEOUT.as_secs()
             )),
         }
-        if !timing::sleep(OBSERVE) {
-            return Ok(());
-        }
+        timing::pause(OBSERVE)?;
         let (current, status) = throughput_now()?;
         narration::append(&format!(
             "Two members left: throughput {}{} ({status}).",
@@ -336,31 +307,22 @@ impl EtcdDemo {
         Ok(())
     }
 
-    fn lose_quorum(&mut self) -> Result<(), String> {
-        if self
-            .kill(
-                &Target::pattern(ETCD_SERVICES),
-                "Killing a second member in",
-            )?
-            .is_none()
-        {
-            return Ok(());
-        }
+    fn lose_quorum(&mut self) -> Result<(), FlowError> {
+        self.kill(
+            &Target::pattern(ETCD_SERVICES),
+            "Killing a second member in",
+        )?;
         let started = Instant::now();
-        match workload::wait_for(Status::Degraded, DEGRADE_TIMEOUT) {
-            Ok(sample) => {
-                let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
-                self.quorum_lost_ops = Some(current);
-                narration::append(&format!(
-                    "Quorum lost: throughput {}{}, seen {:.1} s after the kill.",
-                    markup::red(&ops(current)),
-                    self.percent(current),
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-            Err(workload::WorkloadError::Interrupted) => return Ok(()),
-            Err(e) => return Err(format!("the workload did not degrade: {}", e.message())),
-        }
+        let sample = workload::wait_for(Status::Degraded, DEGRADE_TIMEOUT)
+            .context("the workload did not degrade")?;
+        let current = sample.map_or(0.0, |s| s.ops_per_sec);
+        self.quorum_lost_ops = Some(current);
+        narration::append(&format!(
+            "Quorum lost: throughput {}{}, seen {:.1} s after the kill.",
+            markup::red(&ops(current)),
+            self.percent(current),
+            started.elapsed().as_secs_f64()
+        ));
         match leadership(&running_members()?) {
             Some(l) => narration::append(&format!(
                 "The last member still names {} as leader, but nothing can commit.",
@@ -373,40 +335,27 @@ impl EtcdDemo {
         Ok(())
     }
 
-    fn recover(&mut self) -> Result<(), String> {
+    fn recover(&mut self) -> Result<(), FlowError> {
         let started = Instant::now();
-        for victim in &self.victims {
-            cluster::start(&victim.target()).map_err(|e| e.message())?;
-        }
         for victim in std::mem::take(&mut self.victims) {
-            cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
-                .map_err(|e| e.message())?;
-            narration::append(&format!(
-                "{} is {}.",
-                victim.service,
-                markup::green("running")
-            ));
+            recipes::start_and_wait_running(&victim.target(), START_TIMEOUT)?;
         }
-        match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
-            Ok(sample) => {
-                let current = sample.map(|s| s.ops_per_sec).unwrap_or(0.0);
-                let secs = started.elapsed().as_secs_f64();
-                self.recovery_secs = Some(secs);
-                narration::append(&format!(
-                    "Writes are back: {} after {secs:.1} s.",
-                    markup::green(&ops(current)),
-                ));
-            }
-            Err(workload::WorkloadError::Interrupted) => return Ok(()),
-            Err(e) => return Err(format!("throughput has not recovered: {}", e.message())),
-        }
+        let sample = workload::wait_for(Status::Normal, RECOVERY_TIMEOUT)
+            .context("throughput has not recovered")?;
+        let current = sample.map_or(0.0, |s| s.ops_per_sec);
+        let secs = started.elapsed().as_secs_f64();
+        self.recovery_secs = Some(secs);
+        narration::append(&format!(
+            "Writes are back: {} after {secs:.1} s.",
+            markup::green(&ops(current)),
+        ));
         if let Some(l) = leadership(&running_members()?) {
             narration::append(&format!("{} leads, term {}.", l.leader, l.term));
         }
         Ok(())
     }
 
-    fn summarise(&mut self) -> Result<(), String> {
+    fn summarise(&mut self) -> Result<(), FlowError> {
         if let Some(b) = self.baseline {
             narration::append(&b.describe());
         }

@@ -16,6 +16,8 @@ const DETECTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// PD calls a silent store Disconnected after ~20 s of missed heartbeats.
 const PD_DISCONNECT_WAIT: Duration = Duration::from_secs(40);
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long the started store gets until Docker reports it running.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
@@ -34,7 +36,7 @@ struct TikvDemo {
 }
 
 impl Flow for TikvDemo {
-    fn describe(&self) -> FlowInfo {
+    fn describe(&self) -> FlowInfo<Self> {
         FlowInfo::new("tikv", env!("CARGO_PKG_VERSION"))
             .description("Kill a random TiKV store under a live YCSB workload and watch it recover.")
             .chapter(
@@ -55,12 +57,14 @@ impl Flow for TikvDemo {
                         "Docker's view (one PD, three TiKV stores, one load generator) and PD's: \
                          the state of each store and how many region leaders it holds.",
                     )
-                    .key_hint("SPACE next"),
+                    .key_hint("SPACE next")
+                    .action(|_| show_cluster()),
             )
             .chapter(
                 Chapter::new("Workload baseline")
                     .narration("go-ycsb runs workload A (50% reads, 50% updates). We measure a baseline before we break anything.")
-                    .key_hint("SPACE next once the baseline is measured"),
+                    .key_hint("SPACE next once the baseline is measured")
+                    .action(Self::measure_baseline),
             )
             .chapter(
                 Chapter::new("Fault injection")
@@ -69,7 +73,8 @@ impl Flow for TikvDemo {
                          shutdown: its region leaders vanish mid-request.",
                     )
                     .key_hint("wait for the fault")
-                    .blocks_advance(),
+                    .blocks_advance()
+                    .action(Self::inject_fault),
             )
             .chapter(
                 Chapter::new("Detection")
@@ -80,7 +85,8 @@ impl Flow for TikvDemo {
                          elsewhere carry on: the dip is partial.\n[bold]Watch the throughput \
                          and the p99.[/] Then PD's verdict.",
                     )
-                    .key_hint("SPACE restart the store"),
+                    .key_hint("SPACE restart the store")
+                    .action(Self::detect),
             )
             .chapter(
                 Chapter::new("Recovery")
@@ -91,43 +97,43 @@ impl Flow for TikvDemo {
                     )
                     .key_hint("wait for recovery")
                     .blocks_advance()
-                    .auto_advance(),
+                    .auto_advance()
+                    .action(Self::recover),
             )
             .chapter(
                 Chapter::new("Complete")
                     .narration("[green]The cluster is whole again.[/] What the clients saw:")
-                    .key_hint("Q quit"),
+                    .key_hint("Q quit")
+                    .action(Self::summarise),
             )
             .grant_faults(TIKV_SERVICES, &[FaultAction::Kill])
             .reads_workload()
             .http_probe(PD_API)
             .default_workload("service:go-ycsb")
     }
-
-    fn enter(&mut self, chapter: u32) -> Result<(), String> {
-        match chapter {
-            1 => show_cluster(),
-            2 => {
-                self.baseline = measure_baseline(BASELINE_TIMEOUT)?;
-                Ok(())
-            }
-            3 => self.inject_fault(),
-            4 => self.detect(),
-            5 => self.recover(),
-            6 => self.summarise(),
-            _ => Ok(()),
-        }
-    }
 }
 
 /// PD's store list, or a sentence saying why it is not available.
-fn pd_stores() -> Result<Vec<pd::Store>, String> {
+fn pd_stores() -> Result<Vec<pd::Store>, FlowError> {
     let url = format!("{PD_API}stores");
-    let response = probe::http_get(&url, PROBE_TIMEOUT).map_err(|e| e.message())?;
+    let response = probe::http_get(&url, PROBE_TIMEOUT)?;
     if response.status != 200 {
-        return Err(format!("PD answered HTTP {}", response.status));
+        return Err(format!("PD answered HTTP {}", response.status).into());
     }
-    pd::parse_stores(&response.body)
+    Ok(pd::parse_stores(&response.body)?)
+}
+
+/// PD's store list, or `None` once the audience was told why PD cannot say:
+/// its view is a bonus, so only an interruption ends the chapter.
+fn pd_stores_or_say_why() -> Result<Option<Vec<pd::Store>>, FlowError> {
+    match pd_stores() {
+        Ok(stores) => Ok(Some(stores)),
+        Err(FlowError::Interrupted) => Err(FlowError::Interrupted),
+        Err(why) => {
+            narration::append(&format!("PD's store view is unavailable: {why}"));
+            Ok(None)
+        }
+    }
 }
 
 fn narrate_stores(stores: &[pd::Store]) {
@@ -147,18 +153,16 @@ fn narrate_stores(stores: &[pd::Store]) {
     }
 }
 
-fn show_cluster() -> Result<(), String> {
-    let nodes = cluster::list_nodes().map_err(|e| e.message())?;
-    for node in &nodes {
+fn show_cluster() -> Result<(), FlowError> {
+    for node in cluster::list_nodes()? {
         let state = match node.state {
             NodeState::Running => markup::green(&node.state.to_string()),
             _ => markup::red(&node.state.to_string()),
         };
         narration::append(&format!("{:<8} {state}", node.service));
     }
-    match pd_stores() {
-        Ok(stores) => narrate_stores(&stores),
-        Err(why) => narration::append(&format!("PD's store view is unavailable: {why}")),
+    if let Some(stores) = pd_stores_or_say_why()? {
+        narrate_stores(&stores);
     }
     Ok(())
 }
@@ -176,39 +180,29 @@ impl TikvDemo {
         }
     }
 
-    fn inject_fault(&mut self) -> Result<(), String> {
-        if !timing::countdown(3, "Injecting fault in") {
-            narration::append("Fault cancelled.");
-            return Ok(());
-        }
-        let victim =
-            cluster::kill(&Target::pattern(TIKV_SERVICES), "SIGKILL").map_err(|e| e.message())?;
-        self.killed_at = Some(Instant::now());
-        narration::append(&format!(
-            "Killed {} ({}).",
-            markup::red(&victim.service),
-            victim.container
-        ));
-        let seen = cluster::wait_for(&victim.id, NodeState::Exited, Duration::from_secs(10));
-        self.victim = Some(victim);
-        match seen {
-            Ok(node) => narration::append(&format!(
-                "Docker reports {} {}.",
-                node.service,
-                markup::red("exited")
-            )),
-            Err(e) => narration::append(&format!(
-                "Docker has not reported the exit yet: {}",
-                e.message()
-            )),
-        }
+    fn measure_baseline(&mut self) -> Result<(), FlowError> {
+        self.baseline = Some(measure_baseline(BASELINE_TIMEOUT)?);
         Ok(())
     }
 
-    fn detect(&mut self) -> Result<(), String> {
+    fn inject_fault(&mut self) -> Result<(), FlowError> {
+        let victim = recipes::count_down_then_kill(
+            &Target::pattern(TIKV_SERVICES),
+            "SIGKILL",
+            3,
+            "Injecting fault in",
+        )?;
+        // Docker reports a SIGKILLed store exited at once, so this is the
+        // moment of the kill.
+        self.killed_at = Some(Instant::now());
+        self.victim = Some(victim);
+        Ok(())
+    }
+
+    fn detect(&mut self) -> Result<(), FlowError> {
         match workload::wait_for(Status::Degraded, DETECTION_TIMEOUT) {
             Ok(sample) => {
-                let current = sample.as_ref().map(|s| s.ops_per_sec).unwrap_or(0.0);
+                let current = sample.as_ref().map_or(0.0, |s| s.ops_per_sec);
                 self.dip_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
                 self.p99_during_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
                 let mut line = format!(
@@ -224,37 +218,31 @@ impl TikvDemo {
                 }
                 narration::append(&format!("{line}."));
             }
-            Err(workload::WorkloadError::Timeout) => {
+            Err(WorkloadError::Timeout) => {
                 let current = workload::current()
                     .ok()
                     .flatten()
-                    .map(|s| s.ops_per_sec)
-                    .unwrap_or(0.0);
+                    .map_or(0.0, |s| s.ops_per_sec);
                 narration::append(&format!(
                     "The cluster absorbed the loss: throughput stayed at {} (never below half of the baseline).",
                     ops(current)
                 ));
             }
-            Err(workload::WorkloadError::Interrupted) => return Ok(()),
-            Err(e) => return Err(e.message()),
+            Err(e) => return Err(e.into()),
         }
         self.watch_pd()
     }
 
     /// Polls PD until it stops calling the victim Up, and says what PD says.
-    fn watch_pd(&mut self) -> Result<(), String> {
+    fn watch_pd(&mut self) -> Result<(), FlowError> {
         let Some(victim) = self.victim.clone() else {
             return Ok(());
         };
         narration::append("Asking PD about the dead store…");
         let started = Instant::now();
         loop {
-            let stores = match pd_stores() {
-                Ok(stores) => stores,
-                Err(why) => {
-                    narration::append(&format!("PD's store view is unavailable: {why}"));
-                    return Ok(());
-                }
+            let Some(stores) = pd_stores_or_say_why()? else {
+                return Ok(());
             };
             let dead = stores.iter().find(|s| s.service() == victim.service);
             if let Some(store) = dead.filter(|s| s.state != "Up") {
@@ -288,9 +276,7 @@ impl TikvDemo {
                 ));
                 break;
             }
-            if !timing::sleep(Duration::from_secs(2)) {
-                return Ok(());
-            }
+            timing::pause(Duration::from_secs(2))?;
         }
         if let Some(low) = trough() {
             self.trough = Some(low);
@@ -303,42 +289,30 @@ impl TikvDemo {
         Ok(())
     }
 
-    fn recover(&mut self) -> Result<(), String> {
+    fn recover(&mut self) -> Result<(), FlowError> {
         let Some(victim) = self.victim.take() else {
             narration::append("No store was killed; nothing to restart.");
             return Ok(());
         };
         let started = Instant::now();
-        cluster::start(&victim.target()).map_err(|e| e.message())?;
-        cluster::wait_for(&victim.id, NodeState::Running, Duration::from_secs(30))
-            .map_err(|e| e.message())?;
+        recipes::start_and_wait_running(&victim.target(), START_TIMEOUT)?;
+        let sample = workload::wait_for(Status::Normal, RECOVERY_TIMEOUT)
+            .context("throughput has not recovered")?;
+        let current = sample.as_ref().map_or(0.0, |s| s.ops_per_sec);
+        self.p99_after_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
+        self.recovered_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
         narration::append(&format!(
-            "{} is {}.",
-            victim.service,
-            markup::green("running")
+            "Throughput is back to {} {:.1} s after the restart.",
+            markup::green(&ops(current)),
+            started.elapsed().as_secs_f64()
         ));
-        match workload::wait_for(Status::Normal, RECOVERY_TIMEOUT) {
-            Ok(sample) => {
-                let current = sample.as_ref().map(|s| s.ops_per_sec).unwrap_or(0.0);
-                self.p99_after_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
-                self.recovered_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
-                narration::append(&format!(
-                    "Throughput is back to {} {:.1} s after the restart.",
-                    markup::green(&ops(current)),
-                    started.elapsed().as_secs_f64()
-                ));
-            }
-            Err(workload::WorkloadError::Interrupted) => return Ok(()),
-            Err(e) => return Err(format!("throughput has not recovered: {}", e.message())),
-        }
-        match pd_stores() {
-            Ok(stores) => narrate_stores(&stores),
-            Err(why) => narration::append(&format!("PD's store view is unavailable: {why}")),
+        if let Some(stores) = pd_stores_or_say_why()? {
+            narrate_stores(&stores);
         }
         Ok(())
     }
 
-    fn summarise(&mut self) -> Result<(), String> {
+    fn summarise(&mut self) -> Result<(), FlowError> {
         let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
         let secs = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1} s"));
         if let Some(b) = self.baseline {

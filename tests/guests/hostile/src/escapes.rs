@@ -42,7 +42,7 @@ fn evil(word: &str) -> String {
 struct Escapes;
 
 impl Flow for Escapes {
-    fn describe(&self) -> FlowInfo {
+    fn describe(&self) -> FlowInfo<Self> {
         // The name starts with the sequence: a host that cuts the name to
         // its length limit must still not print half a sequence.
         FlowInfo::new("\u{1b}]2;PWNED-NAME\u{7}evil", "0.1.0\u{1b}[31m")
@@ -50,27 +50,21 @@ impl Flow for Escapes {
             .chapter(
                 Chapter::new(&format!("title{}", PAYLOADS[0]))
                     .narration(&evil("narration"))
-                    .key_hint(&format!("hint{}", PAYLOADS[1])),
+                    .key_hint(&format!("hint{}", PAYLOADS[1]))
+                    .action(|_| {
+                        narration::append(&evil("appended"));
+                        narration::badge(&evil("badge"), Level::Warning);
+                        log::warn(&evil("logged"));
+                        println!("{}", evil("stdout"));
+                        eprintln!("{}", evil("stderr"));
+                        timing::countdown(1, &evil("countdown"));
+                        timing::sleep(Duration::from_millis(200));
+                        Err(evil("error").into())
+                    }),
             )
             .chapter(Chapter::new(&format!("second{}", PAYLOADS[6])).narration("plain"))
             .grant_faults(&format!("etcd1{}", PAYLOADS[3]), &[FaultAction::Kill])
             .reads_workload()
-    }
-
-    fn enter(&mut self, chapter: u32) -> Result<(), String> {
-        match chapter {
-            0 => {
-                narration::append(&evil("appended"));
-                narration::badge(&evil("badge"), Level::Warning);
-                log::warn(&evil("logged"));
-                println!("{}", evil("stdout"));
-                eprintln!("{}", evil("stderr"));
-                timing::countdown(1, &evil("countdown"));
-                timing::sleep(Duration::from_millis(200));
-                Err(evil("error"))
-            }
-            _ => Ok(()),
-        }
     }
 }
 

@@ -1,21 +1,6 @@
 use guest_sdk::prelude::*;
 use std::io::Read;
 
-/// The chapters, in order; tests/hostile.rs names them by these titles.
-const CHAPTERS: &[&str] = &[
-    "Open files",
-    "Read env",
-    "Open sockets",
-    "Undeclared service",
-    "Other project",
-    "Giant narration",
-    "Memory bomb",
-    "Panic",
-    "Spin",
-    "Stop signals",
-    "Still here",
-];
-
 /// Signals that would freeze etcd1 (or not end it) in spellings Docker
 /// accepts; the host must refuse every one before it reaches Docker.
 const FREEZING_SIGNALS: &[&str] = &[
@@ -56,8 +41,68 @@ fn spin() -> ! {
     }
 }
 
+/// The chapters, in order; tests/hostile.rs names them by these titles.
+const CHAPTERS: &[(&str, Action<Hostile>)] = &[
+    ("Open files", |_| Err(open_files().into())),
+    ("Read env", |_| Err(read_env().into())),
+    ("Open sockets", |_| Err(open_sockets().into())),
+    ("Undeclared service", |_| {
+        let kill = cluster::kill(&Target::service("etcd2"), "SIGKILL");
+        let pause = cluster::pause(&Target::service("etcd1"));
+        Err(format!(
+            "undeclared: kill etcd2 → {}; pause etcd1 → {}",
+            outcome(kill),
+            outcome(pause)
+        )
+        .into())
+    }),
+    ("Other project", |_| {
+        let by_name = cluster::kill(&Target::id(OTHER_PROJECT_CONTAINER), "SIGKILL");
+        Err(format!(
+            "other project: kill {OTHER_PROJECT_CONTAINER} → {}",
+            outcome(by_name)
+        )
+        .into())
+    }),
+    ("Giant narration", |_| {
+        narration::set(&"x".repeat(10 << 20));
+        Ok(())
+    }),
+    ("Memory bomb", |_| {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            // Written to, so the pages are really used.
+            hoard.push(vec![0xAB; 1 << 20]);
+            std::hint::black_box(&hoard);
+        }
+    }),
+    ("Panic", |_| panic!("hostile flow panicked on purpose")),
+    ("Spin", |_| spin()),
+    ("Stop signals", |_| {
+        let outcomes: Vec<String> = FREEZING_SIGNALS
+            .iter()
+            .map(|signal| {
+                // Compact, so that every verdict fits the host's
+                // limit on a chapter's error.
+                let verdict = match cluster::kill(&Target::service("etcd1"), signal) {
+                    Err(ClusterError::Failed(why)) if why.contains("use pause") => {
+                        "refused, use pause".to_string()
+                    }
+                    other => outcome(other),
+                };
+                format!("{signal:?} → {verdict}")
+            })
+            .collect();
+        Err(format!("signals: {}", outcomes.join("; ")).into())
+    }),
+    ("Still here", |_| {
+        narration::set("still here after every attack");
+        Ok(())
+    }),
+];
+
 impl Flow for Hostile {
-    fn describe(&self) -> FlowInfo {
+    fn describe(&self) -> FlowInfo<Self> {
         if cfg!(feature = "describe-loop") {
             spin();
         }
@@ -68,70 +113,14 @@ impl Flow for Hostile {
             // Would run a command on the presenter's machine.
             info = info.default_workload("cmd:touch /tmp/hostile-cmd-workload-ran");
         }
-        for title in CHAPTERS {
-            info = info.chapter(Chapter::new(title).narration(&format!("Trying: {title}")));
+        for &(title, action) in CHAPTERS {
+            info = info.chapter(
+                Chapter::new(title)
+                    .narration(&format!("Trying: {title}"))
+                    .action(action),
+            );
         }
         info
-    }
-
-    fn enter(&mut self, chapter: u32) -> Result<(), String> {
-        match CHAPTERS.get(chapter as usize).copied() {
-            Some("Open files") => Err(open_files()),
-            Some("Read env") => Err(read_env()),
-            Some("Open sockets") => Err(open_sockets()),
-            Some("Undeclared service") => {
-                let kill = cluster::kill(&Target::service("etcd2"), "SIGKILL");
-                let pause = cluster::pause(&Target::service("etcd1"));
-                Err(format!(
-                    "undeclared: kill etcd2 → {}; pause etcd1 → {}",
-                    outcome(kill),
-                    outcome(pause)
-                ))
-            }
-            Some("Other project") => {
-                let by_name = cluster::kill(&Target::id(OTHER_PROJECT_CONTAINER), "SIGKILL");
-                Err(format!(
-                    "other project: kill {OTHER_PROJECT_CONTAINER} → {}",
-                    outcome(by_name)
-                ))
-            }
-            Some("Giant narration") => {
-                narration::set(&"x".repeat(10 << 20));
-                Ok(())
-            }
-            Some("Memory bomb") => {
-                let mut hoard: Vec<Vec<u8>> = Vec::new();
-                loop {
-                    // Written to, so the pages are really used.
-                    hoard.push(vec![0xAB; 1 << 20]);
-                    std::hint::black_box(&hoard);
-                }
-            }
-            Some("Panic") => panic!("hostile flow panicked on purpose"),
-            Some("Spin") => spin(),
-            Some("Stop signals") => {
-                let outcomes: Vec<String> = FREEZING_SIGNALS
-                    .iter()
-                    .map(|signal| {
-                        // Compact, so that every verdict fits the host's
-                        // limit on a chapter's error.
-                        let verdict = match cluster::kill(&Target::service("etcd1"), signal) {
-                            Err(ClusterError::Failed(why)) if why.contains("use pause") => {
-                                "refused, use pause".to_string()
-                            }
-                            other => outcome(other),
-                        };
-                        format!("{signal:?} → {verdict}")
-                    })
-                    .collect();
-                Err(format!("signals: {}", outcomes.join("; ")))
-            }
-            Some("Still here") => {
-                narration::set("still here after every attack");
-                Ok(())
-            }
-            _ => Err(format!("no chapter {chapter}")),
-        }
     }
 }
 

@@ -65,22 +65,15 @@ fn report(name: &str, urls: &[&str]) -> String {
 }
 
 impl Flow for Probes {
-    fn describe(&self) -> FlowInfo {
+    fn describe(&self) -> FlowInfo<Self> {
         FlowInfo::new("probes", "0.1.0")
             .description("Probes outside its grant")
             .http_probe(GRANTED)
             // A malformed prefix and one with userinfo grant nothing.
             .http_probe("http://user@127.0.0.1:24842/")
             .http_probe("not a url")
-            .chapter(Chapter::new("Tricks"))
-            .chapter(Chapter::new("Fine"))
-    }
-
-    fn enter(&mut self, chapter: u32) -> Result<(), String> {
-        Err(match chapter {
-            0 => report("trick", TRICKS),
-            _ => report("fine", FINE),
-        })
+            .chapter(Chapter::new("Tricks").action(|_| Err(report("trick", TRICKS).into())))
+            .chapter(Chapter::new("Fine").action(|_| Err(report("fine", FINE).into())))
     }
 }
 
