@@ -42,6 +42,7 @@ fn up(project: &str, ports: Ports) -> ComposeProject {
 }
 
 fn host_args<'a>(
+    flow: &'a str,
     project: &'a str,
     state: &'a str,
     transcript: &'a str,
@@ -49,7 +50,7 @@ fn host_args<'a>(
 ) -> Vec<&'a str> {
     vec![
         "--flow",
-        flow_wasm_str(),
+        flow,
         "--headless",
         "--project",
         project,
@@ -80,7 +81,19 @@ fn assert_all_running(cluster: &ComposeProject) {
 
 #[test]
 fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everything() {
-    let project = format!("fl-etcd-{}", std::process::id());
+    full_run(flow_wasm_str(), "fl-etcd");
+}
+
+/// The etcd flow as built before the host held API versions side by side
+/// (tests/fixtures/flows): every later host must run it the same way.
+#[test]
+fn a_flow_built_for_api_0_1_0_before_the_versioned_runtime_still_runs_the_whole_demo() {
+    let fixture = e2e::workspace_root().join("tests/fixtures/flows/etcd-api-0.1.0.wasm");
+    full_run(&fixture.to_string_lossy(), "fl-etcd-v010");
+}
+
+fn full_run(flow: &str, name: &str) {
+    let project = format!("{name}-{}", std::process::id());
     let cluster = up(&project, FULL_RUN_PORTS);
     let dir = temp_dir("etcd-e2e");
     let state = dir.join("state").to_string_lossy().into_owned();
@@ -93,7 +106,7 @@ fn etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restores_everythin
     );
 
     let output = run_host(
-        &host_args(&project, &state, &transcript_str, &workload),
+        &host_args(flow, &project, &state, &transcript_str, &workload),
         Duration::from_secs(360),
     )
     .unwrap();
@@ -233,7 +246,13 @@ fn quitting_right_after_a_kill_restores_the_killed_member() {
         loadgen_bin().display(),
         etcd_endpoints(QUIT_PORTS)
     );
-    let mut args = host_args(&project, &state, &transcript_str, &workload);
+    let mut args = host_args(
+        flow_wasm_str(),
+        &project,
+        &state,
+        &transcript_str,
+        &workload,
+    );
     // Intro → health → baseline → lose a follower (restarted by the flow) →
     // lose the leader, then quit once it ran: the leader is left dead.
     args.extend(["--keys", "space space space space q"]);

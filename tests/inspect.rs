@@ -99,3 +99,13 @@ fn bad_files_get_one_line_errors_naming_the_file() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn inspect_reads_the_committed_0_1_0_flow_on_this_host() {
+    let fixture = e2e::workspace_root().join("tests/fixtures/flows/etcd-api-0.1.0.wasm");
+    let (ok, out, err) = inspect(&fixture);
+    assert!(ok, "{err}");
+    assert!(out.contains("flow:        etcd 0.1.0"), "{out}");
+    assert!(out.contains("api:         demo:flow@0.1.0\n"), "{out}");
+    assert!(out.contains("8. "), "{out}");
+}

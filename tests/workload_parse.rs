@@ -6,14 +6,11 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-/// The shared fixtures sit beside the checkout, which may be a worktree nested
-/// one level deeper than the main checkout.
+/// Real load-tool output kept in the repository (`tests/fixtures/workload/README.md`).
 fn fixture(name: &str) -> PathBuf {
-    workspace_root()
-        .ancestors()
-        .map(|dir| dir.join("shared/fixtures").join(name))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| panic!("fixture {name} in shared/fixtures of an ancestor"))
+    let path = workspace_root().join("tests/fixtures/workload").join(name);
+    assert!(path.is_file(), "fixture {} is missing", path.display());
+    path
 }
 
 fn parse(args: &[&str], file: &PathBuf) -> (bool, String, String) {

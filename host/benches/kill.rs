@@ -18,7 +18,7 @@ use bollard::query_parameters::{EventsOptions, StartContainerOptions};
 use e2e::{ComposeProject, ensure_etcd_image, workspace_root};
 use futures::StreamExt;
 use host::cluster::ledger::Ledger;
-use host::cluster::{Action, Cluster, KillSignal, Target};
+use host::cluster::{Cluster, ContainerAction, KillSignal, Target};
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,13 +79,8 @@ async fn main() -> anyhow::Result<()> {
     let state_dir =
         std::env::temp_dir().join(format!("chaos-demo-bench-kill-{}", std::process::id()));
     std::fs::create_dir_all(&state_dir)?;
-    let (events_tx, _events_rx) = mpsc::unbounded_channel();
-    let cluster = Cluster::connect(
-        PROJECT.into(),
-        Ledger::open(&state_dir, PROJECT)?,
-        events_tx,
-    )
-    .await?;
+    let cluster =
+        Cluster::connect(PROJECT.into(), Ledger::open(&state_dir, PROJECT)?, |_| {}).await;
 
     // Docker's die events, by container id.
     let (die_tx, mut die_rx) = mpsc::unbounded_channel::<(String, i64)>();
@@ -134,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
                     cluster
                         .act(
                             &Target::Service(VICTIM_SERVICE.into()),
-                            Action::Kill {
+                            ContainerAction::Kill {
                                 signal: KillSignal::Kill,
                             },
                             &everything,

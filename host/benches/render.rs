@@ -4,12 +4,12 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use host::app::App;
-use host::cluster::{Health, Node, NodeState};
+use host::cluster::{ClusterEvent, Health, Node, NodeState};
 use host::events::{Event, Level};
-use host::runtime::{Capabilities, Chapter, FlowInfo};
-use host::workload::WorkloadView;
+use host::model::{Capabilities, Chapter, FlowInfo};
 use host::workload::parse::{Format, OpStat, Sample};
 use host::workload::tracker::Status;
+use host::workload::{WorkloadEvent, WorkloadView};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::hint::black_box;
@@ -58,11 +58,11 @@ fn busy_app() -> App {
             health: Health::None,
         })
         .collect();
-    app.on_event(Event::Nodes(nodes));
+    app.on_event(Event::Cluster(ClusterEvent::NodesChanged(nodes)));
     let history: Vec<f64> = (0..200)
         .map(|i| 1200.0 + ((i * 37) % 100) as f64 - if i > 150 { 1100.0 } else { 0.0 })
         .collect();
-    app.on_event(Event::Workload(WorkloadView {
+    app.on_event(Event::Workload(WorkloadEvent::Sample(WorkloadView {
         t_ms: 60_000,
         status: Status::Degraded,
         baseline: Some(1234.0),
@@ -82,7 +82,7 @@ fn busy_app() -> App {
         history,
         samples_seen: 200,
         rehearsal: false,
-    }));
+    })));
     // A full event log.
     for i in 0..200 {
         let (from, to) = if i % 2 == 0 {
@@ -90,7 +90,7 @@ fn busy_app() -> App {
         } else {
             (Status::Degraded, Status::Normal)
         };
-        app.on_event(Event::WorkloadStatus { from, to });
+        app.on_event(Event::Workload(WorkloadEvent::StatusChanged { from, to }));
     }
     app.badge = Some(("QUORUM LOST".into(), Level::Danger));
     app

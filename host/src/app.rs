@@ -1,12 +1,12 @@
 //! The presenter's state and how inputs and events change it. Pure: no I/O,
-//! no tasks; the show loop (`show.rs`) feeds it and carries out its commands.
+//! no tasks; the show loop (`show.rs`) feeds it and carries out its effects.
 
-use crate::cluster::{Fault, Node, NodeState, RestoreOutcome};
+use crate::cluster::{ClusterEvent, Node, NodeState, Performed, RestoreOutcome};
 use crate::events::{Event, Level, RunId};
 use crate::flow;
-use crate::runtime::FlowInfo;
-use crate::workload::WorkloadView;
+use crate::model::FlowInfo;
 use crate::workload::tracker::Status;
+use crate::workload::{WorkloadEvent, WorkloadView};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -27,9 +27,9 @@ pub enum Input {
 
 /// What the app needs done outside itself.
 #[derive(Debug)]
-pub enum Command {
+pub enum Effect {
     /// For the flow task, as is.
-    Flow(flow::Command),
+    Flow(flow::FlowRequest),
     /// Cancel everything and restore the cluster.
     Quit,
 }
@@ -162,11 +162,11 @@ impl App {
     }
 
     /// Opens the first chapter.
-    pub fn start(&mut self) -> Vec<Command> {
+    pub fn start(&mut self) -> Vec<Effect> {
         self.show_chapter(0)
     }
 
-    pub fn on_input(&mut self, input: Input) -> Vec<Command> {
+    pub fn on_input(&mut self, input: Input) -> Vec<Effect> {
         self.inputs_handled += 1;
         if self.phase != Phase::Presenting {
             return Vec::new();
@@ -208,7 +208,7 @@ impl App {
     }
 
     /// Shows chapter `index` and runs its action unless it already ran.
-    fn show_chapter(&mut self, index: usize) -> Vec<Command> {
+    fn show_chapter(&mut self, index: usize) -> Vec<Effect> {
         let Some(chapter) = self.flow.chapters.get(index) else {
             return Vec::new();
         };
@@ -236,14 +236,14 @@ impl App {
             index,
             cancel: cancel.clone(),
         });
-        vec![Command::Flow(flow::Command::Enter {
+        vec![Effect::Flow(flow::FlowRequest::Enter {
             index: index as u32,
             run,
             cancel,
         })]
     }
 
-    pub fn quit(&mut self) -> Vec<Command> {
+    pub fn quit(&mut self) -> Vec<Effect> {
         if self.phase != Phase::Presenting {
             return Vec::new();
         }
@@ -253,7 +253,7 @@ impl App {
         self.countdown = None;
         self.phase = Phase::Restoring;
         self.notice = Some("Restoring the cluster…".into());
-        vec![Command::Quit]
+        vec![Effect::Quit]
     }
 
     /// Keeps the narration to [`MAX_NARRATION_LINES`] lines and
@@ -283,7 +283,7 @@ impl App {
         self.active.as_ref().is_some_and(|a| a.id == run)
     }
 
-    pub fn on_event(&mut self, event: Event) -> Vec<Command> {
+    pub fn on_event(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::NarrationSet { run, markup } if self.is_current(run) => {
                 self.narration = markup.lines().map(str::to_string).collect();
@@ -311,45 +311,45 @@ impl App {
             } => {
                 return self.chapter_finished(run, index, outcome);
             }
-            Event::Fault(Fault {
+            Event::Cluster(event) => self.on_cluster(event),
+            Event::Workload(event) => self.on_workload(event),
+            Event::RestoreFinished => self.phase = Phase::Done,
+            // Narration from a chapter the presenter already left.
+            Event::NarrationSet { .. }
+            | Event::NarrationAppend { .. }
+            | Event::Badge { .. }
+            | Event::Countdown { .. } => {}
+        }
+        Vec::new()
+    }
+
+    fn on_cluster(&mut self, event: ClusterEvent) {
+        match event {
+            ClusterEvent::Performed(Performed {
                 action,
                 service,
                 container,
                 ..
             }) => {
-                let text = format!("{action} {service} ({container})");
-                if is_disruptive(&action) {
-                    self.fault_flash = Some((self.elapsed_ms(), format!("{action} {service}")));
+                let described = action.describe();
+                let text = format!("{described} {service} ({container})");
+                if action.is_disruptive() {
+                    self.fault_flash = Some((self.elapsed_ms(), format!("{described} {service}")));
                     self.push_log(Level::Danger, text);
                 } else {
                     self.push_log(Level::Success, text);
                 }
             }
-            Event::Nodes(nodes) => self.set_nodes(nodes),
-            Event::DockerUnavailable(why) => {
-                match &why {
-                    Some(why) => self.push_log(Level::Danger, format!("Docker unavailable: {why}")),
-                    None => self.push_log(Level::Success, "Docker is reachable again".into()),
-                }
-                self.docker_unavailable = why;
+            ClusterEvent::NodesChanged(nodes) => self.set_nodes(nodes),
+            ClusterEvent::DockerUnavailable(why) => {
+                self.push_log(Level::Danger, format!("Docker unavailable: {why}"));
+                self.docker_unavailable = Some(why);
             }
-            Event::Workload(view) => self.workload = view,
-            Event::WorkloadStatus { from, to } => {
-                let level = match to {
-                    Status::Degraded => Level::Danger,
-                    Status::Normal => Level::Success,
-                    _ => Level::Info,
-                };
-                self.push_log(
-                    level,
-                    format!("workload {} → {}", status_word(from), status_word(to)),
-                );
+            ClusterEvent::DockerAvailable => {
+                self.push_log(Level::Success, "Docker is reachable again".into());
+                self.docker_unavailable = None;
             }
-            Event::WorkloadSourceError(message) => {
-                self.push_log(Level::Warning, message.clone());
-                self.workload_source_error = Some(message);
-            }
-            Event::Restored(outcome) => {
+            ClusterEvent::Restored(outcome) => {
                 let level = if outcome.ok {
                     Level::Success
                 } else {
@@ -363,14 +363,28 @@ impl App {
                     self.restores.push(outcome);
                 }
             }
-            Event::RestoreFinished => self.phase = Phase::Done,
-            // Narration from a chapter the presenter already left.
-            Event::NarrationSet { .. }
-            | Event::NarrationAppend { .. }
-            | Event::Badge { .. }
-            | Event::Countdown { .. } => {}
         }
-        Vec::new()
+    }
+
+    fn on_workload(&mut self, event: WorkloadEvent) {
+        match event {
+            WorkloadEvent::Sample(view) => self.workload = view,
+            WorkloadEvent::StatusChanged { from, to } => {
+                let level = match to {
+                    Status::Degraded => Level::Danger,
+                    Status::Normal => Level::Success,
+                    _ => Level::Info,
+                };
+                self.push_log(
+                    level,
+                    format!("workload {} → {}", status_word(from), status_word(to)),
+                );
+            }
+            WorkloadEvent::SourceFailed(message) => {
+                self.push_log(Level::Warning, message.clone());
+                self.workload_source_error = Some(message);
+            }
+        }
     }
 
     fn chapter_finished(
@@ -378,7 +392,7 @@ impl App {
         run: RunId,
         index: u32,
         outcome: Result<(), String>,
-    ) -> Vec<Command> {
+    ) -> Vec<Effect> {
         let title = self
             .flow
             .chapters
@@ -455,11 +469,6 @@ impl App {
     }
 }
 
-/// Faults that take something away (as opposed to the flow's own restarts).
-fn is_disruptive(action: &str) -> bool {
-    !(action.starts_with("start") || action.starts_with("unpause"))
-}
-
 pub fn status_word(status: Status) -> &'static str {
     match status {
         Status::NoData => "no data",
@@ -472,7 +481,7 @@ pub fn status_word(status: Status) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::{Capabilities, Chapter};
+    use crate::model::{Capabilities, Chapter};
 
     fn chapter(title: &str, auto: bool, blocks: bool) -> Chapter {
         Chapter {
@@ -507,9 +516,9 @@ mod tests {
         )
     }
 
-    fn entered(commands: &[Command]) -> Option<(u32, RunId)> {
-        commands.iter().find_map(|c| match c {
-            Command::Flow(flow::Command::Enter { index, run, .. }) => Some((*index, *run)),
+    fn entered(effects: &[Effect]) -> Option<(u32, RunId)> {
+        effects.iter().find_map(|e| match e {
+            Effect::Flow(flow::FlowRequest::Enter { index, run, .. }) => Some((*index, *run)),
             _ => None,
         })
     }
@@ -543,12 +552,12 @@ mod tests {
         app.on_input(Input::Next);
         app.active = None;
         let (_, run) = entered(&app.on_input(Input::Next)).unwrap();
-        let commands = app.on_event(Event::ChapterFinished {
+        let effects = app.on_event(Event::ChapterFinished {
             run,
             index: 2,
             outcome: Ok(()),
         });
-        assert_eq!(entered(&commands).unwrap().0, 3);
+        assert_eq!(entered(&effects).unwrap().0, 3);
         assert_eq!(app.chapter, 3);
     }
 
@@ -626,11 +635,11 @@ mod tests {
     #[test]
     fn quitting_cancels_the_running_chapter_and_restores() {
         let mut app = app();
-        let Command::Flow(flow::Command::Enter { cancel, .. }) = app.start().remove(0) else {
+        let Effect::Flow(flow::FlowRequest::Enter { cancel, .. }) = app.start().remove(0) else {
             panic!()
         };
-        let commands = app.quit();
-        assert!(matches!(commands.as_slice(), [Command::Quit]));
+        let effects = app.quit();
+        assert!(matches!(effects.as_slice(), [Effect::Quit]));
         assert!(cancel.is_cancelled());
         assert_eq!(app.phase, Phase::Restoring);
         app.on_event(Event::RestoreFinished);
@@ -644,12 +653,12 @@ mod tests {
         app.on_input(Input::Next);
         app.active = None;
         let (_, run) = entered(&app.on_input(Input::Next)).unwrap();
-        let commands = app.on_event(Event::ChapterFinished {
+        let effects = app.on_event(Event::ChapterFinished {
             run,
             index: 2,
             outcome: Err("Docker refused: [x]".into()),
         });
-        assert!(commands.is_empty());
+        assert!(effects.is_empty());
         assert_eq!(
             app.narration.last().unwrap(),
             "[red]Docker refused: [[x][/]"
@@ -691,13 +700,17 @@ mod tests {
         );
     }
 
+    fn nodes_changed(nodes: Vec<Node>) -> Event {
+        Event::Cluster(ClusterEvent::NodesChanged(nodes))
+    }
+
     #[test]
     fn time_in_state_restarts_only_when_the_state_changes() {
         let mut app = app();
-        app.on_event(Event::Nodes(vec![node("a", NodeState::Running)]));
+        app.on_event(nodes_changed(vec![node("a", NodeState::Running)]));
         app.node_since.get_mut("a").unwrap().1 = 0;
         app.started -= std::time::Duration::from_secs(10);
-        app.on_event(Event::Nodes(vec![
+        app.on_event(nodes_changed(vec![
             node("a", NodeState::Running),
             node("b", NodeState::Running),
         ]));
@@ -705,25 +718,29 @@ mod tests {
         let b = app.time_in_state(&app.nodes[1]).unwrap();
         assert!(a >= 10_000, "{a}");
         assert!(b < 10_000, "{b}");
-        app.on_event(Event::Nodes(vec![node("a", NodeState::Exited)]));
+        app.on_event(nodes_changed(vec![node("a", NodeState::Exited)]));
         assert!(app.time_in_state(&app.nodes[0]).unwrap() < 10_000);
         assert!(!app.node_since.contains_key("b"));
     }
 
+    fn performed(action: impl Into<crate::cluster::Action>) -> Event {
+        Event::Cluster(ClusterEvent::Performed(Performed {
+            action: action.into(),
+            service: "etcd1".into(),
+            container: "c1".into(),
+            id: "1".into(),
+        }))
+    }
+
     #[test]
     fn only_disruptive_faults_flash_fault_injected() {
+        use crate::cluster::{ContainerAction, KillSignal};
         let mut app = app();
-        let fault = |action: &str| {
-            Event::Fault(Fault {
-                action: action.into(),
-                service: "etcd1".into(),
-                container: "c1".into(),
-                id: "1".into(),
-            })
-        };
-        app.on_event(fault("start"));
+        app.on_event(performed(ContainerAction::Start));
         assert!(!app.fault_flash_visible());
-        app.on_event(fault("kill SIGKILL"));
+        app.on_event(performed(ContainerAction::Kill {
+            signal: KillSignal::Kill,
+        }));
         assert!(app.fault_flash_visible());
         assert_eq!(app.fault_flash.as_ref().unwrap().1, "kill SIGKILL etcd1");
         app.fault_flash.as_mut().unwrap().0 = 0;
@@ -731,18 +748,39 @@ mod tests {
         assert!(!app.fault_flash_visible());
     }
 
+    /// Healing a partition flashed "FAULT INJECTED" while the flash was
+    /// decided by the action's text; a heal gives the node back.
+    #[test]
+    fn a_heal_does_not_flash_fault_injected_but_a_kill_does() {
+        use crate::cluster::{ContainerAction, KillSignal, NetworkAction};
+        let mut app = app();
+        app.on_event(performed(NetworkAction::Heal));
+        assert!(!app.fault_flash_visible());
+        assert_eq!(app.fault_flash, None);
+        let logged = app.log.back().unwrap();
+        assert_eq!(
+            (logged.level, logged.text.as_str()),
+            (Level::Success, "heal etcd1 (c1)")
+        );
+        app.on_event(performed(ContainerAction::Kill {
+            signal: KillSignal::Kill,
+        }));
+        assert!(app.fault_flash_visible());
+        assert_eq!(app.log.back().unwrap().level, Level::Danger);
+    }
+
     #[test]
     fn restores_while_quitting_are_kept_for_the_restoring_screen() {
         let mut app = app();
         let outcome = |ok| {
-            Event::Restored(RestoreOutcome {
+            Event::Cluster(ClusterEvent::Restored(RestoreOutcome {
                 service: "etcd1".into(),
                 container: "c1".into(),
                 id: "1".into(),
-                undo: crate::cluster::ledger::Undo::Start,
+                undo: crate::cluster::ledger::UndoAction::Start,
                 ok,
                 detail: "started".into(),
-            })
+            }))
         };
         // A leftover restored at startup is not part of this quit.
         app.on_event(outcome(true));

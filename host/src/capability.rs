@@ -2,19 +2,21 @@
 //! workload and probe call from a flow passes through [`Grants`] before any
 //! Docker or network call is made.
 
+use crate::model::{Capabilities, FaultAction};
 use crate::probe_url::{ProbePrefix, ProbeUrl};
-use crate::runtime::{Capabilities, FaultAction};
 
 /// An action on a container, as the capability model names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Fault(FaultAction),
-    /// `start`, `unpause`, `wait-for`: allowed on any service the flow may fault.
+    /// `start`, `unpause`, `heal`, `undo-after`: undoing a fault, allowed on
+    /// any service the flow holds some fault action on. (`list-nodes` and
+    /// `wait-for` need no grant.)
     Undo,
 }
 
-/// What a flow may do: what it declared in `describe()`. (Presenter consent on
-/// top of the declaration narrows this further; see issue tracker.)
+/// What a flow may do: what it declared in `describe()`, narrowed to what the
+/// presenter granted (`consent::obtain` builds it from the granted items).
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
     faults: Vec<(glob::Pattern, Vec<FaultAction>)>,
@@ -77,20 +79,10 @@ impl Grants {
     }
 }
 
-pub fn action_name(action: FaultAction) -> &'static str {
-    match action {
-        FaultAction::Kill => "kill",
-        FaultAction::Stop => "stop",
-        FaultAction::Restart => "restart",
-        FaultAction::Pause => "pause",
-        FaultAction::Network => "network",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::FaultGrant;
+    use crate::model::FaultGrant;
 
     fn declared(services: &str, actions: Vec<FaultAction>, probes: &[&str]) -> Grants {
         Grants::from_declared(&Capabilities {

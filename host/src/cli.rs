@@ -1,6 +1,6 @@
 //! Command-line surface. Everything a presenter types is declared here.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -13,14 +13,15 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub subcommand: Option<Subcommand>,
 
     #[command(flatten)]
     pub run: RunArgs,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
+/// `host SUBCOMMAND`; without one, `host` presents a flow.
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
     /// Print a flow's name, API version, chapters and requested capabilities.
     Inspect {
         /// The flow's .wasm file.
@@ -58,7 +59,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 pub enum WorkloadCommand {
     /// Print every sample the parser extracts from a Java YCSB or go-ycsb log,
     /// one per line: check a tool's output before the show.

@@ -4,7 +4,7 @@
 //! host enforces, which may be narrower than what the flow asked for.
 
 use crate::capability::Grants;
-use crate::runtime::FlowInfo;
+use crate::model::FlowInfo;
 use crate::sanitize::display_line;
 use crate::trust::{Accept, CliConsent, Decision, Item, TrustStore, requested, to_capabilities};
 use anyhow::{Result, bail};
@@ -275,7 +275,7 @@ pub fn render(pack: &Pack<'_>, asked: &[Item], earlier: Option<&Decision>, frame
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::{Capabilities, Chapter, FaultAction, FaultGrant};
+    use crate::model::{Capabilities, Chapter, FaultAction, FaultGrant};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 

@@ -1,10 +1,10 @@
 //! Everything that changes the presenter's state arrives as one of these,
-//! from the flow task, the cluster watcher and the workload tracker. The app
-//! loop is their only consumer; the transcript records them as they arrive.
+//! from the flow task, the cluster and the workload (each source's own
+//! events, wrapped where the show joins the sources). The app loop is their
+//! only consumer; the transcript records them as they arrive.
 
-use crate::cluster::{Fault, Node, RestoreOutcome};
-use crate::workload::WorkloadView;
-use crate::workload::tracker::Status;
+use crate::cluster::ClusterEvent;
+use crate::workload::WorkloadEvent;
 
 /// Identifies one run of one chapter, so late narration from a chapter the
 /// presenter skipped is not shown under the next one.
@@ -48,22 +48,10 @@ pub enum Event {
         index: u32,
         outcome: Result<(), String>,
     },
-    /// The host performed a fault for the flow.
-    Fault(Fault),
-    /// The cluster's containers as Docker reports them (after any change).
-    Nodes(Vec<Node>),
-    /// Docker could not be reached (or is reachable again: `None`).
-    DockerUnavailable(Option<String>),
-    /// A new workload sample was measured.
-    Workload(WorkloadView),
-    WorkloadStatus {
-        from: Status,
-        to: Status,
-    },
-    /// The workload source itself failed (command exited, not found…).
-    WorkloadSourceError(String),
-    /// One fault was undone while the demo ended.
-    Restored(RestoreOutcome),
-    /// Every outstanding fault has been handled.
+    Cluster(ClusterEvent),
+    Workload(WorkloadEvent),
+    /// The show's final restore is over: every outstanding fault has been
+    /// handled (the show says so, not the cluster, whose other restores, of
+    /// an earlier run's leftovers or a flow's `undo-after`, end nothing).
     RestoreFinished,
 }

@@ -7,8 +7,10 @@
 
 use crate::capability::Grants;
 use crate::events::{Event, RunId};
-use crate::runtime::api::{HostApi, HostContext, QuitSignal, flow_line};
-use crate::runtime::{FlowInfo, FlowInstance, FlowModule, Limits, Runtime};
+use crate::model::FlowInfo;
+use crate::runtime::api::{HostApi, HostContext, QuitSignal};
+use crate::runtime::{FlowInstance, FlowModule, Limits, Runtime};
+use crate::sanitize::flow_line;
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +19,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub enum Command {
+/// What the show asks of the flow task.
+pub enum FlowRequest {
+    /// Run chapter `index`'s action as run `run`, until `cancel`.
     Enter {
         index: u32,
         run: RunId,
@@ -31,15 +35,15 @@ pub enum Command {
     },
 }
 
-impl std::fmt::Debug for Command {
+impl std::fmt::Debug for FlowRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Enter { index, run, .. } => f
+            FlowRequest::Enter { index, run, .. } => f
                 .debug_struct("Enter")
                 .field("index", index)
                 .field("run", run)
                 .finish_non_exhaustive(),
-            Command::Reload { module, info } => f
+            FlowRequest::Reload { module, info } => f
                 .debug_struct("Reload")
                 .field("module", &module.name)
                 .field("flow", &info.name)
@@ -74,14 +78,14 @@ pub fn spawn(
     grants: Grants,
     ctx: HostContext,
     limits: Limits,
-) -> (mpsc::UnboundedSender<Command>, JoinHandle<()>) {
+) -> (mpsc::UnboundedSender<FlowRequest>, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = tokio::spawn(async move {
         let mut instance: Option<FlowInstance> = None;
         while let Some(command) = rx.recv().await {
             let (index, run, cancel) = match command {
-                Command::Enter { index, run, cancel } => (index, run, cancel),
-                Command::Reload {
+                FlowRequest::Enter { index, run, cancel } => (index, run, cancel),
+                FlowRequest::Reload {
                     module: fresh,
                     info: fresh_info,
                 } => {

@@ -10,6 +10,7 @@ pub mod events;
 pub mod flow;
 pub mod logfile;
 pub mod markup;
+pub mod model;
 pub mod new_flow;
 pub mod probe_http;
 pub mod probe_url;

@@ -3,9 +3,9 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, Command, ProjectArgs, RunArgs, WorkloadCommand};
+use cli::{Cli, ProjectArgs, RunArgs, Subcommand, WorkloadCommand};
 use host::sanitize::display_line;
-use host::{capability, cli, cluster, flow, logfile, new_flow, runtime, show, trust, workload};
+use host::{cli, cluster, flow, logfile, new_flow, runtime, show, trust, workload};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,12 +35,12 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Some(Command::Inspect {
+    match cli.subcommand {
+        Some(Subcommand::Inspect {
             file,
             state_dir: dir,
         }) => inspect(&file, &state_dir(dir.as_deref())).await,
-        Some(Command::Recover { project }) => {
+        Some(Subcommand::Recover { project }) => {
             let (name, state_dir) = project_and_state(&project)?;
             init_logging(&state_dir.join("host.log"))?;
             let failed = show::recover(&name, &state_dir).await?;
@@ -50,13 +50,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Some(Command::NewFlow {
+        Some(Subcommand::NewFlow {
             name,
             dir,
             sdk,
             services,
         }) => create_flow(name, dir, sdk, services),
-        Some(Command::Workload {
+        Some(Subcommand::Workload {
             command: WorkloadCommand::Parse { file, json },
         }) => workload_parse(file.as_deref(), json),
         None => present(cli.run).await,
@@ -160,7 +160,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let found = workload::inspect::parse_log(file, json, &mut std::io::stdout().lock())?;
+    let found = workload::log_report::parse_log(file, json, &mut std::io::stdout().lock())?;
     if found == 0 {
         eprintln!("no Java YCSB or go-ycsb sample found");
         return Ok(ExitCode::FAILURE);
@@ -181,7 +181,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let ctx = runtime::api::HostContext::detached(events, Default::default());
     let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
     print_line(&format!("flow:        {} {}", info.name, info.version));
-    println!("api:         demo:flow@{}", module.api_version);
+    println!("api:         {}", module.api_description());
     if !info.description.is_empty() {
         print_line(&format!("description: {}", info.description));
     }
@@ -219,10 +219,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
         };
         let what = match item {
             trust::Item::Fault { action, services } => {
-                format!(
-                    "fault {} on services '{services}'",
-                    capability::action_name(*action)
-                )
+                format!("fault {} on services '{services}'", action)
             }
             trust::Item::Workload => "read the workload".to_string(),
             trust::Item::Probe(prefix) => format!("http probe {prefix}"),

@@ -136,9 +136,9 @@ fn exchange(uri: ureq::http::Uri, request: Request, timeout: Duration) -> Result
 mod tests {
     use super::*;
     use crate::capability::Grants;
-    use crate::runtime::Capabilities;
+    use crate::model::Capabilities;
+    use crate::runtime::api::ProbeError;
     use crate::runtime::api::{HostApi, HostContext, QuitSignal};
-    use crate::runtime::bindings::demo::flow::probe::{self as wit, Host as _};
     use std::io::{Read, Write};
     use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::sync::mpsc;
@@ -276,7 +276,7 @@ mod tests {
         ));
         let (mut api, _cancel) = api(&[format!("http://{addr}/")]);
         let response = api
-            .http_get(format!("http://{addr}/leader"), 2000)
+            .probe(Request::Get, &format!("http://{addr}/leader"), 2000)
             .await
             .expect("the 302 is an ordinary response");
         assert_eq!(response.status, 302);
@@ -292,9 +292,11 @@ mod tests {
         let (mut api, _cancel) = api(&[format!("http://{addr}/v3/")]);
         let port = addr.port();
         let response = api
-            .http_post(
-                format!("HTTP://127.1:{port}/v3/a/./b/../kv/%72ange#frag"),
-                "{\"key\":\"eA==\"}".into(),
+            .probe(
+                Request::Post {
+                    json: "{\"key\":\"eA==\"}".to_string(),
+                },
+                &format!("HTTP://127.1:{port}/v3/a/./b/../kv/%72ange#frag"),
                 2000,
             )
             .await
@@ -338,9 +340,9 @@ mod tests {
             format!("http://[::ffff:127.0.0.1]:{g}/allowed/x"),
             format!("ftp://127.0.0.1:{g}/allowed/x"),
         ] {
-            let result = api.http_get(url.clone(), 500).await;
+            let result = api.probe(Request::Get, &url, 500).await;
             assert!(
-                matches!(result, Err(wit::ProbeError::NotPermitted(_))),
+                matches!(result, Err(ProbeError::NotPermitted(_))),
                 "{url}: {result:?}"
             );
         }
@@ -351,14 +353,15 @@ mod tests {
     #[tokio::test]
     async fn a_probe_that_is_not_granted_says_why() {
         let (mut api, _cancel) = api(&["http://127.0.0.1:1/v3/".into()]);
-        let Err(wit::ProbeError::NotPermitted(why)) =
-            api.http_get("http://u:p@127.0.0.1:1/v3/".into(), 100).await
+        let Err(ProbeError::NotPermitted(why)) = api
+            .probe(Request::Get, "http://u:p@127.0.0.1:1/v3/", 100)
+            .await
         else {
             panic!("permitted");
         };
         assert!(why.contains("user name or password"), "{why}");
-        let Err(wit::ProbeError::NotPermitted(which)) =
-            api.http_get("http://127.1:1/v3x".into(), 100).await
+        let Err(ProbeError::NotPermitted(which)) =
+            api.probe(Request::Get, "http://127.1:1/v3x", 100).await
         else {
             panic!("permitted");
         };
@@ -400,15 +403,14 @@ mod tests {
                 cancel.cancel();
                 Instant::now()
             });
-            let result = api.http_get(format!("http://{addr}/hang"), 30_000).await;
+            let result = api
+                .probe(Request::Get, &format!("http://{addr}/hang"), 30_000)
+                .await;
             let returned = Instant::now();
             let cancelled_at = canceller.await.unwrap();
             (result, returned.duration_since(cancelled_at))
         });
-        assert!(
-            matches!(result, Err(wit::ProbeError::Interrupted)),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(ProbeError::Interrupted)), "{result:?}");
         assert!(after_cancel < Duration::from_secs(1), "{after_cancel:?}");
         accepted
             .recv_timeout(SERVER_PATIENCE)

@@ -35,11 +35,9 @@
 //! (`http probe http://pd0:2379/`) is the one enforced. A URL whose host is
 //! not a service of the project is sent as written.
 
-use crate::cluster::{Cluster, PROJECT_LABEL, SERVICE_LABEL};
-use bollard::query_parameters::ListContainersOptions;
-use std::collections::HashMap;
+use crate::cluster::{Cluster, ClusterError};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use url::{Host, Url};
 
 /// Why a probe URL or a declared prefix is refused. Each message is fit to
@@ -318,30 +316,6 @@ pub fn listed_covers(wider: &str, narrower: &str) -> bool {
     }
 }
 
-/// Where Docker published a container port: loopback when it listens on all
-/// addresses, else the address it is bound to. IPv4 first. A binding Docker
-/// reports with an address that does not parse is skipped.
-pub fn published_address(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<SocketAddr> {
-    let mut matching: Vec<SocketAddr> = bindings
-        .iter()
-        .filter(|(_, private, public)| *private == port && *public != 0)
-        .filter_map(|(ip, _, public)| {
-            let ip = match ip.as_deref().unwrap_or_default() {
-                "" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                text => text.parse().ok()?,
-            };
-            let ip = if ip.is_unspecified() {
-                IpAddr::V4(Ipv4Addr::LOCALHOST)
-            } else {
-                ip
-            };
-            Some(SocketAddr::new(ip, *public))
-        })
-        .collect();
-    matching.sort_by_key(SocketAddr::is_ipv6);
-    matching.first().copied()
-}
-
 /// `url` with a service's `SERVICE:PORT` replaced by the address Docker
 /// published that port on; any other URL unchanged. `Err` says, for the
 /// audience, why a service URL cannot be reached.
@@ -353,39 +327,20 @@ pub async fn resolve(cluster: &Cluster, url: ProbeUrl) -> Result<ProbeUrl, Strin
     let Some((service, port)) = url.service() else {
         return Ok(url);
     };
-    let service = service.to_string();
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![
-            format!("{PROJECT_LABEL}={}", cluster.project()),
-            format!("{SERVICE_LABEL}={service}"),
-        ],
-    )]);
-    let Some(docker) = cluster.docker() else {
-        return Err("Docker is unavailable, so the service's address is unknown".to_string());
-    };
-    let summaries = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| format!("Docker: {e}"))?;
-    if summaries.is_empty() {
+    let address = match cluster.published_address(service, port).await {
+        Ok(Some(address)) => address,
+        Ok(None) => {
+            return Err(format!(
+                "service {service} has no published port {port} (is it running, with `ports:` in the compose file?)"
+            ));
+        }
         // Not a service of this project: an ordinary host name.
-        return Ok(url);
-    }
-    let bindings: Vec<(Option<String>, u16, u16)> = summaries
-        .iter()
-        .flat_map(|s| s.ports.iter().flatten())
-        .map(|p| (p.ip.clone(), p.private_port, p.public_port.unwrap_or(0)))
-        .collect();
-    let address = published_address(&bindings, port).ok_or_else(|| {
-        format!(
-            "service {service} has no published port {port} (is it running, with `ports:` in the compose file?)"
-        )
-    })?;
+        Err(ClusterError::NotFound(_)) => return Ok(url),
+        Err(ClusterError::DockerUnavailable(_)) => {
+            return Err("Docker is unavailable, so the service's address is unknown".to_string());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     url.at(address)
         .ok_or_else(|| format!("cannot send {url} to {address}"))
 }
@@ -788,7 +743,7 @@ mod tests {
     #[test]
     fn the_presenter_reads_prefixes_normalised_and_why_a_malformed_one_grants_nothing() {
         use crate::capability::Grants;
-        use crate::runtime::Capabilities;
+        use crate::model::Capabilities;
         use crate::trust::{CliConsent, Item, requested, to_capabilities};
         let caps = Capabilities {
             faults: vec![],
@@ -865,27 +820,6 @@ mod tests {
         );
         let sent = written.at("[::1]:5".parse().unwrap()).unwrap();
         assert_eq!(sent.as_str(), "http://[::1]:5/pd/api/v1/stores?state=up");
-    }
-
-    #[test]
-    fn published_ports_prefer_ipv4_and_map_wildcards_to_loopback() {
-        let shown = |b: &[(Option<String>, u16, u16)], port| {
-            published_address(b, port).map(|a| a.to_string())
-        };
-        let b = vec![
-            (Some("::".to_string()), 2379, 24791),
-            (Some("0.0.0.0".to_string()), 2379, 24791),
-            (Some("127.0.0.1".to_string()), 2380, 24700),
-            (Some("not an address".to_string()), 2381, 24702),
-            (None, 2382, 24703),
-        ];
-        assert_eq!(shown(&b, 2379).as_deref(), Some("127.0.0.1:24791"));
-        assert_eq!(shown(&b, 2380).as_deref(), Some("127.0.0.1:24700"));
-        assert_eq!(shown(&b, 2381), None);
-        assert_eq!(shown(&b, 2382).as_deref(), Some("127.0.0.1:24703"));
-        assert_eq!(shown(&b, 9999), None);
-        let v6 = vec![(Some("::1".to_string()), 2379, 5)];
-        assert_eq!(shown(&v6, 2379).as_deref(), Some("[::1]:5"));
     }
 
     /// Characters that have tricked URL readers: authority and path

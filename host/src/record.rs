@@ -198,7 +198,7 @@ impl Cast {
 mod tests {
     use super::*;
     use crate::app::App;
-    use crate::runtime::{Capabilities, Chapter, FlowInfo};
+    use crate::model::{Capabilities, Chapter, FlowInfo};
     use ratatui::Terminal;
     use ratatui::backend::CrosstermBackend;
 

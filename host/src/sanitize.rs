@@ -183,9 +183,49 @@ fn skip_string(chars: &mut Chars<'_>) {
     }
 }
 
+/// Flow-supplied text as the host keeps it: without controls or escape
+/// sequences (see `sanitize`), cut to `max` bytes.
+pub fn flow_text(text: String, max: usize) -> String {
+    let text = truncated(text, max);
+    match display_text(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
+/// [`flow_text`] for one-line places (badges, labels, log lines).
+pub fn flow_line(text: String, max: usize) -> String {
+    let text = truncated(text, max);
+    match display_line(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clean) => clean,
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+pub fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_text_is_cut_on_a_character_boundary() {
+        let text = "é".repeat(10);
+        assert_eq!(truncated(text, 5), "éé…");
+        assert_eq!(truncated("short".into(), 64), "short");
+        assert_eq!(flow_line("a\u{1b}[31mb\nc".into(), 64), "ab c");
+    }
     use proptest::prelude::*;
 
     fn has_forbidden(text: &str, breaks: Breaks) -> Option<char> {

@@ -2,9 +2,9 @@
 //! workload, run the event loop (terminal or headless), and restore every
 //! fault on the way out, however the show ends.
 
-use crate::app::{App, Command, Input, Phase};
+use crate::app::{App, Effect, Input, Phase};
 use crate::cluster::ledger::Ledger;
-use crate::cluster::{Cluster, leftovers};
+use crate::cluster::{Cluster, ServiceLogs, leftovers};
 use crate::events::Event;
 use crate::flow;
 use crate::runtime::api::{HostContext, QuitSignal};
@@ -12,7 +12,7 @@ use crate::runtime::{Limits, Runtime};
 use crate::term::Screen;
 use crate::transcript::Transcript;
 use crate::workload::tracker::TrackerConfig;
-use crate::workload::{self, SourceSpec};
+use crate::workload::{self, LogFrames, LogSource, SourceSpec};
 use anyhow::{Context, Result};
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
 use futures::StreamExt;
@@ -146,7 +146,13 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     };
 
     let ledger = Ledger::open(&options.state_dir, &options.project)?;
-    let cluster = Cluster::connect(options.project.clone(), ledger, events_tx.clone()).await?;
+    // Each source reports its own events; they are wrapped here, into the
+    // one queue the app reads, in the order they happened.
+    let cluster_events = events_tx.clone();
+    let cluster = Cluster::connect(options.project.clone(), ledger, move |event| {
+        let _ = cluster_events.send(Event::Cluster(event));
+    })
+    .await;
     let shutdown = CancellationToken::new();
     cluster.spawn_watcher(shutdown.clone());
 
@@ -166,11 +172,14 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let policy = leftovers::Policy::for_run(options.restore_leftovers, options.headless);
     leftovers::offer(&cluster, policy).await;
 
+    let workload_events = events_tx.clone();
     let workload = workload::spawn(
         source,
         options.tracker.clone(),
-        cluster.clone(),
-        events_tx.clone(),
+        Arc::new(cluster.service_logs()),
+        move |event| {
+            let _ = workload_events.send(Event::Workload(event));
+        },
         started,
         shutdown.clone(),
     );
@@ -217,17 +226,17 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let mut tick = tokio::time::interval(UI_TICK);
     let mut end = ShowEnd::Quit;
     let mut shown_chapter = None;
-    let mut commands = app.start();
+    let mut effects = app.start();
 
     loop {
-        for command in commands.drain(..) {
-            match command {
-                Command::Flow(command) => {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Flow(request) => {
                     if let Some(tx) = &flow_tx {
-                        let _ = tx.send(command);
+                        let _ = tx.send(request);
                     }
                 }
-                Command::Quit => {
+                Effect::Quit => {
                     quit.trigger();
                     if let Some(t) = transcript.as_mut() {
                         t.quit(end.reason());
@@ -280,7 +289,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
             screen = None;
             if app.phase == Phase::Presenting {
                 end = ShowEnd::Signal("terminal lost");
-                commands = app.quit();
+                effects = app.quit();
                 continue;
             }
         }
@@ -290,7 +299,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                 if let Some(t) = transcript.as_mut() {
                     t.record(&event);
                 }
-                commands = app.on_event(event);
+                effects = app.on_event(event);
             }
             Some(input) = input_rx.recv() => {
                 // A debug hook for the restore-after-panic test: `?` panics.
@@ -304,13 +313,13 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                         ShowEnd::Quit
                     };
                 }
-                commands = app.on_input(input);
+                effects = app.on_input(input);
             }
             Some(reloaded) = reloads.recv() => match reloaded {
                 Ok((module, info)) => {
                     tracing::info!("reloaded {} {} ({} chapters)", info.name, info.version, info.chapters.len());
                     if let Some(tx) = &flow_tx {
-                        let _ = tx.send(flow::Command::Reload { module, info: info.clone() });
+                        let _ = tx.send(flow::FlowRequest::Reload { module, info: info.clone() });
                     }
                     app.replace_flow(info);
                     shown_chapter = None;
@@ -320,9 +329,9 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                     app.notice = Some(format!("Reload failed, keeping the running flow: {why}"));
                 }
             },
-            _ = sigterm.recv() => { end = ShowEnd::Signal("SIGTERM"); commands = app.quit(); }
-            _ = sighup.recv() => { end = ShowEnd::Signal("SIGHUP"); commands = app.quit(); }
-            _ = sigint.recv() => { end = ShowEnd::Signal("SIGINT"); commands = app.quit(); }
+            _ = sigterm.recv() => { end = ShowEnd::Signal("SIGTERM"); effects = app.quit(); }
+            _ = sighup.recv() => { end = ShowEnd::Signal("SIGHUP"); effects = app.quit(); }
+            _ = sigint.recv() => { end = ShowEnd::Signal("SIGINT"); effects = app.quit(); }
             Some((width, height)) = resize_rx.recv() => {
                 if let Some(s) = screen.as_mut() {
                     s.resized(width, height);
@@ -345,6 +354,30 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         );
     }
     Ok(end)
+}
+
+/// The workload follows a `service:` source's logs through the cluster's
+/// handle; neither module knows the other.
+impl LogSource for ServiceLogs {
+    fn attach<'a>(
+        &'a self,
+        service: &'a str,
+        since: Option<i32>,
+    ) -> futures::future::BoxFuture<'a, Option<LogFrames>> {
+        Box::pin(async move {
+            match self.follow(service, since).await {
+                Ok(frames) => frames,
+                Err(e) => {
+                    tracing::debug!("cannot follow the logs of {service}: {e}");
+                    None
+                }
+            }
+        })
+    }
+
+    fn scope(&self) -> String {
+        format!("project '{}'", self.project())
+    }
 }
 
 /// How a show ended.
@@ -465,8 +498,8 @@ pub async fn recover(project: &str, state_dir: &std::path::Path) -> Result<usize
         println!("nothing to restore for project '{project}'");
         return Ok(0);
     }
-    let (events_tx, _events_rx) = mpsc::unbounded_channel();
-    let cluster = Cluster::connect(project.to_string(), ledger, events_tx).await?;
+    // Nothing shows the cluster's events here: each outcome is printed below.
+    let cluster = Cluster::connect(project.to_string(), ledger, |_| {}).await;
     let outcomes = cluster.restore_all().await;
     for outcome in &outcomes {
         println!(

@@ -215,12 +215,85 @@ impl<B: ratatui::backend::Backend> ratatui::backend::Backend for FullscreenBacke
 mod fullscreen_tests {
     use super::FullscreenBackend;
     use ratatui::Terminal;
-    use ratatui::backend::{Backend, TestBackend};
-    use ratatui::layout::{Position, Rect};
+    use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+    use ratatui::buffer::Cell;
+    use ratatui::layout::{Position, Rect, Size};
+    use std::cell::Cell as Counter;
+    use std::rc::Rc;
+
+    /// A backend that counts cursor queries: on a real terminal each is a
+    /// round trip that can time out (`ESC [6n` waiting for an answer).
+    struct CountsCursorQueries {
+        inner: TestBackend,
+        queries: Rc<Counter<u32>>,
+    }
+
+    impl Backend for CountsCursorQueries {
+        type Error = <TestBackend as Backend>::Error;
+
+        fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+        where
+            I: Iterator<Item = (u16, u16, &'a Cell)>,
+        {
+            self.inner.draw(content)
+        }
+
+        fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+            self.inner.hide_cursor()
+        }
+
+        fn show_cursor(&mut self) -> Result<(), Self::Error> {
+            self.inner.show_cursor()
+        }
+
+        fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+            self.queries.set(self.queries.get() + 1);
+            self.inner.get_cursor_position()
+        }
+
+        fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> Result<(), Self::Error> {
+            self.inner.set_cursor_position(p)
+        }
+
+        fn clear(&mut self) -> Result<(), Self::Error> {
+            self.inner.clear()
+        }
+
+        fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+            self.inner.clear_region(clear_type)
+        }
+
+        fn size(&self) -> Result<Size, Self::Error> {
+            self.inner.size()
+        }
+
+        fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+            self.inner.window_size()
+        }
+
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            self.inner.flush()
+        }
+    }
 
     #[test]
-    fn clearing_and_resizing_never_query_the_terminal() {
-        let mut terminal = Terminal::new(FullscreenBackend::new(TestBackend::new(20, 6))).unwrap();
+    fn clearing_resizing_and_drawing_never_query_the_terminal() {
+        let queries = Rc::new(Counter::new(0));
+        let counting = CountsCursorQueries {
+            inner: TestBackend::new(20, 6),
+            queries: queries.clone(),
+        };
+        // The counter itself works: a bare terminal over it does query.
+        let mut bare = Terminal::new(CountsCursorQueries {
+            inner: TestBackend::new(20, 6),
+            queries: queries.clone(),
+        })
+        .unwrap();
+        bare.backend_mut().get_cursor_position().unwrap();
+        assert_eq!(queries.get(), 1);
+        queries.set(0);
+
+        let mut terminal = Terminal::new(FullscreenBackend::new(counting)).unwrap();
         terminal.backend_mut().set_cursor_position((3, 2)).unwrap();
         assert_eq!(
             terminal.backend_mut().get_cursor_position().unwrap(),
@@ -231,5 +304,7 @@ mod fullscreen_tests {
         terminal
             .draw(|frame| frame.render_widget("hello", frame.area()))
             .unwrap();
+        terminal.show_cursor().unwrap();
+        assert_eq!(queries.get(), 0, "the terminal was asked where its cursor is");
     }
 }

@@ -1,4 +1,28 @@
-//! Helpers for unit tests that need a real container.
+//! Helpers for unit tests that need a real container. Such a test's name ends
+//! in `_with_docker` (so `cargo test -- --skip _with_docker` leaves them out) and
+//! it starts with [`docker_engine_reachable`], passing with a printed message
+//! where no engine answers (a fresh clone on a machine without Docker).
+
+use std::time::Duration;
+
+/// Whether a Docker engine answers `docker version` through the Engine API at
+/// DOCKER_HOST or the local socket, the way `Cluster::connect` reaches it. When it
+/// does not, prints that `test` is skipped and why:
+/// `if !docker_engine_reachable("name").await { return; }`.
+pub async fn docker_engine_reachable(test: &str) -> bool {
+    let probe = async { bollard::Docker::connect_with_defaults()?.version().await };
+    match tokio::time::timeout(Duration::from_secs(5), probe).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => {
+            eprintln!("skipping {test}: no Docker engine reachable ({e})");
+            false
+        }
+        Err(_) => {
+            eprintln!("skipping {test}: the Docker engine did not answer within 5 s");
+            false
+        }
+    }
+}
 
 /// One etcd container of a fake compose project (the labels are what the host
 /// looks for; the image is the one `scripts/setup.sh` builds), removed with its

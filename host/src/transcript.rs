@@ -3,9 +3,10 @@
 //! restore, node, workload, error, done).
 
 use crate::app::App;
-use crate::cluster::Node;
+use crate::cluster::{ClusterEvent, Node};
 use crate::events::Event;
 use crate::markup;
+use crate::workload::WorkloadEvent;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -103,8 +104,16 @@ impl Transcript {
                 ..
             } => self.write("error", json!({"chapter": index, "message": message})),
             Event::ChapterFinished { .. } => {}
-            Event::Fault(fault) => self.write("fault", json!(fault)),
-            Event::Nodes(nodes) => {
+            Event::Cluster(event) => self.record_cluster(event),
+            Event::Workload(event) => self.record_workload(event),
+            Event::RestoreFinished => {}
+        }
+    }
+
+    fn record_cluster(&mut self, event: &ClusterEvent) {
+        match event {
+            ClusterEvent::Performed(performed) => self.write("fault", json!(performed)),
+            ClusterEvent::NodesChanged(nodes) => {
                 for node in nodes {
                     if self.nodes.get(&node.id) != Some(node) {
                         self.nodes.insert(node.id.clone(), node.clone());
@@ -112,10 +121,20 @@ impl Transcript {
                     }
                 }
             }
-            Event::DockerUnavailable(why) => {
+            ClusterEvent::DockerUnavailable(why) => {
                 self.write("error", json!({"message": why, "source": "docker"}))
             }
-            Event::Workload(view) => self.write(
+            // Written as it always was: an error line whose message is null.
+            ClusterEvent::DockerAvailable => {
+                self.write("error", json!({"message": null, "source": "docker"}))
+            }
+            ClusterEvent::Restored(outcome) => self.write("restore", json!(outcome)),
+        }
+    }
+
+    fn record_workload(&mut self, event: &WorkloadEvent) {
+        match event {
+            WorkloadEvent::Sample(view) => self.write(
                 "workload",
                 json!({
                     "kind": "sample",
@@ -127,15 +146,13 @@ impl Transcript {
                     "rehearsal": view.rehearsal,
                 }),
             ),
-            Event::WorkloadStatus { from, to } => self.write(
+            WorkloadEvent::StatusChanged { from, to } => self.write(
                 "workload",
                 json!({"kind": "status", "from": from, "status": to}),
             ),
-            Event::WorkloadSourceError(message) => {
+            WorkloadEvent::SourceFailed(message) => {
                 self.write("error", json!({"message": message, "source": "workload"}))
             }
-            Event::Restored(outcome) => self.write("restore", json!(outcome)),
-            Event::RestoreFinished => {}
         }
     }
 
@@ -202,5 +219,41 @@ mod tests {
     fn a_line_without_such_chars_is_written_as_serde_json_wrote_it() {
         let line = json!({"title": "Lose quorum ●", "tab": "\t"}).to_string();
         assert!(matches!(escape_terminal_controls(&line), Cow::Borrowed(l) if l == line));
+    }
+
+    /// The cluster's typed events keep the lines the e2e tests read.
+    #[test]
+    fn cluster_events_keep_their_transcript_lines() {
+        use crate::cluster::{NetworkAction, Performed};
+        let sink = Shared::default();
+        let mut transcript = Transcript::new(Box::new(sink.clone()), Instant::now());
+        transcript.record(&Event::Cluster(ClusterEvent::Performed(Performed {
+            action: NetworkAction::Partition.into(),
+            service: "etcd1".into(),
+            container: "p-etcd1-1".into(),
+            id: "abc".into(),
+        })));
+        transcript.record(&Event::Cluster(ClusterEvent::DockerUnavailable(
+            "no socket".into(),
+        )));
+        transcript.record(&Event::Cluster(ClusterEvent::DockerAvailable));
+        let written = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = written
+            .lines()
+            .map(|line| {
+                let mut value: Value = serde_json::from_str(line).unwrap();
+                value.as_object_mut().unwrap().remove("t_ms");
+                value
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                json!({"event": "fault", "action": "partition", "service": "etcd1",
+                       "container": "p-etcd1-1", "id": "abc"}),
+                json!({"event": "error", "source": "docker", "message": "no socket"}),
+                json!({"event": "error", "source": "docker", "message": null}),
+            ]
+        );
     }
 }

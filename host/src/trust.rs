@@ -5,7 +5,7 @@
 //! and a list refused; a pack that later asks for an item in neither list is
 //! asked about again (it cannot widen its grant by changing its declaration).
 
-use crate::runtime::{Capabilities, FaultAction};
+use crate::model::{Capabilities, FaultAction, FaultGrant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -32,10 +32,9 @@ impl Item {
     /// A sentence for the consent screen and `host inspect`.
     pub fn describe(&self) -> String {
         match self {
-            Item::Fault { action, services } => format!(
-                "{} containers of services '{services}'",
-                crate::capability::action_name(*action)
-            ),
+            Item::Fault { action, services } => {
+                format!("{action} containers of services '{services}'")
+            }
             Item::Workload => "read the workload figures".into(),
             Item::Probe(listed) if crate::probe_url::is_refused_listing(listed) => {
                 format!("no HTTP probe: {listed}")
@@ -70,22 +69,11 @@ impl Item {
     }
 }
 
-fn parse_action(name: &str) -> Option<FaultAction> {
-    Some(match name {
-        "kill" => FaultAction::Kill,
-        "stop" => FaultAction::Stop,
-        "restart" => FaultAction::Restart,
-        "pause" => FaultAction::Pause,
-        "network" => FaultAction::Network,
-        _ => return None,
-    })
-}
-
 impl fmt::Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Item::Fault { action, services } => {
-                write!(f, "{}:{services}", crate::capability::action_name(*action))
+                write!(f, "{action}:{services}")
             }
             Item::Workload => f.write_str("workload"),
             Item::Probe(prefix) => write!(f, "probe:{prefix}"),
@@ -118,7 +106,7 @@ impl std::str::FromStr for Item {
                 .map_err(|why| anyhow!("invalid capability '{spec}': {why}"))?;
             return Ok(Item::Probe(prefix.to_string()));
         }
-        let action = parse_action(kind).ok_or_else(|| {
+        let action = kind.parse::<FaultAction>().map_err(|_| {
             anyhow!("invalid capability '{spec}': unknown action '{kind}' (use kill, stop, restart, pause, network, workload or probe)")
         })?;
         if rest.is_empty() {
@@ -184,7 +172,7 @@ pub fn to_capabilities(items: &[Item]) -> Capabilities {
             Item::Fault { action, services } => {
                 match caps.faults.iter_mut().find(|g| &g.services == services) {
                     Some(grant) => grant.actions.push(*action),
-                    None => caps.faults.push(crate::runtime::bindings::FaultGrant {
+                    None => caps.faults.push(FaultGrant {
                         services: services.clone(),
                         actions: vec![*action],
                     }),
@@ -389,7 +377,7 @@ pub fn now_unix() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::FaultGrant;
+    use crate::model::FaultGrant;
 
     fn caps() -> Capabilities {
         Capabilities {

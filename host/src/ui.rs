@@ -408,7 +408,7 @@ fn render_help(frame: &mut Frame, area: Rect) {
 mod tests {
     use super::*;
     use crate::cluster::{Health, Node};
-    use crate::runtime::{Capabilities, Chapter, FlowInfo};
+    use crate::model::{Capabilities, Chapter, FlowInfo};
     use crate::workload::WorkloadView;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -531,12 +531,17 @@ mod tests {
     #[test]
     fn a_disruptive_fault_shows_fault_injected_in_red() {
         let mut app = app();
-        app.on_event(crate::events::Event::Fault(crate::cluster::Fault {
-            action: "kill SIGKILL".into(),
-            service: "etcd1".into(),
-            container: "demo-etcd1-1".into(),
-            id: "abc".into(),
-        }));
+        let kill = crate::cluster::ContainerAction::Kill {
+            signal: crate::cluster::KillSignal::Kill,
+        };
+        app.on_event(crate::events::Event::Cluster(
+            crate::cluster::ClusterEvent::Performed(crate::cluster::Performed {
+                action: kill.into(),
+                service: "etcd1".into(),
+                container: "demo-etcd1-1".into(),
+                id: "abc".into(),
+            }),
+        ));
         let buffer = draw(&app, 100, 30);
         let (x, y) = find(&buffer, "FAULT INJECTED").unwrap();
         assert_eq!(buffer[(x, y)].bg, Color::Red);
@@ -554,15 +559,15 @@ mod tests {
             ("etcd1", true, "started"),
             ("etcd2", false, "no such container"),
         ] {
-            app.on_event(crate::events::Event::Restored(
-                crate::cluster::RestoreOutcome {
+            app.on_event(crate::events::Event::Cluster(
+                crate::cluster::ClusterEvent::Restored(crate::cluster::RestoreOutcome {
                     service: service.into(),
                     container: format!("demo-{service}-1"),
                     id: service.into(),
-                    undo: crate::cluster::ledger::Undo::Start,
+                    undo: crate::cluster::ledger::UndoAction::Start,
                     ok,
                     detail: detail.into(),
-                },
+                }),
             ));
         }
         let buffer = draw(&app, 100, 30);
@@ -584,7 +589,9 @@ mod tests {
     fn cluster_rows_show_time_in_state() {
         let mut app = app();
         let nodes = app.nodes.clone();
-        app.on_event(crate::events::Event::Nodes(nodes));
+        app.on_event(crate::events::Event::Cluster(
+            crate::cluster::ClusterEvent::NodesChanged(nodes),
+        ));
         app.node_since.get_mut("abc").unwrap().1 = 0;
         app.rewind(std::time::Duration::from_secs(65));
         let buffer = draw(&app, 100, 30);

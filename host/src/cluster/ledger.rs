@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// How to undo a fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Undo {
+pub enum UndoAction {
     Start,
     Unpause,
     /// Connect the container to `network` again. The aliases are what the
@@ -25,21 +25,24 @@ pub enum Undo {
     },
 }
 
-impl Undo {
+impl UndoAction {
     /// Whether undoing `self` also undoes `other` (a partition is undone per
     /// network, the others per container).
-    pub fn covers(&self, other: &Undo) -> bool {
+    pub fn covers(&self, other: &UndoAction) -> bool {
         match (self, other) {
-            (Undo::Reconnect { network: a, .. }, Undo::Reconnect { network: b, .. }) => a == b,
+            (
+                UndoAction::Reconnect { network: a, .. },
+                UndoAction::Reconnect { network: b, .. },
+            ) => a == b,
             _ => self == other,
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Undo::Start => "start".into(),
-            Undo::Unpause => "unpause".into(),
-            Undo::Reconnect { network, .. } => format!("reconnect to {network}"),
+            UndoAction::Start => "start".into(),
+            UndoAction::Unpause => "unpause".into(),
+            UndoAction::Reconnect { network, .. } => format!("reconnect to {network}"),
         }
     }
 }
@@ -51,7 +54,7 @@ pub struct Entry {
     pub service: String,
     /// What was done, e.g. `kill SIGKILL`.
     pub action: String,
-    pub undo: Undo,
+    pub undo: UndoAction,
     /// Unix time in ms when the fault was recorded.
     pub at_unix_ms: u128,
 }
@@ -100,7 +103,7 @@ impl Ledger {
     }
 
     /// Forgets the faults on `container_id` that `undo` reverses.
-    pub fn clear(&mut self, container_id: &str, undo: &Undo) -> std::io::Result<()> {
+    pub fn clear(&mut self, container_id: &str, undo: &UndoAction) -> std::io::Result<()> {
         let before = self.file.entries.len();
         self.file
             .entries
@@ -144,7 +147,7 @@ impl Ledger {
 mod tests {
     use super::*;
 
-    fn entry(id: &str, undo: Undo) -> Entry {
+    fn entry(id: &str, undo: UndoAction) -> Entry {
         Entry {
             container_id: id.into(),
             container: format!("c-{id}"),
@@ -159,22 +162,22 @@ mod tests {
     fn a_recorded_fault_survives_a_reopen_and_clearing_removes_the_file() {
         let dir = std::env::temp_dir().join(format!("ledger-test-{}", std::process::id()));
         let mut ledger = Ledger::open(&dir, "p").unwrap();
-        ledger.record(entry("a", Undo::Start)).unwrap();
-        ledger.record(entry("b", Undo::Unpause)).unwrap();
+        ledger.record(entry("a", UndoAction::Start)).unwrap();
+        ledger.record(entry("b", UndoAction::Unpause)).unwrap();
         let reopened = Ledger::open(&dir, "p").unwrap();
         assert_eq!(reopened.outstanding().len(), 2);
 
-        ledger.clear("a", &Undo::Unpause).unwrap();
+        ledger.clear("a", &UndoAction::Unpause).unwrap();
         assert_eq!(ledger.outstanding().len(), 2, "undo kinds must match");
-        ledger.clear("a", &Undo::Start).unwrap();
-        ledger.clear("b", &Undo::Unpause).unwrap();
+        ledger.clear("a", &UndoAction::Start).unwrap();
+        ledger.clear("b", &UndoAction::Unpause).unwrap();
         assert!(ledger.outstanding().is_empty());
         assert!(!dir.join("ledger-p.json").exists());
         std::fs::remove_dir_all(&dir).ok();
     }
 
-    fn reconnect(network: &str) -> Undo {
-        Undo::Reconnect {
+    fn reconnect(network: &str) -> UndoAction {
+        UndoAction::Reconnect {
             network: network.into(),
             aliases: vec!["etcd1".into(), "0123456789ab".into()],
             ipv4_address: None,
@@ -187,14 +190,14 @@ mod tests {
         let mut ledger = Ledger::open(&dir, "p").unwrap();
         ledger.record(entry("a", reconnect("p_default"))).unwrap();
         ledger.record(entry("a", reconnect("p_backend"))).unwrap();
-        ledger.record(entry("a", Undo::Start)).unwrap();
+        ledger.record(entry("a", UndoAction::Start)).unwrap();
 
         let reopened = Ledger::open(&dir, "p").unwrap();
         assert_eq!(reopened.outstanding()[0].undo, reconnect("p_default"));
 
         ledger.clear("a", &reconnect("p_default")).unwrap();
-        let left: Vec<&Undo> = ledger.outstanding().iter().map(|e| &e.undo).collect();
-        assert_eq!(left, vec![&reconnect("p_backend"), &Undo::Start]);
+        let left: Vec<&UndoAction> = ledger.outstanding().iter().map(|e| &e.undo).collect();
+        assert_eq!(left, vec![&reconnect("p_backend"), &UndoAction::Start]);
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -107,7 +107,7 @@ fn is_yes(answer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::ledger::Undo;
+    use crate::cluster::ledger::UndoAction;
 
     #[test]
     fn an_empty_answer_means_yes_and_anything_else_no() {
@@ -125,7 +125,7 @@ mod tests {
             container: "p-etcd1-1".into(),
             service: "etcd1".into(),
             action: "partition".into(),
-            undo: Undo::Reconnect {
+            undo: UndoAction::Reconnect {
                 network: "p_default".into(),
                 aliases: vec!["etcd1".into()],
                 ipv4_address: None,

@@ -1,18 +1,22 @@
-//! The host side of `demo:flow`: what each import does. Every call that could
-//! touch Docker, the workload or the network is checked by [`Grants`] first;
-//! every call that waits returns early when the chapter is cancelled.
+//! The host side of `demo:flow`, in the host's own types: what each import
+//! does, whatever API version the flow was built for (each version's module
+//! in `wit/` converts its arguments and results). Every call that could
+//! touch Docker, the workload or the network is checked by [`Grants`]
+//! first; every call that waits returns early when the chapter is cancelled.
 
-use super::bindings::demo::flow::{cluster, log, narration, probe, timing, types, workload};
 use super::flow_log::{FlowLog, Source};
 use super::outbox::{NarrationOp, Outbox};
 use super::watchdog::CallKind;
 use crate::capability::{Grants, Need};
 use crate::cluster::{
-    self as docker_cluster, Action, Cluster, ClusterError, Node, NodeState, Target,
+    self as docker_cluster, Action, Cluster, ClusterError, ContainerAction, NetworkAction, Node,
+    NodeState, Target,
 };
 use crate::events::{Event, Level, RunId};
+use crate::model::FaultAction;
+use crate::probe_http::{Request, Response};
 use crate::rate::TokenBucket;
-use crate::runtime::FaultAction;
+use crate::sanitize::{flow_line, flow_text, truncated};
 use crate::workload::WorkloadView;
 use crate::workload::parse::Sample;
 use crate::workload::tracker::Status;
@@ -20,6 +24,26 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+
+/// Why a workload call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadError {
+    /// The flow was not granted `reads-workload`.
+    NotPermitted,
+    Timeout,
+    Interrupted,
+}
+
+/// Why a probe failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    NotPermitted(String),
+    Unreachable(String),
+    Interrupted,
+}
+
+/// A workload sample and when it was received (ms since the show started).
+pub type TimedSample = (Sample, u64);
 
 /// Narration longer than this is cut: it is for an audience, not a log.
 const MAX_NARRATION_BYTES: usize = 64 * 1024;
@@ -166,174 +190,26 @@ impl HostApi {
         let _ = self.ctx.events.send(event);
     }
 
-    async fn cluster_action(
-        &mut self,
-        target: cluster::Target,
-        action: Action,
-        need: Need,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        let grants = self.grants.clone();
-        let permitted = move |node: &Node| grants.permits(need, &node.service);
-        let target = target_from_wit(target);
-        let Some(cluster) = self.ctx.cluster.clone() else {
-            return Err(error_to_wit(no_cluster()));
-        };
-        if self.io_turn().await.is_err() {
-            return Err(cluster::ClusterError::Interrupted);
-        }
-        let result = tokio::select! {
-            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
-            result = cluster.act(&target, action, &permitted) => result,
-        };
-        result.map(node_to_wit).map_err(error_to_wit)
-    }
+    // What the audience reads.
 
-    fn workload_permitted(&self) -> Result<(), workload::WorkloadError> {
-        if self.grants.reads_workload() {
-            Ok(())
-        } else {
-            Err(workload::WorkloadError::NotPermitted)
-        }
-    }
-
-    async fn wait_for_status(
-        &mut self,
-        wanted: Status,
-        timeout: Duration,
-    ) -> Result<Option<Sample>, workload::WorkloadError> {
-        self.call_kind = CallKind::Wait;
-        let mut view = self.ctx.workload.clone();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            {
-                let current = view.borrow_and_update();
-                if current.status == wanted {
-                    return Ok(current.current.clone());
-                }
-            }
-            tokio::select! {
-                _ = self.cancel.cancelled() => return Err(workload::WorkloadError::Interrupted),
-                _ = tokio::time::sleep_until(deadline) => return Err(workload::WorkloadError::Timeout),
-                changed = view.changed() => if changed.is_err() {
-                    // The tracker is gone (the host is shutting down).
-                    return Err(workload::WorkloadError::Interrupted);
-                },
-            }
-        }
-    }
-
-    async fn probe(
-        &mut self,
-        method: &'static str,
-        url: String,
-        body: Option<String>,
-        timeout_ms: u32,
-    ) -> Result<probe::Response, probe::ProbeError> {
-        // Parsed once: the grant check, the service rewrite and the client
-        // all read this value, never the flow's string.
-        let target = match crate::probe_url::ProbeUrl::parse(&url) {
-            Ok(target) if self.grants.permits_probe(&target) => target,
-            Ok(target) => {
-                return Err(probe::ProbeError::NotPermitted(target.to_string()));
-            }
-            Err(why) => return Err(probe::ProbeError::NotPermitted(why.to_string())),
-        };
-        if self.io_turn().await.is_err() {
-            return Err(probe::ProbeError::Interrupted);
-        }
-        let request = match (method, body) {
-            ("POST", body) => crate::probe_http::Request::Post {
-                json: body.unwrap_or_default(),
-            },
-            _ => crate::probe_http::Request::Get,
-        };
-        let timeout = crate::probe_http::Timeout::from_ms(timeout_ms);
-        let cluster = self.ctx.cluster.clone();
-        let exchange = async move {
-            // Checked as written above; only then mapped to the published port.
-            let target = match cluster {
-                Some(cluster) => crate::probe_url::resolve(&cluster, target)
-                    .await
-                    .map_err(probe::ProbeError::Unreachable)?,
-                None => target,
-            };
-            let response = crate::probe_http::send(&target, request, timeout)
-                .await
-                .map_err(probe::ProbeError::Unreachable)?;
-            Ok(probe::Response {
-                status: response.status,
-                body: response.body,
-            })
-        };
-        // Cancelling drops the Docker lookup and the request alike: quit
-        // never waits on a probe.
-        let result = tokio::select! {
-            _ = self.cancel.cancelled() => Err(probe::ProbeError::Interrupted),
-            result = exchange => result,
-        };
-        result
-    }
-}
-
-/// Flow-supplied text as the host keeps it: without controls or escape
-/// sequences (see `sanitize`), cut to `max` bytes.
-fn flow_text(text: String, max: usize) -> String {
-    let text = truncated(text, max);
-    match crate::sanitize::display_text(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
-    }
-}
-
-/// [`flow_text`] for one-line places (badges, labels, log lines).
-pub fn flow_line(text: String, max: usize) -> String {
-    let text = truncated(text, max);
-    match crate::sanitize::display_line(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
-    }
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary.
-pub fn truncated(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
-}
-
-impl types::Host for HostApi {}
-
-impl narration::Host for HostApi {
-    async fn set(&mut self, markup: String) {
+    pub fn set_narration(&mut self, markup: String) {
         let markup = flow_text(markup, MAX_NARRATION_BYTES);
         self.outbox.narration(NarrationOp::Set(markup));
     }
 
-    async fn append(&mut self, markup: String) {
+    pub fn append_narration(&mut self, markup: String) {
         let markup = flow_text(markup, MAX_NARRATION_BYTES);
         self.outbox.narration(NarrationOp::Append(markup));
     }
 
-    async fn badge(&mut self, text: String, level: types::Level) {
-        let level = match level {
-            types::Level::Info => Level::Info,
-            types::Level::Success => Level::Success,
-            types::Level::Warning => Level::Warning,
-            types::Level::Danger => Level::Danger,
-        };
-        let text = flow_line(text, 64);
-        self.outbox.badge(text, level);
+    pub fn show_badge(&mut self, text: String, level: Level) {
+        self.outbox.badge(flow_line(text, 64), level);
     }
-}
 
-impl timing::Host for HostApi {
-    async fn sleep(&mut self, ms: u32) -> bool {
+    // Pacing.
+
+    /// Waits `ms`; `false` when the chapter was cancelled first.
+    pub async fn wait_ms(&mut self, ms: u32) -> bool {
         let cancel = self.cancel.clone();
         self.waiting(async move {
             tokio::select! {
@@ -344,7 +220,9 @@ impl timing::Host for HostApi {
         .await
     }
 
-    async fn countdown(&mut self, seconds: u32, label: String) -> bool {
+    /// Shows a countdown from `seconds`, one a second; `false` when the
+    /// chapter was cancelled first.
+    pub async fn count_down(&mut self, seconds: u32, label: String) -> bool {
         self.call_kind = CallKind::Wait;
         // Nothing to show: no event, so a loop of these cannot flood the
         // app (it is then a loop of cheap calls, which the watchdog stops).
@@ -375,321 +253,205 @@ impl timing::Host for HostApi {
         });
         completed
     }
-}
 
-impl workload::Host for HostApi {
-    async fn current(&mut self) -> Result<Option<workload::Sample>, workload::WorkloadError> {
-        self.workload_permitted().map(|_| {
-            let view = self.ctx.workload.borrow();
-            view.current.as_ref().map(|s| sample_to_wit(s, view.t_ms))
+    // The workload.
+
+    fn workload_permitted(&self) -> Result<(), WorkloadError> {
+        if self.grants.reads_workload() {
+            Ok(())
+        } else {
+            Err(WorkloadError::NotPermitted)
+        }
+    }
+
+    pub fn workload_sample(&self) -> Result<Option<TimedSample>, WorkloadError> {
+        self.workload_permitted()?;
+        let view = self.ctx.workload.borrow();
+        Ok(view.current.clone().map(|sample| (sample, view.t_ms)))
+    }
+
+    pub fn workload_baseline(&self) -> Result<Option<f64>, WorkloadError> {
+        self.workload_permitted()?;
+        Ok(self.ctx.workload.borrow().baseline)
+    }
+
+    pub fn workload_status(&self) -> Result<Status, WorkloadError> {
+        self.workload_permitted()?;
+        Ok(self.ctx.workload.borrow().status)
+    }
+
+    pub fn workload_history(&self) -> Result<Vec<f64>, WorkloadError> {
+        self.workload_permitted()?;
+        Ok(self.ctx.workload.borrow().history.clone())
+    }
+
+    /// Waits until the tracker's status is `wanted`, then returns the latest
+    /// sample (`None` when waiting for no-data).
+    pub async fn wait_for_workload(
+        &mut self,
+        wanted: Status,
+        timeout_ms: u32,
+    ) -> Result<Option<TimedSample>, WorkloadError> {
+        self.workload_permitted()?;
+        self.call_kind = CallKind::Wait;
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let mut view = self.ctx.workload.clone();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let current = view.borrow_and_update();
+                if current.status == wanted {
+                    return Ok(current.current.clone().map(|s| (s, current.t_ms)));
+                }
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(WorkloadError::Interrupted),
+                _ = tokio::time::sleep_until(deadline) => return Err(WorkloadError::Timeout),
+                changed = view.changed() => if changed.is_err() {
+                    // The tracker is gone (the host is shutting down).
+                    return Err(WorkloadError::Interrupted);
+                },
+            }
+        }
+    }
+
+    // The cluster.
+
+    fn cluster(&self) -> Result<Arc<Cluster>, ClusterError> {
+        self.ctx.cluster.clone().ok_or_else(|| {
+            ClusterError::NotPermitted(
+                "the cluster is not available while the flow is being described".into(),
+            )
         })
     }
 
-    async fn baseline(&mut self) -> Result<Option<f64>, workload::WorkloadError> {
-        self.workload_permitted()
-            .map(|_| self.ctx.workload.borrow().baseline)
-    }
-
-    async fn current_status(&mut self) -> Result<workload::Status, workload::WorkloadError> {
-        self.workload_permitted()
-            .map(|_| status_to_wit(self.ctx.workload.borrow().status))
-    }
-
-    async fn history(&mut self) -> Result<Vec<f64>, workload::WorkloadError> {
-        self.workload_permitted()
-            .map(|_| self.ctx.workload.borrow().history.clone())
-    }
-
-    async fn wait_for(
-        &mut self,
-        status: workload::Status,
-        timeout_ms: u32,
-    ) -> Result<Option<workload::Sample>, workload::WorkloadError> {
-        self.workload_permitted()?;
-        let wanted = status_from_wit(status);
-        let timeout = Duration::from_millis(u64::from(timeout_ms));
-        let result = self.wait_for_status(wanted, timeout).await;
-        let t_ms = self.ctx.workload.borrow().t_ms;
-        result.map(|sample| sample.map(|s| sample_to_wit(&s, t_ms)))
-    }
-}
-
-impl cluster::Host for HostApi {
-    async fn list_nodes(&mut self) -> Result<Vec<cluster::Node>, cluster::ClusterError> {
-        let Some(cluster) = self.ctx.cluster.clone() else {
-            return Err(error_to_wit(no_cluster()));
-        };
-        if self.io_turn().await.is_err() {
-            return Err(cluster::ClusterError::Interrupted);
-        }
-        let result = tokio::select! {
+    pub async fn nodes(&mut self) -> Result<Vec<Node>, ClusterError> {
+        let cluster = self.cluster()?;
+        self.io_turn()
+            .await
+            .map_err(|_| ClusterError::Interrupted)?;
+        tokio::select! {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             nodes = cluster.refresh() => nodes,
-        };
-        result
-            .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
-            .map_err(error_to_wit)
+        }
     }
 
-    async fn kill(
-        &mut self,
-        target: cluster::Target,
-        signal: String,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        let signal = match signal.parse::<docker_cluster::KillSignal>() {
-            Ok(signal) => signal,
-            Err(refused) => return Err(error_to_wit(refused)),
-        };
-        let action = Action::Kill { signal };
-        self.cluster_action(target, action, Need::Fault(FaultAction::Kill))
+    /// `kill` with the flow's spelling of a signal: only signals that end a
+    /// process get through (see `cluster::signal`).
+    pub async fn kill_with(&mut self, target: Target, signal: &str) -> Result<Node, ClusterError> {
+        let signal = signal.parse::<docker_cluster::KillSignal>()?;
+        self.act(target, ContainerAction::Kill { signal }.into())
             .await
     }
 
-    async fn stop(
-        &mut self,
-        target: cluster::Target,
-        grace_seconds: u32,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        let action = Action::Stop { grace_seconds };
-        self.cluster_action(target, action, Need::Fault(FaultAction::Stop))
+    /// Performs `action` on the container `target` picks, if the grants
+    /// allow it on that container's service.
+    pub async fn act(&mut self, target: Target, action: Action) -> Result<Node, ClusterError> {
+        let need = need_of(&action);
+        let grants = self.grants.clone();
+        let permitted = move |node: &Node| grants.permits(need, &node.service);
+        let cluster = self.cluster()?;
+        self.io_turn()
             .await
+            .map_err(|_| ClusterError::Interrupted)?;
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
+            result = cluster.act(&target, action, &permitted) => result,
+        }
     }
 
-    async fn start(
+    pub async fn wait_for_node(
         &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        self.cluster_action(target, Action::Start, Need::Undo).await
-    }
-
-    async fn restart(
-        &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        self.cluster_action(target, Action::Restart, Need::Fault(FaultAction::Restart))
-            .await
-    }
-
-    async fn pause(
-        &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        self.cluster_action(target, Action::Pause, Need::Fault(FaultAction::Pause))
-            .await
-    }
-
-    async fn unpause(
-        &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        self.cluster_action(target, Action::Unpause, Need::Undo)
-            .await
-    }
-
-    async fn wait_for(
-        &mut self,
-        id: String,
-        state: cluster::NodeState,
+        id: &str,
+        state: NodeState,
         timeout_ms: u32,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
+    ) -> Result<Node, ClusterError> {
+        let cluster = self.cluster()?;
         let timeout = Duration::from_millis(u64::from(timeout_ms));
-        let Some(cluster) = self.ctx.cluster.clone() else {
-            return Err(error_to_wit(no_cluster()));
-        };
         let cancel = self.cancel.clone();
-        let result = self
-            .waiting(cluster.wait_for(&id, state_from_wit(state), timeout, &cancel))
-            .await;
-        result.map(node_to_wit).map_err(error_to_wit)
-    }
-
-    async fn partition(
-        &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        let need = Need::Fault(FaultAction::Network);
-        self.cluster_action(target, Action::Disconnect, need).await
-    }
-
-    async fn heal(
-        &mut self,
-        target: cluster::Target,
-    ) -> Result<cluster::Node, cluster::ClusterError> {
-        self.cluster_action(target, Action::Reconnect, Need::Undo)
+        self.waiting(cluster.wait_for(id, state, timeout, &cancel))
             .await
     }
 
-    async fn undo_after(
+    /// Undoes, `ms` from now, every fault outstanding on the containers
+    /// `target` matches.
+    pub async fn schedule_undo(
         &mut self,
-        target: cluster::Target,
+        target: Target,
         ms: u32,
-    ) -> Result<Vec<cluster::Node>, cluster::ClusterError> {
+    ) -> Result<Vec<Node>, ClusterError> {
         let grants = self.grants.clone();
         let permitted = move |node: &Node| grants.permits(Need::Undo, &node.service);
-        let target = target_from_wit(target);
-        let Some(cluster) = self.ctx.cluster.clone() else {
-            return Err(error_to_wit(no_cluster()));
-        };
+        let cluster = self.cluster()?;
         let after = Duration::from_millis(u64::from(ms));
-        if self.io_turn().await.is_err() {
-            return Err(cluster::ClusterError::Interrupted);
-        }
-        let result = tokio::select! {
+        self.io_turn()
+            .await
+            .map_err(|_| ClusterError::Interrupted)?;
+        tokio::select! {
             _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
             result = cluster.undo_after(&target, after, &permitted) => result,
-        };
-        result
-            .map(|nodes| nodes.into_iter().map(node_to_wit).collect())
-            .map_err(error_to_wit)
+        }
     }
-}
 
-impl probe::Host for HostApi {
-    async fn http_get(
+    // Probes.
+
+    pub async fn probe(
         &mut self,
-        url: String,
+        request: Request,
+        url: &str,
         timeout_ms: u32,
-    ) -> Result<probe::Response, probe::ProbeError> {
-        self.probe("GET", url, None, timeout_ms).await
-    }
-
-    async fn http_post(
-        &mut self,
-        url: String,
-        json_body: String,
-        timeout_ms: u32,
-    ) -> Result<probe::Response, probe::ProbeError> {
-        self.probe("POST", url, Some(json_body), timeout_ms).await
-    }
-}
-
-impl log::Host for HostApi {
-    async fn log(&mut self, level: log::LogLevel, message: String) {
-        let Some(flow_log) = &self.log else {
-            return;
+    ) -> Result<Response, ProbeError> {
+        // Parsed once: the grant check, the service rewrite and the client
+        // all read this value, never the flow's string.
+        let target = match crate::probe_url::ProbeUrl::parse(url) {
+            Ok(target) if self.grants.permits_probe(&target) => target,
+            Ok(target) => return Err(ProbeError::NotPermitted(target.to_string())),
+            Err(why) => return Err(ProbeError::NotPermitted(why.to_string())),
         };
-        let level = match level {
-            log::LogLevel::Trace => tracing::Level::TRACE,
-            log::LogLevel::Debug => tracing::Level::DEBUG,
-            log::LogLevel::Info => tracing::Level::INFO,
-            log::LogLevel::Warn => tracing::Level::WARN,
-            log::LogLevel::Error => tracing::Level::ERROR,
+        self.io_turn().await.map_err(|_| ProbeError::Interrupted)?;
+        let timeout = crate::probe_http::Timeout::from_ms(timeout_ms);
+        let cluster = self.ctx.cluster.clone();
+        let exchange = async move {
+            // Checked as written above; only then mapped to the published port.
+            let target = match cluster {
+                Some(cluster) => crate::probe_url::resolve(&cluster, target)
+                    .await
+                    .map_err(ProbeError::Unreachable)?,
+                None => target,
+            };
+            crate::probe_http::send(&target, request, timeout)
+                .await
+                .map_err(ProbeError::Unreachable)
         };
-        // One call is one log line (the log sanitises it, newlines included,
-        // so a message cannot forge others).
-        flow_log.line(Source::Log(level), &truncated(message, MAX_LOG_BYTES));
+        // Cancelling drops the Docker lookup and the request alike: quit
+        // never waits on a probe.
+        tokio::select! {
+            _ = self.cancel.cancelled() => Err(ProbeError::Interrupted),
+            result = exchange => result,
+        }
+    }
+
+    // The author's log.
+
+    pub fn log_line(&mut self, level: tracing::Level, message: String) {
+        if let Some(flow_log) = &self.log {
+            // One call is one log line (the log sanitises it, newlines
+            // included, so a message cannot forge others).
+            flow_log.line(Source::Log(level), &truncated(message, MAX_LOG_BYTES));
+        }
     }
 }
 
-fn no_cluster() -> ClusterError {
-    ClusterError::NotPermitted(
-        "the cluster is not available while the flow is being described".into(),
-    )
-}
-
-fn target_from_wit(target: cluster::Target) -> Target {
-    match target {
-        cluster::Target::Service(s) => Target::Service(s),
-        cluster::Target::Pattern(p) => Target::Pattern(p),
-        cluster::Target::Id(i) => Target::Id(i),
-    }
-}
-
-fn node_to_wit(node: Node) -> cluster::Node {
-    cluster::Node {
-        service: node.service,
-        container: node.container,
-        id: node.id,
-        state: state_to_wit(node.state),
-        health: match node.health {
-            docker_cluster::Health::None => cluster::Health::None,
-            docker_cluster::Health::Starting => cluster::Health::Starting,
-            docker_cluster::Health::Healthy => cluster::Health::Healthy,
-            docker_cluster::Health::Unhealthy => cluster::Health::Unhealthy,
-        },
-    }
-}
-
-fn state_to_wit(state: NodeState) -> cluster::NodeState {
-    match state {
-        NodeState::Created => cluster::NodeState::Created,
-        NodeState::Running => cluster::NodeState::Running,
-        NodeState::Paused => cluster::NodeState::Paused,
-        NodeState::Restarting => cluster::NodeState::Restarting,
-        NodeState::Removing => cluster::NodeState::Removing,
-        NodeState::Exited => cluster::NodeState::Exited,
-        NodeState::Dead => cluster::NodeState::Dead,
-    }
-}
-
-fn state_from_wit(state: cluster::NodeState) -> NodeState {
-    match state {
-        cluster::NodeState::Created => NodeState::Created,
-        cluster::NodeState::Running => NodeState::Running,
-        cluster::NodeState::Paused => NodeState::Paused,
-        cluster::NodeState::Restarting => NodeState::Restarting,
-        cluster::NodeState::Removing => NodeState::Removing,
-        cluster::NodeState::Exited => NodeState::Exited,
-        cluster::NodeState::Dead => NodeState::Dead,
-    }
-}
-
-fn error_to_wit(error: ClusterError) -> cluster::ClusterError {
-    match error {
-        ClusterError::NotFound(m) => cluster::ClusterError::NotFound(m),
-        ClusterError::NotPermitted(m) => cluster::ClusterError::NotPermitted(m),
-        ClusterError::DockerUnavailable(m) => cluster::ClusterError::DockerUnavailable(m),
-        ClusterError::Failed(m) => cluster::ClusterError::Failed(m),
-        ClusterError::Timeout => cluster::ClusterError::Timeout,
-        ClusterError::Interrupted => cluster::ClusterError::Interrupted,
-    }
-}
-
-fn status_to_wit(status: Status) -> workload::Status {
-    match status {
-        Status::NoData => workload::Status::NoData,
-        Status::WarmingUp => workload::Status::WarmingUp,
-        Status::Normal => workload::Status::Normal,
-        Status::Degraded => workload::Status::Degraded,
-    }
-}
-
-fn status_from_wit(status: workload::Status) -> Status {
-    match status {
-        workload::Status::NoData => Status::NoData,
-        workload::Status::WarmingUp => Status::WarmingUp,
-        workload::Status::Normal => Status::Normal,
-        workload::Status::Degraded => Status::Degraded,
-    }
-}
-
-fn sample_to_wit(sample: &Sample, t_ms: u64) -> workload::Sample {
-    workload::Sample {
-        t_ms,
-        ops_per_sec: sample.ops_per_sec,
-        failures_per_sec: sample.failures_per_sec,
-        ops: sample
-            .ops
-            .iter()
-            .map(|op| workload::OpStat {
-                name: op.name.clone(),
-                count: op.count,
-                avg_us: op.avg_us,
-                p99_us: op.p99_us,
-            })
-            .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn narration_is_cut_on_a_character_boundary() {
-        let text = "é".repeat(10);
-        let cut = truncated(text, 5);
-        assert_eq!(cut, "éé…");
-        assert_eq!(truncated("short".into(), 64), "short");
+/// What the grants must allow for `action`: undoing a fault (start,
+/// unpause, heal) needs any fault grant on the service.
+fn need_of(action: &Action) -> Need {
+    match action {
+        Action::Container(ContainerAction::Kill { .. }) => Need::Fault(FaultAction::Kill),
+        Action::Container(ContainerAction::Stop { .. }) => Need::Fault(FaultAction::Stop),
+        Action::Container(ContainerAction::Restart) => Need::Fault(FaultAction::Restart),
+        Action::Container(ContainerAction::Pause) => Need::Fault(FaultAction::Pause),
+        Action::Network(NetworkAction::Partition) => Need::Fault(FaultAction::Network),
+        Action::Container(ContainerAction::Start | ContainerAction::Unpause)
+        | Action::Network(NetworkAction::Heal) => Need::Undo,
     }
 }

@@ -1,7 +1,8 @@
 //! The wasmtime side: one engine, one linker, and the sandbox each flow runs in.
 //!
-//! This is the only module that touches the generated bindings of `wit/`; the
-//! rest of the host sees [`FlowInfo`] and [`FlowInstance`].
+//! This is the only module that touches the generated bindings of `wit/`
+//! (one module per released version under [`wit`]); the rest of the host
+//! sees the model's [`FlowInfo`] and [`FlowInstance`].
 
 use api::HostApi;
 use sandbox::{GuestOutput, Sandbox};
@@ -11,32 +12,21 @@ mod flow_log;
 pub mod outbox;
 mod sandbox;
 pub mod watchdog;
+pub mod wit;
 
+use crate::model::{Capabilities, Chapter, FlowInfo};
 use anyhow::{Context, Result, anyhow};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{CallHook, Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use watchdog::{Overrun, Watchdog};
 
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit/v0.1.0",
-        world: "flow",
-        imports: { default: async },
-        exports: { default: async },
-    });
-}
+pub use wit::ApiVersion;
 
-#[cfg(test)]
-pub use bindings::FaultGrant;
-pub use bindings::{Capabilities, Chapter, FaultAction, FlowInfo};
-
-/// The API version this host implements (the WIT package version).
-pub const API_VERSION: &str = "0.1.0";
 const WIT_PACKAGE: &str = "demo:flow";
 
 /// How often the engine's epoch advances; the granularity of compute checks.
@@ -96,11 +86,9 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("linking WASI")?;
-        bindings::Flow::add_to_linker::<StoreData, HasSelf<HostApi>>(&mut linker, |data| {
-            &mut data.api
-        })
-        .map_err(anyhow::Error::from)
-        .context("linking the demo:flow API")?;
+        wit::add_to_linker(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking the demo:flow API")?;
 
         // The epoch only advances; a detached thread is the documented way
         // (wasmtime's examples/epochs.rs) and costs one wake-up per tick.
@@ -155,36 +143,58 @@ impl Runtime {
                 first_line(&e)
             )
         })?;
-        let api_version = imported_api_version(&self.engine, &component);
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            match api_version.as_deref() {
-                Some(v) if v != API_VERSION && newer_than_host(v) => anyhow!(
-                    "{display} was built for demo:flow@{v}, newer than this host (demo:flow@{API_VERSION}): upgrade the host, or rebuild the flow against guest-sdk for {API_VERSION}"
-                ),
-                Some(v) if v != API_VERSION => anyhow!(
-                    "{display} was built for demo:flow@{v}, which this host does not speak (demo:flow@{API_VERSION}): rebuild the flow against this host's guest-sdk"
-                ),
-                Some(_) => anyhow!(
-                    "{display} does not fit this host (demo:flow@{API_VERSION}): {} (rebuild it against this host's guest-sdk)",
-                    first_line(&e)
-                ),
-                None => anyhow!(
-                    "{display} is not a demo flow: it does not import the demo:flow API and needs {} (build it with guest-sdk)",
-                    first_line(&e)
-                ),
+        let imported = imported_api_version(&self.engine, &component);
+        let version = match imported.as_deref() {
+            Some(text) => {
+                Some(ApiVersion::for_imported(text).map_err(|m| anyhow!("{display} {m}"))?)
             }
+            None => None,
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| match version {
+            Some(v) => anyhow!(
+                "{display} does not fit this host ({v}): {} (rebuild it against this host's guest-sdk)",
+                first_line(&e)
+            ),
+            None => anyhow!(
+                "{display} is not a demo flow: it does not import the demo:flow API and needs {} (build it with guest-sdk)",
+                first_line(&e)
+            ),
         })?;
-        let pre = bindings::FlowPre::new(pre).map_err(|e| {
+        let not_a_flow = |e: &wasmtime::Error| {
             anyhow!(
                 "{display} is not a demo flow: it does not export the flow world's describe and enter ({}); build it with guest_sdk::export_flow!",
-                first_line(&e)
+                first_line(e)
             )
-        })?;
+        };
+        let (api, pre) = match version {
+            Some(v) => (v, wit::FlowPre::new(v, pre).map_err(|e| not_a_flow(&e))?),
+            // It calls nothing of the API: the newest world whose exports
+            // it has is the one it speaks.
+            None => {
+                let mut last_error = None;
+                let mut found = None;
+                for v in ApiVersion::ALL.into_iter().rev() {
+                    match wit::FlowPre::new(v, pre.clone()) {
+                        Ok(typed) => {
+                            found = Some((v, typed));
+                            break;
+                        }
+                        Err(e) => last_error = Some(e),
+                    }
+                }
+                match (found, last_error) {
+                    (Some(found), _) => found,
+                    (None, Some(e)) => return Err(not_a_flow(&e)),
+                    (None, None) => unreachable!("ApiVersion::ALL is not empty"),
+                }
+            }
+        };
         Ok(FlowModule {
             name: display.to_string(),
             sha256: crate::trust::pack_hash(&bytes),
             pre,
-            api_version: api_version.unwrap_or_else(|| API_VERSION.to_string()),
+            api,
+            imports_api: version.is_some(),
         })
     }
 }
@@ -210,19 +220,6 @@ fn check_wasm_kind(bytes: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Whether `version` (major.minor.patch) is above [`API_VERSION`]; an
-/// unparsable version is not.
-fn newer_than_host(version: &str) -> bool {
-    let parse = |v: &str| -> Option<(u64, u64, u64)> {
-        let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<u64>().ok());
-        Some((parts.next()??, parts.next()??, parts.next()??))
-    };
-    match (parse(version), parse(API_VERSION)) {
-        (Some(theirs), Some(ours)) => theirs > ours,
-        _ => false,
-    }
-}
-
 fn first_line(error: &impl std::fmt::Display) -> String {
     let text = format!("{error:#}");
     text.lines().next().unwrap_or_default().to_string()
@@ -241,10 +238,28 @@ fn imported_api_version(engine: &Engine, component: &Component) -> Option<String
 /// A compiled, linked flow, ready to instantiate.
 pub struct FlowModule {
     pub name: String,
-    pub api_version: String,
+    /// The API version the flow was built for (for one that imports nothing
+    /// of the API, the newest whose exports it has).
+    pub api: ApiVersion,
+    /// Whether the component imports `demo:flow` at all.
+    pub imports_api: bool,
     /// Of the file's bytes: the key of the presenter's trust decision.
     pub sha256: String,
-    pre: bindings::FlowPre<StoreData>,
+    pre: wit::FlowPre,
+}
+
+impl FlowModule {
+    /// The API line `host inspect` prints.
+    pub fn api_description(&self) -> String {
+        if self.imports_api {
+            self.api.to_string()
+        } else {
+            format!(
+                "{} (inferred from its exports: it imports nothing of the API)",
+                self.api
+            )
+        }
+    }
 }
 
 /// What a store holds: WASI (sandboxed), limits, and the demo API's state.
@@ -290,7 +305,7 @@ impl WasiView for StoreData {
 /// One running instance of a flow, with its own store.
 pub struct FlowInstance {
     store: Store<StoreData>,
-    flow: bindings::Flow,
+    flow: wit::FlowExports,
 }
 
 /// Why a call into the flow failed.
@@ -320,7 +335,7 @@ const MAX_DECLARED_ITEMS: usize = 64;
 /// shown, lists bounded. Probe prefixes are left as written (they are URLs,
 /// parsed and refused when malformed by the grant check), only bounded.
 fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
-    use api::{flow_line, truncated};
+    use crate::sanitize::{flow_line, truncated};
     let too_many = |what: &str, n: usize, max: usize| {
         GuestFailure::Refused(format!(
             "describe() declares {n} {what}; a flow may declare at most {max}"
@@ -369,7 +384,7 @@ fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
                 .into_iter()
                 .map(|mut grant| {
                     grant.services = flow_line(grant.services, 128);
-                    grant.actions.sort_by_key(|a| *a as u8);
+                    grant.actions.sort();
                     grant.actions.dedup();
                     grant
                 })
@@ -438,7 +453,7 @@ impl FlowModule {
         store.set_epoch_deadline(1);
         let flow = self
             .pre
-            .instantiate_async(&mut store)
+            .instantiate(&mut store)
             .await
             .map_err(|e| anyhow!("{}: cannot start the flow: {}", self.name, first_line(&e)))?;
         Ok(FlowInstance { store, flow })
@@ -447,12 +462,12 @@ impl FlowModule {
 
 impl FlowInstance {
     pub async fn describe(&mut self) -> Result<FlowInfo, GuestFailure> {
-        let result = self.flow.call_describe(&mut self.store).await;
+        let result = self.flow.describe(&mut self.store).await;
         result.map_err(|e| self.failure(e)).and_then(kept_info)
     }
 
     pub async fn enter(&mut self, index: u32) -> Result<Result<(), String>, GuestFailure> {
-        let result = self.flow.call_enter(&mut self.store, index).await;
+        let result = self.flow.enter(&mut self.store, index).await;
         result.map_err(|e| self.failure(e))
     }
 

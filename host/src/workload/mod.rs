@@ -2,17 +2,16 @@
 //! and the tracker that turns samples into a baseline and a status. One task
 //! owns the tracker; everyone else reads [`WorkloadView`] snapshots.
 
-pub mod inspect;
+pub mod log_report;
 pub mod parse;
 pub mod prom;
 pub mod replay;
 pub mod service;
 pub mod tracker;
 
-use crate::cluster::Cluster;
-use crate::events::Event;
 use parse::{Parsed, Parser, Sample};
 use serde::Serialize;
+pub use service::{LogFrames, LogSource};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -45,7 +44,7 @@ impl SourceSpec {
     /// any file and `prom:` reach a URL nobody granted, so a pack from a
     /// stranger may not choose those; the presenter can, with `--workload`.
     pub fn from_flow(text: &str) -> anyhow::Result<Self> {
-        let shown = crate::runtime::api::flow_line(text.to_string(), 200);
+        let shown = crate::sanitize::flow_line(text.to_string(), 200);
         match text.parse::<SourceSpec>() {
             Ok(spec @ SourceSpec::Service(_)) => Ok(spec),
             Ok(_) => anyhow::bail!(
@@ -53,7 +52,7 @@ impl SourceSpec {
             ),
             Err(e) => anyhow::bail!(
                 "the flow's default workload '{shown}' is invalid ({}); pass --workload",
-                crate::runtime::api::flow_line(format!("{e:#}"), 400)
+                crate::sanitize::flow_line(format!("{e:#}"), 400)
             ),
         }
     }
@@ -110,15 +109,43 @@ impl WorkloadView {
     }
 }
 
-/// Starts the source (if any) and the tracker; returns the live view.
+/// What the workload tells whoever listens, as it happens.
+#[derive(Debug, Clone)]
+pub enum WorkloadEvent {
+    /// A new sample was measured; the view after it.
+    Sample(WorkloadView),
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    /// The source itself failed (command exited, not found, query refused…).
+    SourceFailed(String),
+}
+
+/// Where the workload's events go: the show wraps them for the app.
+type Report = Arc<dyn Fn(WorkloadEvent) + Send + Sync>;
+
+/// A [`Report`] into a channel, for tests that read what was reported.
+#[cfg(test)]
+fn reported() -> (Report, mpsc::UnboundedReceiver<WorkloadEvent>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let report: Report = Arc::new(move |event| {
+        let _ = tx.send(event);
+    });
+    (report, rx)
+}
+
+/// Starts the source (if any) and the tracker; returns the live view. A
+/// `service:` source follows its container's logs through `logs`.
 pub fn spawn(
     source: Option<SourceSpec>,
     config: TrackerConfig,
-    cluster: Arc<Cluster>,
-    events: mpsc::UnboundedSender<Event>,
+    logs: Arc<dyn LogSource>,
+    report: impl Fn(WorkloadEvent) + Send + Sync + 'static,
     started: Instant,
     shutdown: CancellationToken,
 ) -> watch::Receiver<WorkloadView> {
+    let report: Report = Arc::new(report);
     let (view_tx, view_rx) = watch::channel(WorkloadView::empty());
     let (line_tx, line_rx) = mpsc::channel::<Feed>(1024);
     let rehearsal = matches!(source, Some(SourceSpec::File { .. }));
@@ -127,28 +154,28 @@ pub fn spawn(
             tokio::spawn(run_command(
                 command,
                 line_tx,
-                events.clone(),
+                report.clone(),
                 shutdown.clone(),
             ));
         }
         Some(SourceSpec::Service(service)) => {
             tokio::spawn(service::follow(
                 service,
-                cluster,
+                logs,
                 line_tx,
-                events.clone(),
+                report.clone(),
                 shutdown.clone(),
             ));
         }
         Some(SourceSpec::Prom(spec)) => {
-            tokio::spawn(prom::run(spec, line_tx, events.clone(), shutdown.clone()));
+            tokio::spawn(prom::run(spec, line_tx, report.clone(), shutdown.clone()));
         }
         Some(SourceSpec::File { path, speed }) => {
             tokio::spawn(replay::run(
                 path,
                 speed,
                 line_tx,
-                events.clone(),
+                report.clone(),
                 shutdown.clone(),
             ));
         }
@@ -158,7 +185,7 @@ pub fn spawn(
         tracker: Tracker::new(config),
         parsers: [Parser::new(), Parser::new()],
         view: view_tx,
-        events,
+        report,
         started,
         rehearsal,
     };
@@ -175,8 +202,9 @@ enum Feed {
     Sample(Sample),
 }
 
+/// Which output of the load tool a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stream {
+pub enum Stream {
     Stdout = 0,
     Stderr = 1,
 }
@@ -188,7 +216,7 @@ struct TrackerOwner {
     /// same stream.
     parsers: [Parser; 2],
     view: watch::Sender<WorkloadView>,
-    events: mpsc::UnboundedSender<Event>,
+    report: Report,
     started: Instant,
     /// A recorded replay feeds the view, not a live tool.
     rehearsal: bool,
@@ -254,10 +282,10 @@ impl TrackerOwner {
         };
         self.view.send_replace(view.clone());
         if new_sample {
-            let _ = self.events.send(Event::Workload(view));
+            (self.report)(WorkloadEvent::Sample(view));
         }
         if let Some((from, to)) = change {
-            let _ = self.events.send(Event::WorkloadStatus { from, to });
+            (self.report)(WorkloadEvent::StatusChanged { from, to });
         }
     }
 }
@@ -265,7 +293,7 @@ impl TrackerOwner {
 async fn run_command(
     command: String,
     lines: mpsc::Sender<Feed>,
-    events: mpsc::UnboundedSender<Event>,
+    report: Report,
     shutdown: CancellationToken,
 ) {
     let mut child = match tokio::process::Command::new("sh")
@@ -281,7 +309,7 @@ async fn run_command(
     {
         Ok(child) => child,
         Err(e) => {
-            let _ = events.send(Event::WorkloadSourceError(format!(
+            report(WorkloadEvent::SourceFailed(format!(
                 "cannot start the workload command `{command}`: {e}"
             )));
             return;
@@ -298,7 +326,7 @@ async fn run_command(
         status = child.wait() => {
             let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
             tracing::info!("workload command exited: {status}");
-            let _ = events.send(Event::WorkloadSourceError(format!(
+            report(WorkloadEvent::SourceFailed(format!(
                 "the workload command exited ({status})"
             )));
         }
@@ -332,6 +360,23 @@ async fn forward_lines(reader: impl AsyncRead + Unpin, stream: Stream, lines: mp
 mod tests {
     use super::*;
 
+    /// A project without services: a replay never asks for one.
+    struct NoServices;
+
+    impl LogSource for NoServices {
+        fn attach<'a>(
+            &'a self,
+            _service: &'a str,
+            _since: Option<i32>,
+        ) -> futures::future::BoxFuture<'a, Option<LogFrames>> {
+            Box::pin(async { None })
+        }
+
+        fn scope(&self) -> String {
+            "no project".into()
+        }
+    }
+
     #[tokio::test]
     async fn a_replay_feeds_the_view_as_a_rehearsal() {
         let dir = std::env::temp_dir().join(format!("wl-rehearsal-{}", std::process::id()));
@@ -344,17 +389,15 @@ mod tests {
         std::fs::write(&log, text).unwrap();
         let source: SourceSpec = format!("file:{}@1000", log.display()).parse().unwrap();
 
-        let ledger = crate::cluster::ledger::Ledger::open(&dir, "wl-rehearsal").unwrap();
         let (events, mut events_rx) = mpsc::unbounded_channel();
-        let cluster = Cluster::connect("wl-rehearsal".into(), ledger, events.clone())
-            .await
-            .unwrap();
         let shutdown = CancellationToken::new();
         let mut view = spawn(
             Some(source),
             TrackerConfig::default(),
-            cluster,
-            events,
+            Arc::new(NoServices),
+            move |event| {
+                let _ = events.send(event);
+            },
             Instant::now(),
             shutdown.clone(),
         );
@@ -367,7 +410,7 @@ mod tests {
         assert_eq!(seen.current.map(|s| s.ops_per_sec), Some(100.0));
         let mut workload_events = 0;
         while let Ok(event) = events_rx.try_recv() {
-            if let Event::Workload(v) = event {
+            if let WorkloadEvent::Sample(v) = event {
                 assert!(v.rehearsal);
                 workload_events += 1;
             }

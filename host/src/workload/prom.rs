@@ -1,9 +1,8 @@
 //! `prom:URL#QUERY`: poll a Prometheus instant query every second, for clusters
 //! whose load tool prints nothing the host can read (TiKV's request rate, say).
 
-use super::Feed;
 use super::parse::{Format, Sample};
-use crate::events::Event;
+use super::{Feed, Report, WorkloadEvent};
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -115,7 +114,7 @@ fn query_once(agent: &ureq::Agent, spec: &PromSpec) -> Result<f64, String> {
 pub(super) async fn run(
     spec: PromSpec,
     feed: mpsc::Sender<Feed>,
-    events: mpsc::UnboundedSender<Event>,
+    report: Report,
     shutdown: CancellationToken,
 ) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -155,7 +154,7 @@ pub(super) async fn run(
             Err(reason) => {
                 tracing::warn!("workload query: {reason}");
                 if last_error.as_deref() != Some(reason.as_str()) {
-                    let _ = events.send(Event::WorkloadSourceError(reason.clone()));
+                    report(WorkloadEvent::SourceFailed(reason.clone()));
                     last_error = Some(reason);
                 }
             }
@@ -258,9 +257,9 @@ mod tests {
                 .parse()
                 .unwrap();
         let (feed_tx, mut feed_rx) = mpsc::channel(8);
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let (report, mut events_rx) = crate::workload::reported();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run(spec, feed_tx, events_tx, shutdown.clone()));
+        let task = tokio::spawn(run(spec, feed_tx, report, shutdown.clone()));
 
         let mut values = Vec::new();
         while values.len() < 3 {
@@ -277,7 +276,7 @@ mod tests {
             [2000.5, 0.0, 2000.5],
             "the error did not stop polling"
         );
-        let Some(Event::WorkloadSourceError(reason)) = events_rx.recv().await else {
+        let Some(WorkloadEvent::SourceFailed(reason)) = events_rx.recv().await else {
             panic!("the bad query is reported");
         };
         assert!(reason.starts_with("HTTP 400"), "{reason}");
@@ -302,10 +301,10 @@ mod tests {
         };
         let spec: PromSpec = format!("{url}#up").parse().unwrap();
         let (feed_tx, _feed_rx) = mpsc::channel(8);
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+        let (report, mut events_rx) = crate::workload::reported();
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run(spec, feed_tx, events_tx, shutdown.clone()));
-        let Some(Event::WorkloadSourceError(reason)) = events_rx.recv().await else {
+        let task = tokio::spawn(run(spec, feed_tx, report, shutdown.clone()));
+        let Some(WorkloadEvent::SourceFailed(reason)) = events_rx.recv().await else {
             panic!("the failure is reported");
         };
         assert!(reason.starts_with("cannot query"), "{reason}");

@@ -3,8 +3,7 @@
 //! go-ycsb's `Takes(s)`), divided by SPEED.
 
 use super::parse::{LineTime, line_time};
-use super::{Feed, Stream};
-use crate::events::Event;
+use super::{Feed, Report, Stream, WorkloadEvent};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
@@ -99,13 +98,13 @@ pub(super) async fn run(
     path: PathBuf,
     speed: f64,
     lines: mpsc::Sender<Feed>,
-    events: mpsc::UnboundedSender<Event>,
+    report: Report,
     shutdown: CancellationToken,
 ) {
     let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) => {
-            let _ = events.send(Event::WorkloadSourceError(format!(
+            report(WorkloadEvent::SourceFailed(format!(
                 "cannot replay {}: {e}",
                 path.display()
             )));
@@ -121,7 +120,7 @@ pub(super) async fn run(
                 Ok(Some(bytes)) => bytes,
                 Ok(None) => break,
                 Err(e) => {
-                    let _ = events.send(Event::WorkloadSourceError(format!(
+                    report(WorkloadEvent::SourceFailed(format!(
                         "cannot read {}: {e}", path.display()
                     )));
                     return;
@@ -260,8 +259,8 @@ READ   - Takes(s): 3.0, Count: 1";
         // Untimed lines and one timed line: no waiting, so the test is quick.
         std::fs::write(&file, b"a\r\n 1 sec: 1 operations;\nb\xff\n").unwrap();
         let (tx, mut rx) = mpsc::channel(8);
-        let (events, _events_rx) = mpsc::unbounded_channel();
-        run(file, 1.0, tx, events, CancellationToken::new()).await;
+        let (report, _events) = crate::workload::reported();
+        run(file, 1.0, tx, report, CancellationToken::new()).await;
         let mut got = Vec::new();
         while let Some(Feed::Line(_, line)) = rx.recv().await {
             got.push(line);

@@ -1,18 +1,38 @@
 //! `service:NAME`: follow the logs (stdout and stderr) of a compose service's
 //! container through the Engine API, re-attaching when the container restarts.
 
-use super::{Feed, Stream};
-use crate::cluster::Cluster;
-use crate::events::Event;
+use super::{Feed, Report, Stream, WorkloadEvent};
 use bollard::container::LogOutput;
-use bollard::query_parameters::LogsOptions;
 use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 const REATTACH_DELAY: Duration = Duration::from_secs(1);
+
+/// Docker's log frames of one container, each starting with its timestamp;
+/// the stream ends when the container stops or Docker fails.
+pub type LogFrames = BoxStream<'static, LogOutput>;
+
+/// Where a compose service's container logs come from. The show hands in
+/// the cluster's log handle; the workload needs nothing else of Docker.
+pub trait LogSource: Send + Sync {
+    /// The frames of `service`'s container: every frame since `since` (whole
+    /// seconds since 1970), or without it only those from now on. `None`
+    /// when the service has no container now (or Docker cannot say).
+    fn attach<'a>(
+        &'a self,
+        service: &'a str,
+        since: Option<i32>,
+    ) -> BoxFuture<'a, Option<LogFrames>>;
+
+    /// Where services are looked for, as the presenter reads it
+    /// (`project 'demo'`).
+    fn scope(&self) -> String;
+}
 
 /// Nanoseconds since 1970 of a Docker log timestamp (RFC 3339 in UTC with up to
 /// nine fraction digits, `2026-11-23T12:40:02.123456789Z`).
@@ -101,41 +121,27 @@ impl LineAssembler {
 /// are not lost while the host notices the restart.
 pub(super) async fn follow(
     service: String,
-    cluster: Arc<Cluster>,
+    logs: Arc<dyn LogSource>,
     lines: mpsc::Sender<Feed>,
-    events: mpsc::UnboundedSender<Event>,
+    report: Report,
     shutdown: CancellationToken,
 ) {
     let mut reported = false;
     let mut assembler = LineAssembler::default();
     loop {
-        let container = match cluster.refresh().await {
-            Ok(nodes) => nodes.into_iter().find(|n| n.service == service),
-            Err(_) => None,
+        let attached = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            attached = logs.attach(&service, assembler.since()) => attached,
         };
-        // A successful refresh means the engine was reached, so a client exists.
-        match container.zip(cluster.docker()) {
-            Some((node, docker)) => {
+        match attached {
+            Some(mut frames) => {
                 reported = false;
-                let since = assembler.since();
-                let mut logs = docker.logs(
-                    &node.id,
-                    Some(LogsOptions {
-                        follow: true,
-                        stdout: true,
-                        stderr: true,
-                        timestamps: true,
-                        since: since.unwrap_or(0),
-                        tail: if since.is_some() { "all" } else { "0" }.into(),
-                        ..Default::default()
-                    }),
-                );
                 loop {
                     let next = tokio::select! {
                         _ = shutdown.cancelled() => return,
-                        next = logs.next() => next,
+                        next = frames.next() => next,
                     };
-                    let Some(Ok(output)) = next else { break };
+                    let Some(output) = next else { break };
                     let stream = match output {
                         LogOutput::StdErr { .. } => Stream::Stderr,
                         _ => Stream::Stdout,
@@ -154,9 +160,9 @@ pub(super) async fn follow(
             }
             None if !reported => {
                 reported = true;
-                let _ = events.send(Event::WorkloadSourceError(format!(
-                    "no container of service '{service}' in project '{}'",
-                    cluster.project()
+                report(WorkloadEvent::SourceFailed(format!(
+                    "no container of service '{service}' in {}",
+                    logs.scope()
                 )));
             }
             None => {}
@@ -171,6 +177,8 @@ pub(super) async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::Cluster;
+    use crate::cluster::ledger::Ledger;
     use crate::test_support::EtcdContainer;
 
     #[test]
@@ -260,18 +268,25 @@ mod tests {
     /// process's very first lines arrive too, exactly once.
     // Multi-threaded: the test's blocking `docker` calls must not stall the follower.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn follows_a_real_container_across_restarts() {
+    async fn follows_a_real_container_across_restarts_with_docker() {
+        if !crate::test_support::docker_engine_reachable(
+            "follows_a_real_container_across_restarts_with_docker",
+        )
+        .await
+        {
+            return;
+        }
         let project = format!("wl-svc-{}", std::process::id());
         let etcd = EtcdContainer::start(&project, "etcd");
         let state = std::env::temp_dir().join(&project);
-        let ledger = crate::cluster::ledger::Ledger::open(&state, &project).unwrap();
-        let (events, _events_rx) = mpsc::unbounded_channel();
-        let cluster = Cluster::connect(project.clone(), ledger, events.clone())
-            .await
-            .unwrap();
+        let ledger = Ledger::open(&state, &project).unwrap();
+        let cluster = Cluster::connect(project.clone(), ledger, |_| {}).await;
+        // The handle the show hands the workload (its `LogSource` is in show.rs).
+        let logs = Arc::new(cluster.service_logs());
+        let (report, _events) = crate::workload::reported();
         let (tx, mut rx) = mpsc::channel(4096);
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(follow("etcd".into(), cluster, tx, events, shutdown.clone()));
+        let task = tokio::spawn(follow("etcd".into(), logs, tx, report, shutdown.clone()));
 
         // The first attach starts at the present, so the lines of a restart prove
         // they arrive; the attach may come after the first restart, hence retries.

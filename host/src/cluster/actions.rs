@@ -1,0 +1,245 @@
+//! A flow's action on a container: picked, recorded in the ledger before it
+//! is made, made, and reported. Container actions are one Engine API call
+//! each; network actions are in `network`.
+
+use super::docker::docker_error;
+use super::model::{
+    Action, ClusterError, ClusterEvent, ContainerAction, NetworkAction, Node, Performed, Target,
+};
+use super::{Cluster, entry, select};
+use bollard::query_parameters::{
+    KillContainerOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
+};
+
+impl Cluster {
+    /// Performs `action` on the container `target` names, among those
+    /// `permitted` allows. A fault is in the ledger before Docker is asked.
+    pub async fn act(
+        &self,
+        target: &Target,
+        action: impl Into<Action>,
+        permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
+    ) -> Result<Node, ClusterError> {
+        let action = action.into();
+        let nodes = self.engine.list(None).await?;
+        let node = select::choose(&nodes, target, &action, permitted)?;
+        match &action {
+            Action::Container(container_action) => {
+                self.container_action(&node, container_action).await?
+            }
+            Action::Network(NetworkAction::Partition) => self.partition(&node).await?,
+            Action::Network(NetworkAction::Heal) => self.heal(&node).await?,
+        }
+        tracing::info!(
+            "{} {} ({})",
+            action.describe(),
+            node.container,
+            node.service
+        );
+        self.emit(ClusterEvent::Performed(Performed {
+            action,
+            service: node.service.clone(),
+            container: node.container.clone(),
+            id: node.id.clone(),
+        }));
+        Ok(node)
+    }
+
+    /// A fault undone by one Docker call, or an undo of one.
+    async fn container_action(
+        &self,
+        node: &Node,
+        action: &ContainerAction,
+    ) -> Result<(), ClusterError> {
+        let recorded = action
+            .undo()
+            .map(|undo| entry(node, action.describe(), undo));
+        if let Some(entry) = &recorded {
+            self.record(entry)?;
+        }
+        if let Err(error) = self.perform(&node.id, action).await {
+            if let Some(entry) = &recorded {
+                self.forget(entry);
+            }
+            tracing::warn!(
+                "{} on {} failed: {error}",
+                action.describe(),
+                node.container
+            );
+            return Err(error);
+        }
+        if let Some(undo) = action.clears() {
+            self.clear(&node.id, &undo);
+        }
+        Ok(())
+    }
+
+    /// The Engine API call that makes `action` on container `id`.
+    pub(super) async fn perform(
+        &self,
+        id: &str,
+        action: &ContainerAction,
+    ) -> Result<(), ClusterError> {
+        let docker = self.engine.client().await?;
+        let result = match action {
+            ContainerAction::Kill { signal } => {
+                let options = KillContainerOptions {
+                    signal: signal.name().to_string(),
+                };
+                docker.kill_container(id, Some(options)).await
+            }
+            ContainerAction::Stop { grace_seconds } => {
+                let options = StopContainerOptions {
+                    t: Some(i32::try_from(*grace_seconds).unwrap_or(i32::MAX)),
+                    ..Default::default()
+                };
+                docker.stop_container(id, Some(options)).await
+            }
+            ContainerAction::Start => {
+                docker
+                    .start_container(id, None::<StartContainerOptions>)
+                    .await
+            }
+            ContainerAction::Restart => {
+                docker
+                    .restart_container(id, None::<RestartContainerOptions>)
+                    .await
+            }
+            ContainerAction::Pause => docker.pause_container(id).await,
+            ContainerAction::Unpause => docker.unpause_container(id).await,
+        };
+        result.map_err(docker_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ledger::Ledger;
+    use crate::cluster::model::NodeState;
+    use crate::cluster::signal::KillSignal;
+    use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
+
+    /// Removes a test's state directory even when an assertion fails.
+    struct StateDir(std::path::PathBuf);
+
+    impl Drop for StateDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The process state (`ps` STAT, e.g. `Ssl`, `Tsl`) of every process in
+    /// container `name`, as the engine's host sees them.
+    fn process_states(name: &str) -> Vec<String> {
+        let output = std::process::Command::new("docker")
+            // Docker needs the pid column to map processes to the container.
+            .args(["top", name, "-o", "pid,stat"])
+            .output()
+            .expect("running docker");
+        assert!(
+            output.status.success(),
+            "docker top {name} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().nth(1).map(str::to_string))
+            .collect()
+    }
+
+    fn anything(_: &Node) -> bool {
+        true
+    }
+
+    /// SIGSTOP through `kill` froze etcd past the presenter's quit: Docker
+    /// still said running, so the ledger's `start` undid nothing. Now every
+    /// stop-type spelling is refused on the flow's path (parse, then act)
+    /// before the ledger or Docker hears of it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stop_signal_is_refused_and_the_container_keeps_running_with_docker() {
+        if !crate::test_support::docker_engine_reachable(
+            "a_stop_signal_is_refused_and_the_container_keeps_running_with_docker",
+        )
+        .await
+        {
+            return;
+        }
+        let project = format!("cl-sigstop-{}", std::process::id());
+        let etcd = crate::test_support::EtcdContainer::start(&project, "etcd");
+        let state = StateDir(std::env::temp_dir().join(&project));
+        let ledger = Ledger::open(&state.0, &project).unwrap();
+        let cluster = Cluster::connect(project.clone(), ledger, |_| {}).await;
+        cluster
+            .wait_for(
+                &etcd.name,
+                NodeState::Running,
+                Duration::from_secs(30),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+        let target = Target::Service("etcd".into());
+        let kill_as_a_flow_asks = |spelling: &'static str| {
+            let cluster = &cluster;
+            let target = &target;
+            async move {
+                match spelling.parse::<KillSignal>() {
+                    Ok(signal) => {
+                        cluster
+                            .act(target, ContainerAction::Kill { signal }, &anything)
+                            .await
+                    }
+                    Err(refused) => Err(refused),
+                }
+            }
+        };
+        for spelling in [
+            "SIGSTOP",
+            "stop",
+            "19",
+            "SIGTSTP",
+            "ttin",
+            "SigTtou",
+            " SIGSTOP",
+            "SIGRTMIN+3",
+        ] {
+            let result = kill_as_a_flow_asks(spelling).await;
+            assert!(
+                matches!(&result, Err(ClusterError::Failed(m)) if m.contains("pause")),
+                "{spelling:?}: {result:?}"
+            );
+        }
+        // Docker applies a signal at once; a moment covers any lag in `ps`.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let states = process_states(&etcd.name);
+        assert!(
+            !states.is_empty() && states.iter().all(|stat| !stat.starts_with('T')),
+            "no process of the container is stopped: {states:?}"
+        );
+        assert!(cluster.outstanding_faults().is_empty());
+        let on_disk = Ledger::open(&state.0, &project).unwrap();
+        assert!(
+            on_disk.outstanding().is_empty(),
+            "{:?}",
+            on_disk.outstanding()
+        );
+
+        // The same path sends a signal that ends the process, under its
+        // canonical name, and that fault is recorded and undone by a start.
+        kill_as_a_flow_asks("9").await.unwrap();
+        let recorded: Vec<String> = cluster
+            .outstanding_faults()
+            .iter()
+            .map(|e| format!("{} → {}", e.action, e.undo.describe()))
+            .collect();
+        assert_eq!(recorded, ["kill SIGKILL → start"]);
+        let restored = cluster.restore_all().await;
+        assert!(
+            restored.iter().all(|o| o.ok && o.detail == "started"),
+            "{restored:?}"
+        );
+    }
+}

@@ -1,0 +1,300 @@
+//! The cluster's vocabulary: its containers and their states, what a flow
+//! can ask of them, how that goes wrong, and what the cluster reports.
+
+use super::ledger::UndoAction;
+use super::signal::KillSignal;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeState {
+    Created,
+    Running,
+    Paused,
+    Restarting,
+    Removing,
+    Exited,
+    Dead,
+}
+
+pub fn state_name(state: NodeState) -> &'static str {
+    match state {
+        NodeState::Created => "created",
+        NodeState::Running => "running",
+        NodeState::Paused => "paused",
+        NodeState::Restarting => "restarting",
+        NodeState::Removing => "removing",
+        NodeState::Exited => "exited",
+        NodeState::Dead => "dead",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    None,
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// One container of the project, as Docker reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Node {
+    pub service: String,
+    pub container: String,
+    pub id: String,
+    pub state: NodeState,
+    pub health: Health,
+}
+
+/// Which container(s) a flow means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Service(String),
+    /// A glob over service names; one running match is picked at random.
+    Pattern(String),
+    /// A container id, unique id prefix or container name.
+    Id(String),
+}
+
+/// What a flow can ask of a container: one Engine API call on the container,
+/// or a change to the networks it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Container(ContainerAction),
+    Network(NetworkAction),
+}
+
+/// One Engine API call on the container itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerAction {
+    /// Only a signal that ends the process, so that `start` undoes it; a
+    /// flow's text becomes one through [`KillSignal`]'s `FromStr`.
+    Kill {
+        signal: KillSignal,
+    },
+    Stop {
+        grace_seconds: u32,
+    },
+    Start,
+    Restart,
+    Pause,
+    Unpause,
+}
+
+/// A partition and its undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkAction {
+    /// Disconnect the container from every project network it is on.
+    Partition,
+    /// Reconnect it to each, with the aliases it had there.
+    Heal,
+}
+
+impl From<ContainerAction> for Action {
+    fn from(action: ContainerAction) -> Self {
+        Action::Container(action)
+    }
+}
+
+impl From<NetworkAction> for Action {
+    fn from(action: NetworkAction) -> Self {
+        Action::Network(action)
+    }
+}
+
+impl Action {
+    /// Whether the action can be made on a container in `state` (so a
+    /// pattern never picks a container it cannot act on).
+    pub fn applies_to(&self, state: NodeState) -> bool {
+        match self {
+            Action::Container(action) => action.applies_to(state),
+            Action::Network(NetworkAction::Partition) => state == NodeState::Running,
+            Action::Network(NetworkAction::Heal) => state != NodeState::Removing,
+        }
+    }
+
+    /// Whether the action takes something away from the cluster (as opposed
+    /// to a flow's own undo: start, unpause, heal).
+    pub fn is_disruptive(&self) -> bool {
+        match self {
+            Action::Container(action) => action.is_disruptive(),
+            Action::Network(NetworkAction::Partition) => true,
+            Action::Network(NetworkAction::Heal) => false,
+        }
+    }
+
+    /// As the presenter reads it (event log, transcript, ledger), e.g.
+    /// `kill SIGKILL`, `partition`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Container(action) => action.describe(),
+            Action::Network(NetworkAction::Partition) => "partition".into(),
+            Action::Network(NetworkAction::Heal) => "heal".into(),
+        }
+    }
+}
+
+impl ContainerAction {
+    fn applies_to(&self, state: NodeState) -> bool {
+        match self {
+            ContainerAction::Kill { .. }
+            | ContainerAction::Stop { .. }
+            | ContainerAction::Pause => state == NodeState::Running,
+            ContainerAction::Restart => state != NodeState::Removing,
+            ContainerAction::Start => matches!(
+                state,
+                NodeState::Created | NodeState::Exited | NodeState::Dead
+            ),
+            ContainerAction::Unpause => state == NodeState::Paused,
+        }
+    }
+
+    fn is_disruptive(&self) -> bool {
+        !matches!(self, ContainerAction::Start | ContainerAction::Unpause)
+    }
+
+    /// What undoes this fault, if it leaves one behind (a restart brings
+    /// the container back by itself).
+    pub(super) fn undo(&self) -> Option<UndoAction> {
+        match self {
+            ContainerAction::Kill { .. } | ContainerAction::Stop { .. } => Some(UndoAction::Start),
+            ContainerAction::Pause => Some(UndoAction::Unpause),
+            _ => None,
+        }
+    }
+
+    /// Which recorded faults this action undoes.
+    pub(super) fn clears(&self) -> Option<UndoAction> {
+        match self {
+            ContainerAction::Start | ContainerAction::Restart => Some(UndoAction::Start),
+            ContainerAction::Unpause => Some(UndoAction::Unpause),
+            _ => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            ContainerAction::Kill { signal } => format!("kill {signal}"),
+            ContainerAction::Stop { grace_seconds } => format!("stop (grace {grace_seconds}s)"),
+            ContainerAction::Start => "start".into(),
+            ContainerAction::Restart => "restart".into(),
+            ContainerAction::Pause => "pause".into(),
+            ContainerAction::Unpause => "unpause".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClusterError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
+    #[error("Docker is unavailable: {0}")]
+    DockerUnavailable(String),
+    #[error("Docker refused: {0}")]
+    Failed(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// An action the host performed on a container for the flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Performed {
+    /// Written as [`Action::describe`] says it (`kill SIGKILL`), the form
+    /// the ledger and the transcript have always had.
+    #[serde(serialize_with = "described")]
+    pub action: Action,
+    pub service: String,
+    pub container: String,
+    pub id: String,
+}
+
+fn described<S: serde::Serializer>(action: &Action, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&action.describe())
+}
+
+/// What happened to one outstanding fault when it was undone.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    pub service: String,
+    pub container: String,
+    pub id: String,
+    pub undo: UndoAction,
+    pub ok: bool,
+    /// `started`, `unpaused`, `already running`, `container is gone`, or the error.
+    pub detail: String,
+}
+
+/// What the cluster tells whoever listens, as it happens.
+#[derive(Debug, Clone)]
+pub enum ClusterEvent {
+    /// The project's containers as Docker reports them, after any change.
+    NodesChanged(Vec<Node>),
+    /// Docker could not be reached (said once, until it is reachable again).
+    DockerUnavailable(String),
+    /// Docker is reachable again after [`ClusterEvent::DockerUnavailable`].
+    DockerAvailable,
+    /// The host performed an action for the flow.
+    Performed(Performed),
+    /// One outstanding fault was undone (or could not be).
+    Restored(RestoreOutcome),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_faults_that_take_something_away_are_disruptive() {
+        let disruptive: Vec<String> = [
+            Action::from(ContainerAction::Kill {
+                signal: KillSignal::Kill,
+            }),
+            ContainerAction::Stop { grace_seconds: 1 }.into(),
+            ContainerAction::Start.into(),
+            ContainerAction::Restart.into(),
+            ContainerAction::Pause.into(),
+            ContainerAction::Unpause.into(),
+            NetworkAction::Partition.into(),
+            NetworkAction::Heal.into(),
+        ]
+        .iter()
+        .filter(|a| a.is_disruptive())
+        .map(Action::describe)
+        .collect();
+        assert_eq!(
+            disruptive,
+            [
+                "kill SIGKILL",
+                "stop (grace 1s)",
+                "restart",
+                "pause",
+                "partition"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_performed_action_serializes_as_the_transcript_always_wrote_it() {
+        let performed = Performed {
+            action: NetworkAction::Heal.into(),
+            service: "etcd1".into(),
+            container: "p-etcd1-1".into(),
+            id: "abc".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&performed).unwrap(),
+            serde_json::json!({
+                "action": "heal",
+                "service": "etcd1",
+                "container": "p-etcd1-1",
+                "id": "abc",
+            })
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The node list: published on every change, kept live by Docker's event
+//! stream (no polling lag), and what waiting for a container's state reads.
+
+use super::Cluster;
+use super::model::{ClusterError, ClusterEvent, Node, NodeState};
+use super::select::find_by_id;
+use bollard::query_parameters::EventsOptions;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// While waiting for a state, Docker is asked again this often in case an
+/// event was missed (the event stream reconnecting, say).
+const WAIT_FALLBACK_POLL: Duration = Duration::from_secs(1);
+const WATCH_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// How long after an event the watcher lists the containers again. Docker sends
+/// an event before the list it serves reflects it (a list right after `die` can
+/// still say running), so the list that follows an event is only trusted later.
+const EVENT_CONFIRM_DELAY: Duration = Duration::from_millis(300);
+
+/// The state a container is in once Docker reports `action` for it, for the
+/// actions that settle it; the watcher shows it at once (the audience sees a
+/// node go red when it dies, not when a list catches up).
+fn state_after(action: &str) -> Option<NodeState> {
+    match action {
+        "die" | "stop" => Some(NodeState::Exited),
+        "start" | "unpause" | "restart" => Some(NodeState::Running),
+        "pause" => Some(NodeState::Paused),
+        _ => None,
+    }
+}
+
+impl Cluster {
+    pub fn subscribe(&self) -> watch::Receiver<Vec<Node>> {
+        self.nodes.subscribe()
+    }
+
+    /// Follows Docker's events for the project and republishes the node list
+    /// on every container change, reconnecting when the engine comes back.
+    pub fn spawn_watcher(self: &Arc<Self>, shutdown: CancellationToken) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let mut reported_down = false;
+            loop {
+                let mut filters = cluster.engine.label_filter(None);
+                filters.insert("type".to_string(), vec!["container".to_string()]);
+                let stream = cluster.engine.client().await.ok().map(|docker| {
+                    docker.events(Some(EventsOptions {
+                        filters: Some(filters),
+                        ..Default::default()
+                    }))
+                });
+                match cluster.refresh().await {
+                    Ok(_) if reported_down => {
+                        reported_down = false;
+                        cluster.emit(ClusterEvent::DockerAvailable);
+                    }
+                    Ok(_) => {}
+                    Err(ClusterError::DockerUnavailable(why)) if !reported_down => {
+                        reported_down = true;
+                        cluster.emit(ClusterEvent::DockerUnavailable(why));
+                    }
+                    Err(_) => {}
+                }
+                let Some(mut stream) = stream else {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(WATCH_RECONNECT_DELAY) => continue,
+                    }
+                };
+                // When to list again to confirm what events were applied from.
+                let mut confirm_at: Option<tokio::time::Instant> = None;
+                loop {
+                    let confirm = async {
+                        match confirm_at {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    let next = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = confirm => {
+                            confirm_at = None;
+                            let _ = cluster.refresh().await;
+                            continue;
+                        }
+                        next = stream.next() => next,
+                    };
+                    match next {
+                        Some(Ok(message)) => {
+                            let action = message.action.unwrap_or_default();
+                            // Health checks run as execs every few seconds; they
+                            // change nothing a presenter sees.
+                            if action.starts_with("exec_") {
+                                continue;
+                            }
+                            let id = message.actor.and_then(|actor| actor.id);
+                            match (state_after(&action), id) {
+                                (Some(state), Some(id)) => cluster.apply_state(&id, state),
+                                _ => {
+                                    let _ = cluster.refresh().await;
+                                }
+                            }
+                            confirm_at = Some(tokio::time::Instant::now() + EVENT_CONFIRM_DELAY);
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!("Docker event stream ended: {e}");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(WATCH_RECONNECT_DELAY) => {}
+                }
+            }
+        });
+    }
+
+    /// Publishes a container's new state as an event reported it, before any
+    /// list shows it.
+    fn apply_state(&self, id: &str, state: NodeState) {
+        let changed =
+            self.nodes
+                .send_if_modified(|nodes| match nodes.iter_mut().find(|n| n.id == id) {
+                    Some(node) if node.state != state => {
+                        node.state = state;
+                        true
+                    }
+                    _ => false,
+                });
+        if changed {
+            let nodes = self.nodes.borrow().clone();
+            self.emit(ClusterEvent::NodesChanged(nodes));
+        }
+    }
+
+    /// Asks Docker for the project's containers and publishes them if changed.
+    pub async fn refresh(&self) -> Result<Vec<Node>, ClusterError> {
+        let nodes = self.engine.list(None).await?;
+        let changed = self.nodes.send_if_modified(|current| {
+            if *current == nodes {
+                false
+            } else {
+                *current = nodes.clone();
+                true
+            }
+        });
+        if changed {
+            self.emit(ClusterEvent::NodesChanged(nodes.clone()));
+        }
+        Ok(nodes)
+    }
+
+    /// Waits until Docker reports the container `id` (id, prefix or name) in
+    /// `state`.
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        state: NodeState,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<Node, ClusterError> {
+        let mut updates = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut nodes = self.refresh().await?;
+        loop {
+            let matching = find_by_id(&nodes, id)?;
+            if matching.state == state {
+                return Ok(matching.clone());
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(ClusterError::Interrupted),
+                _ = tokio::time::sleep_until(deadline) => return Err(ClusterError::Timeout),
+                changed = updates.changed() => {
+                    if changed.is_err() {
+                        return Err(ClusterError::DockerUnavailable("the cluster watcher stopped".into()));
+                    }
+                    nodes = updates.borrow_and_update().clone();
+                }
+                _ = tokio::time::sleep(WAIT_FALLBACK_POLL) => nodes = self.refresh().await?,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ledger::Ledger;
+
+    /// Whether the first node reaches `want` within `limit`.
+    async fn reaches(
+        nodes: &mut watch::Receiver<Vec<Node>>,
+        want: NodeState,
+        limit: Duration,
+    ) -> bool {
+        let reached = async {
+            while nodes.borrow_and_update().first().map(|n| n.state) != Some(want) {
+                if nodes.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::time::timeout(limit, reached).await.is_ok()
+    }
+
+    /// A container killed from outside (a crash, an operator) shows as exited
+    /// without any later event: Docker's list lags its `die` event, and no other
+    /// event may follow to trigger another look.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_outside_kill_shows_without_a_later_event_with_docker() {
+        if !crate::test_support::docker_engine_reachable(
+            "an_outside_kill_shows_without_a_later_event_with_docker",
+        )
+        .await
+        {
+            return;
+        }
+        let project = format!("cl-watch-{}", std::process::id());
+        let etcd = crate::test_support::EtcdContainer::start(&project, "etcd");
+        let state = std::env::temp_dir().join(&project);
+        let ledger = Ledger::open(&state, &project).unwrap();
+        let cluster = Cluster::connect(project.clone(), ledger, |_| {}).await;
+        let mut nodes = cluster.subscribe();
+        let shutdown = CancellationToken::new();
+        cluster.spawn_watcher(shutdown.clone());
+        // A functional limit, not a speed check: without the fix the state never
+        // changes at all.
+        assert!(
+            reaches(&mut nodes, NodeState::Running, Duration::from_secs(30)).await,
+            "the container is seen running"
+        );
+        // Let the watcher's start-up listing settle before the kill.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        etcd.kill();
+        let exited = reaches(&mut nodes, NodeState::Exited, Duration::from_secs(10)).await;
+        shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&state);
+        assert!(exited, "the outside kill is shown: {:?}", *nodes.borrow());
+    }
+}

@@ -1,0 +1,126 @@
+//! The host's own picture of a flow: what it is, its chapters, and what it
+//! asks to be allowed. Every API version's bindings convert into these types
+//! in one place (`runtime/wit/since_v*.rs`); nothing outside `runtime/` names
+//! a generated type, so a new WIT version touches the runtime alone.
+
+use std::fmt;
+
+/// A flow's self-description, as the host keeps it (sanitised and bounded
+/// by the runtime when it is read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowInfo {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub chapters: Vec<Chapter>,
+    pub capabilities: Capabilities,
+    /// The workload source to use when the presenter names none.
+    pub default_workload: Option<String>,
+}
+
+/// One step of the demo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chapter {
+    pub title: String,
+    /// Narration markup shown when the chapter is entered.
+    pub narration: String,
+    /// Footer hint for the presenter.
+    pub key_hint: String,
+    /// Move on by itself once the chapter's action returned `ok`.
+    pub auto_advance: bool,
+    /// Ignore "next" while the action runs.
+    pub blocks_advance: bool,
+}
+
+/// What a flow asks to be allowed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Capabilities {
+    pub faults: Vec<FaultGrant>,
+    pub reads_workload: bool,
+    /// URL prefixes, as the flow wrote them (parsed by the grant check).
+    pub http_probes: Vec<String>,
+}
+
+/// Some fault actions on the services a glob matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultGrant {
+    /// Glob over compose service names, e.g. `tikv*`.
+    pub services: String,
+    pub actions: Vec<FaultAction>,
+}
+
+/// An action a flow may ask to perform on a service's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FaultAction {
+    Kill,
+    Stop,
+    Restart,
+    Pause,
+    /// Network partitions: `partition` and `heal`.
+    Network,
+}
+
+impl FaultAction {
+    pub const ALL: [FaultAction; 5] = [
+        FaultAction::Kill,
+        FaultAction::Stop,
+        FaultAction::Restart,
+        FaultAction::Pause,
+        FaultAction::Network,
+    ];
+
+    /// The name presenters read and write (`--allow kill:etcd*`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultAction::Kill => "kill",
+            FaultAction::Stop => "stop",
+            FaultAction::Restart => "restart",
+            FaultAction::Pause => "pause",
+            FaultAction::Network => "network",
+        }
+    }
+}
+
+impl fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An action name that is none of [`FaultAction::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown action '{0}' (use kill, stop, restart, pause or network)")]
+pub struct UnknownAction(pub String);
+
+impl std::str::FromStr for FaultAction {
+    type Err = UnknownAction;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        FaultAction::ALL
+            .into_iter()
+            .find(|action| action.name() == name)
+            .ok_or_else(|| UnknownAction(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_reads_back_from_its_name() {
+        for action in FaultAction::ALL {
+            assert_eq!(action.name().parse::<FaultAction>(), Ok(action));
+            assert_eq!(action.to_string(), action.name());
+        }
+        let err = "explode".parse::<FaultAction>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown action 'explode' (use kill, stop, restart, pause or network)"
+        );
+        assert!(
+            "Kill".parse::<FaultAction>().is_err(),
+            "names are lowercase"
+        );
+    }
+}
