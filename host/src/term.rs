@@ -305,6 +305,10 @@ mod fullscreen_tests {
             .draw(|frame| frame.render_widget("hello", frame.area()))
             .unwrap();
         terminal.show_cursor().unwrap();
-        assert_eq!(queries.get(), 0, "the terminal was asked where its cursor is");
+        assert_eq!(
+            queries.get(),
+            0,
+            "the terminal was asked where its cursor is"
+        );
     }
 }
