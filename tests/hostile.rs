@@ -169,15 +169,7 @@ fn assert_all_running(project: &ComposeProject) {
 
 /// The error the host reported for the chapter titled `title`.
 fn chapter_error<'a>(t: &'a [Value], title: &str) -> &'a str {
-    let index = t
-        .iter()
-        .find(|e| e["event"] == "chapter" && e["title"] == title)
-        .unwrap_or_else(|| panic!("chapter {title} never started"))["index"]
-        .clone();
-    t.iter()
-        .find(|e| e["event"] == "error" && e["chapter"] == index)
-        .and_then(|e| e["message"].as_str())
-        .unwrap_or_else(|| panic!("chapter {title} reported no error"))
+    e2e::chapter_error(t, title).unwrap_or_else(|| panic!("chapter {title} reported no error"))
 }
 
 fn t_ms(t: &[Value], pred: impl Fn(&Value) -> bool) -> u64 {

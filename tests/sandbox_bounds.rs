@@ -10,10 +10,9 @@
 //! server) and 24842 (must never be reached).
 
 use e2e::{
-    ComposeProject, EtcdPorts, etcd_cluster_up, frozen_processes, host_bin, hostile_wasm,
-    read_transcript, run, temp_dir,
+    ComposeProject, EtcdPorts, chapter_error, etcd_cluster_up, frozen_processes, host_bin,
+    hostile_wasm, read_transcript, run, temp_dir,
 };
-use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -208,17 +207,6 @@ impl RssSampler {
         }
         std::mem::take(&mut *self.samples.lock().unwrap())
     }
-}
-
-fn chapter_error<'a>(t: &'a [Value], title: &str) -> Option<&'a str> {
-    let index = t
-        .iter()
-        .find(|e| e["event"] == "chapter" && e["title"] == title)
-        .unwrap_or_else(|| panic!("chapter {title} never started"))["index"]
-        .clone();
-    t.iter()
-        .find(|e| e["event"] == "error" && e["chapter"] == index)
-        .and_then(|e| e["message"].as_str())
 }
 
 #[test]

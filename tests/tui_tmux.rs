@@ -124,6 +124,14 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The host's command line for a shell, each argument quoted.
+fn shell_words(args: &[String]) -> String {
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
     let started = Instant::now();
     while started.elapsed() < limit {
@@ -169,11 +177,8 @@ fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
         cast_file.to_string_lossy().into_owned(),
         "--workload".into(),
         workload,
-    ]
-    .iter()
-    .map(|a| shell_quote(a))
-    .collect::<Vec<_>>()
-    .join(" ");
+    ];
+    let host = shell_words(&host);
     // The exit status goes to a file: the pane closes when the host ends.
     let command = format!(
         "{host} 2>{}; echo $? > {}",
@@ -348,11 +353,8 @@ fn a_packs_escape_sequences_never_reach_the_presenters_terminal() {
         path("host.log").to_string_lossy().into_owned(),
         "--record".into(),
         cast_file.to_string_lossy().into_owned(),
-    ]
-    .iter()
-    .map(|a| shell_quote(a))
-    .collect::<Vec<_>>()
-    .join(" ");
+    ];
+    let host = shell_words(&host);
     let command = format!(
         "{host} 2>{}; echo $? > {}",
         shell_quote(&path("stderr").to_string_lossy()),
@@ -453,11 +455,8 @@ fn q_in_the_terminal_exits_promptly_whatever_the_chapter_is_stuck_in() {
             project.clone(),
             "--state-dir".into(),
             path("state").to_string_lossy().into_owned(),
-        ]
-        .iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ");
+        ];
+        let host = shell_words(&host);
         // The exit time in ns, then the status: the pane closes after.
         let command = format!(
             "{host} 2>{}; s=$?; date +%s%N > {}.t; echo $s > {}",

@@ -350,3 +350,16 @@ pub fn frozen_processes(project: &str) -> Result<Vec<String>> {
     }
     Ok(frozen)
 }
+
+/// The error a transcript reports for the chapter titled `title`, if any
+/// (panics if that chapter never started).
+pub fn chapter_error<'a>(t: &'a [Value], title: &str) -> Option<&'a str> {
+    let index = t
+        .iter()
+        .find(|e| e["event"] == "chapter" && e["title"] == title)
+        .unwrap_or_else(|| panic!("chapter {title} never started"))["index"]
+        .clone();
+    t.iter()
+        .find(|e| e["event"] == "error" && e["chapter"] == index)
+        .and_then(|e| e["message"].as_str())
+}
