@@ -109,3 +109,13 @@ fn inspect_reads_the_committed_0_1_0_flow_on_this_host() {
     assert!(out.contains("api:         demo:flow@0.1.0\n"), "{out}");
     assert!(out.contains("8. "), "{out}");
 }
+
+#[test]
+fn a_flow_that_imports_nothing_of_the_api_is_not_claimed_for_the_hosts_version() {
+    let (ok, out, err) = inspect(&e2e::hostile_wasm("no-imports"));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("api:         demo:flow@0.1.0 (inferred from its exports: it imports nothing of the API)"),
+        "{out}"
+    );
+}

@@ -297,6 +297,7 @@ const HOSTILE_VARIANTS: &[(&str, &str)] = &[
     ("blocking", "blocking"),
     ("probes", "probes"),
     ("cmd-workload", "cmd-workload"),
+    ("no-imports", "no-imports"),
 ];
 
 /// A hostile pack, built for wasm32-wasip2 once per test process and copied

@@ -10,6 +10,7 @@
     feature = "floods",
     feature = "blocking",
     feature = "probes",
+    feature = "no-imports",
 )))]
 mod flow;
 
@@ -72,4 +73,73 @@ mod other_world {
     }
 
     export!(Calc);
+}
+
+/// A flow that calls nothing of the API, so its component imports nothing
+/// from demo:flow: the host must infer its version from its exports, not
+/// claim it for its own.
+#[cfg(feature = "no-imports")]
+mod no_imports {
+    wit_bindgen::generate!({
+        inline: "
+            package demo:flow@0.1.0;
+            world flow {
+                enum fault-action { kill, stop, restart, pause, network }
+                record fault-grant { services: string, actions: list<fault-action> }
+                record capabilities {
+                    faults: list<fault-grant>,
+                    reads-workload: bool,
+                    http-probes: list<string>,
+                }
+                record chapter {
+                    title: string,
+                    narration: string,
+                    key-hint: string,
+                    auto-advance: bool,
+                    blocks-advance: bool,
+                }
+                record flow-info {
+                    name: string,
+                    version: string,
+                    description: string,
+                    chapters: list<chapter>,
+                    capabilities: capabilities,
+                    default-workload: option<string>,
+                }
+                export describe: func() -> flow-info;
+                export enter: func(index: u32) -> result<_, string>;
+            }
+        ",
+    });
+
+    struct Silent;
+
+    impl Guest for Silent {
+        fn describe() -> FlowInfo {
+            FlowInfo {
+                name: "silent".into(),
+                version: "0.1.0".into(),
+                description: "Calls nothing of the API".into(),
+                chapters: vec![Chapter {
+                    title: "Only".into(),
+                    narration: "Nothing happens.".into(),
+                    key_hint: String::new(),
+                    auto_advance: false,
+                    blocks_advance: false,
+                }],
+                capabilities: Capabilities {
+                    faults: Vec::new(),
+                    reads_workload: false,
+                    http_probes: Vec::new(),
+                },
+                default_workload: None,
+            }
+        }
+
+        fn enter(_index: u32) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    export!(Silent);
 }
