@@ -6,7 +6,7 @@
 //! This module holds what the rest of the host sees (the [`Sample`] types, the
 //! stateful [`Parser`] that tells the formats apart on one stream, and
 //! [`line_time`] for replays); each format, with the facts about it the parser
-//! relies on, is in its own module: [`java_ycsb`] and [`go_ycsb`]. [`numbers`]
+//! relies on, is in its own module: `java_ycsb` and `go_ycsb`. `numbers`
 //! reads numbers and clocks as the tools print them. The real output the tests
 //! check against is in `tests/fixtures/workload/` (see its README).
 
