@@ -75,6 +75,13 @@ fn host(args: &[&str], state: &Path) -> Command {
     cmd
 }
 
+/// A headless run of `wasm` on `project`, granted what it asks (`--yes`).
+fn headless(wasm: &str, project: &str, extra: &[&str], state: &Path) -> Command {
+    let mut args = vec!["--flow", wasm, "--headless", "--yes", "--project", project];
+    args.extend_from_slice(extra);
+    host(&args, state)
+}
+
 fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let until = Instant::now() + limit;
     loop {
@@ -119,14 +126,10 @@ fn flow_text_reaches_no_terminal_or_file_with_its_escape_sequences() {
     // The show itself, headless: the transcript, stderr and the log.
     let transcript = dir.join("run.jsonl");
     let log = dir.join("host.log");
-    let output = run(&mut host(
+    let output = run(&mut headless(
+        wasm,
+        "sb-never-created",
         &[
-            "--flow",
-            wasm,
-            "--headless",
-            "--yes",
-            "--project",
-            "sb-never-created",
             "--transcript",
             transcript.to_str().unwrap(),
             "--log",
@@ -217,14 +220,10 @@ fn floods_stay_within_memory_log_and_event_bounds() {
     let log = dir.join("host.log");
     let wasm = hostile_wasm("floods");
     let started = Instant::now();
-    let mut child = host(
+    let mut child = headless(
+        wasm.to_str().unwrap(),
+        &cluster.name,
         &[
-            "--flow",
-            wasm.to_str().unwrap(),
-            "--headless",
-            "--yes",
-            "--project",
-            &cluster.name,
             "--transcript",
             transcript.to_str().unwrap(),
             "--log",
@@ -368,14 +367,10 @@ fn quit_during(cluster: &ComposeProject, index: usize, title: &str) -> Duration 
     let wasm = hostile_wasm("blocking");
     // Skips through the earlier chapters before they arm (50 ms < 300 ms).
     let keys = format!("space{} 1500ms q", " 50ms space".repeat(index - 1));
-    let mut child = host(
+    let mut child = headless(
+        wasm.to_str().unwrap(),
+        &cluster.name,
         &[
-            "--flow",
-            wasm.to_str().unwrap(),
-            "--headless",
-            "--yes",
-            "--project",
-            &cluster.name,
             "--transcript",
             transcript.to_str().unwrap(),
             "--keys",
@@ -521,17 +516,10 @@ fn probes_reach_only_the_granted_origin_and_path() {
     );
 
     let transcript = dir.join("run.jsonl");
-    let output = run(&mut host(
-        &[
-            "--flow",
-            wasm,
-            "--headless",
-            "--yes",
-            "--project",
-            "sb-never-created",
-            "--transcript",
-            transcript.to_str().unwrap(),
-        ],
+    let output = run(&mut headless(
+        wasm,
+        "sb-never-created",
+        &["--transcript", transcript.to_str().unwrap()],
         &dir,
     ))
     .unwrap();
@@ -599,15 +587,10 @@ fn a_flow_cannot_name_a_command_as_its_workload() {
     let planted = Path::new("/tmp/hostile-cmd-workload-ran");
     let _ = std::fs::remove_file(planted);
     let wasm = hostile_wasm("cmd-workload");
-    let output = run(&mut host(
-        &[
-            "--flow",
-            wasm.to_str().unwrap(),
-            "--headless",
-            "--yes",
-            "--project",
-            "sb-never-created",
-        ],
+    let output = run(&mut headless(
+        wasm.to_str().unwrap(),
+        "sb-never-created",
+        &[],
         &dir,
     ))
     .unwrap();
