@@ -279,6 +279,15 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
+    /// The pack the tests decide about: `etcd.wasm` with hash `beef`.
+    fn etcd_pack(info: &FlowInfo) -> Pack<'_> {
+        Pack {
+            file: Path::new("etcd.wasm"),
+            sha256: "beef",
+            info,
+        }
+    }
+
     fn info() -> FlowInfo {
         FlowInfo {
             name: "etcd".into(),
@@ -433,11 +442,7 @@ mod tests {
     fn accept_keeps_an_earlier_refusal_and_grants_the_new_item() {
         let dir = StateDir::new("consent-accept");
         let info = info();
-        let pack = Pack {
-            file: Path::new("etcd.wasm"),
-            sha256: "beef",
-            info: &info,
-        };
+        let pack = etcd_pack(&info);
         let asked = requested(&info.capabilities);
         for key in ['a', 'A', 'y', 'Y'] {
             let mut store = TrustStore::open(&dir.0).unwrap();
@@ -457,11 +462,7 @@ mod tests {
     fn the_explicit_key_grants_what_was_refused_earlier() {
         let dir = StateDir::new("consent-regrant");
         let info = info();
-        let pack = Pack {
-            file: Path::new("etcd.wasm"),
-            sha256: "beef",
-            info: &info,
-        };
+        let pack = etcd_pack(&info);
         let asked = requested(&info.capabilities);
         for key in ['g', 'G'] {
             let mut store = TrustStore::open(&dir.0).unwrap();
