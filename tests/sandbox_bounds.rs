@@ -10,10 +10,10 @@
 //! server) and 24842 (must never be reached).
 
 use e2e::{
-    ComposeProject, EtcdPorts, chapter_error, etcd_cluster_up, frozen_processes, host_bin,
-    hostile_wasm, read_transcript, run, temp_dir,
+    BLOCKING_CHAPTERS, ComposeProject, EtcdPorts, chapter_error, etcd_cluster_up, frozen_processes,
+    host_bin, hostile_wasm, read_stderr, read_transcript, run, temp_dir,
 };
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -236,13 +236,7 @@ fn floods_stay_within_memory_log_and_event_bounds() {
     let sampler = RssSampler::start(child.id(), started);
     let status = wait_bounded(&mut child, Duration::from_secs(240));
     let samples = sampler.finish();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = read_stderr(&mut child);
     assert!(status.success(), "{stderr}");
 
     let t = read_transcript(&transcript).unwrap();
@@ -396,13 +390,7 @@ fn quit_during(cluster: &ComposeProject, index: usize, title: &str) -> Duration 
         std::thread::sleep(Duration::from_millis(5));
     };
     let exited = Instant::now();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = read_stderr(&mut child);
     assert!(status.success(), "{title}: {stderr}");
     let t = read_transcript(&transcript).unwrap();
     let entered = t
@@ -425,16 +413,7 @@ fn quit_during(cluster: &ComposeProject, index: usize, title: &str) -> Duration 
 fn quitting_never_waits_on_a_chapter_that_does_not_return() {
     let cluster = etcd_cluster_up("sbbounds", PORTS);
     let _hanging = HangingServer::start("127.0.0.1:24840");
-    let chapters = [
-        (1, "Hanging probe"),
-        (2, "WASI sleep"),
-        (3, "Cheap calls after quit"),
-        (4, "Compute after quit"),
-        (5, "Docker wait"),
-        (6, "Endless countdown"),
-        (7, "Docker calls"),
-    ];
-    for (index, title) in chapters {
+    for (index, title) in BLOCKING_CHAPTERS {
         let took = quit_during(&cluster, index, title);
         assert!(
             took < QUIT_TO_EXIT_LIMIT,

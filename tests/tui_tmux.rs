@@ -433,16 +433,7 @@ fn q_in_the_terminal_exits_promptly_whatever_the_chapter_is_stuck_in() {
             keep.lock().unwrap().push(stream);
         }
     });
-    let cases = [
-        (1, "Hanging probe"),
-        (2, "WASI sleep"),
-        (3, "Cheap calls after quit"),
-        (4, "Compute after quit"),
-        (5, "Docker wait"),
-        (6, "Endless countdown"),
-        (7, "Docker calls"),
-    ];
-    for (index, title) in cases {
+    for (index, title) in e2e::BLOCKING_CHAPTERS {
         let dir = temp_dir(&format!("tui-block-{index}"));
         let path = |name: &str| -> PathBuf { dir.join(name) };
         let exit_file = path("exit");

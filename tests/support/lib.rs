@@ -364,3 +364,25 @@ pub fn chapter_error<'a>(t: &'a [Value], title: &str) -> Option<&'a str> {
         .find(|e| e["event"] == "error" && e["chapter"] == index)
         .and_then(|e| e["message"].as_str())
 }
+
+/// The chapters of the blocking pack (tests/guests/hostile/src/blocking.rs)
+/// that never return on their own, by index: each is a different way of
+/// being stuck when the presenter quits.
+pub const BLOCKING_CHAPTERS: [(usize, &str); 7] = [
+    (1, "Hanging probe"),
+    (2, "WASI sleep"),
+    (3, "Cheap calls after quit"),
+    (4, "Compute after quit"),
+    (5, "Docker wait"),
+    (6, "Endless countdown"),
+    (7, "Docker calls"),
+];
+
+/// All a finished child wrote to its piped stderr.
+pub fn read_stderr(child: &mut std::process::Child) -> String {
+    let mut text = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+    }
+    text
+}
