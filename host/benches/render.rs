@@ -24,6 +24,7 @@ fn busy_app() -> App {
         key_hint: "wait for the fault".into(),
         auto_advance: false,
         blocks_advance: true,
+        notes: String::new(),
     };
     let mut app = App::new(
         FlowInfo {

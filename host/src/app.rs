@@ -490,6 +490,7 @@ mod tests {
             key_hint: String::new(),
             auto_advance: auto,
             blocks_advance: blocks,
+            notes: String::new(),
         }
     }
 

@@ -15,11 +15,19 @@ pub enum Need {
     Undo,
 }
 
+/// One grant, its globs compiled.
+#[derive(Debug, Clone)]
+struct FaultGrantCheck {
+    services: glob::Pattern,
+    actions: Vec<FaultAction>,
+    peers: Vec<glob::Pattern>,
+}
+
 /// What a flow may do: what it declared in `describe()`, narrowed to what the
 /// presenter granted (`consent::obtain` builds it from the granted items).
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
-    faults: Vec<(glob::Pattern, Vec<FaultAction>)>,
+    faults: Vec<FaultGrantCheck>,
     reads_workload: bool,
     http_probes: Vec<ProbePrefix>,
 }
@@ -32,8 +40,16 @@ impl Grants {
                 .iter()
                 .filter_map(|grant| {
                     // An invalid glob grants nothing rather than failing the flow.
-                    let pattern = glob::Pattern::new(&grant.services).ok()?;
-                    Some((pattern, grant.actions.clone()))
+                    let services = glob::Pattern::new(&grant.services).ok()?;
+                    Some(FaultGrantCheck {
+                        services,
+                        actions: grant.actions.clone(),
+                        peers: grant
+                            .peers
+                            .iter()
+                            .filter_map(|p| glob::Pattern::new(p).ok())
+                            .collect(),
+                    })
                 })
                 .collect(),
             reads_workload: caps.reads_workload,
@@ -58,12 +74,21 @@ impl Grants {
     }
 
     pub fn permits(&self, need: Need, service: &str) -> bool {
-        self.faults.iter().any(|(pattern, actions)| {
-            pattern.matches(service)
+        self.faults.iter().any(|grant| {
+            grant.services.matches(service)
                 && match need {
-                    Need::Undo => !actions.is_empty(),
-                    Need::Fault(action) => actions.contains(&action),
+                    Need::Undo => !grant.actions.is_empty(),
+                    Need::Fault(action) => grant.actions.contains(&action),
                 }
+        })
+    }
+
+    /// Whether a network fault on `service` may name `peer` (as `isolate`'s
+    /// peers or `shape`'s `towards`): some grant on `service` lists a peer
+    /// glob matching it. The action itself is checked by [`Grants::permits`].
+    pub fn permits_peer(&self, service: &str, peer: &str) -> bool {
+        self.faults.iter().any(|grant| {
+            grant.services.matches(service) && grant.peers.iter().any(|p| p.matches(peer))
         })
     }
 
@@ -89,6 +114,7 @@ mod tests {
             faults: vec![FaultGrant {
                 services: services.into(),
                 actions,
+                peers: vec!["etcd*".into()],
             }],
             reads_workload: false,
             http_probes: probes.iter().map(|p| p.to_string()).collect(),
@@ -112,6 +138,24 @@ mod tests {
         assert!(!g.permits(Need::Fault(FaultAction::Pause), "tikv0"));
         assert!(g.permits(Need::Undo, "tikv1"));
         assert!(!g.permits(Need::Undo, "pd0"));
+    }
+
+    #[test]
+    fn a_peer_must_match_a_peer_glob_of_a_grant_on_the_target() {
+        let g = grants("etcd*", vec![FaultAction::Network]);
+        assert!(g.permits_peer("etcd1", "etcd2"));
+        assert!(!g.permits_peer("etcd1", "loadgen"));
+        assert!(!g.permits_peer("pd0", "etcd2"), "no grant on pd0");
+        let none = declared("etcd*", vec![FaultAction::Network], &[]);
+        let mut caps = Capabilities::default();
+        caps.faults.push(FaultGrant {
+            services: "etcd*".into(),
+            actions: vec![FaultAction::Shape],
+            peers: vec![],
+        });
+        let no_peers = Grants::from_declared(&caps);
+        assert!(!no_peers.permits_peer("etcd1", "etcd2"));
+        assert!(none.permits_peer("etcd1", "etcd3"));
     }
 
     #[test]

@@ -299,11 +299,13 @@ mod tests {
                 key_hint: String::new(),
                 auto_advance: false,
                 blocks_advance: false,
+                notes: String::new(),
             }],
             capabilities: Capabilities {
                 faults: vec![FaultGrant {
                     services: "etcd*".into(),
                     actions: vec![FaultAction::Kill],
+                    peers: vec![],
                 }],
                 reads_workload: true,
                 http_probes: vec![],

@@ -197,6 +197,9 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
         if chapter.auto_advance {
             flags.push("auto-advance");
         }
+        if !chapter.notes.is_empty() {
+            flags.push("notes");
+        }
         let flags = if flags.is_empty() {
             String::new()
         } else {
@@ -220,6 +223,9 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
         let what = match item {
             trust::Item::Fault { action, services } => {
                 format!("fault {} on services '{services}'", action)
+            }
+            trust::Item::Peers { services, peers } => {
+                format!("network faults of '{services}' may name services '{peers}'")
             }
             trust::Item::Workload => "read the workload".to_string(),
             trust::Item::Probe(prefix) => format!("http probe {prefix}"),

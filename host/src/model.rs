@@ -30,6 +30,9 @@ pub struct Chapter {
     pub auto_advance: bool,
     /// Ignore "next" while the action runs.
     pub blocks_advance: bool,
+    /// Speaker notes (markup) for the presenter only; empty for none (and
+    /// always for a 0.1.0 flow, whose API has no notes).
+    pub notes: String,
 }
 
 /// What a flow asks to be allowed.
@@ -47,6 +50,9 @@ pub struct FaultGrant {
     /// Glob over compose service names, e.g. `tikv*`.
     pub services: String,
     pub actions: Vec<FaultAction>,
+    /// Globs over the services that `isolate` may cut these services from
+    /// and that `shape` may limit itself towards (0.2.0; empty before).
+    pub peers: Vec<String>,
 }
 
 /// An action a flow may ask to perform on a service's containers.
@@ -56,17 +62,20 @@ pub enum FaultAction {
     Stop,
     Restart,
     Pause,
-    /// Network partitions: `partition` and `heal`.
+    /// Network partitions: `partition`, `isolate` and `heal`.
     Network,
+    /// Traffic shaping: `shape` and `unshape`.
+    Shape,
 }
 
 impl FaultAction {
-    pub const ALL: [FaultAction; 5] = [
+    pub const ALL: [FaultAction; 6] = [
         FaultAction::Kill,
         FaultAction::Stop,
         FaultAction::Restart,
         FaultAction::Pause,
         FaultAction::Network,
+        FaultAction::Shape,
     ];
 
     /// The name presenters read and write (`--allow kill:etcd*`).
@@ -77,6 +86,7 @@ impl FaultAction {
             FaultAction::Restart => "restart",
             FaultAction::Pause => "pause",
             FaultAction::Network => "network",
+            FaultAction::Shape => "shape",
         }
     }
 }
@@ -89,7 +99,7 @@ impl fmt::Display for FaultAction {
 
 /// An action name that is none of [`FaultAction::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown action '{0}' (use kill, stop, restart, pause or network)")]
+#[error("unknown action '{0}' (use kill, stop, restart, pause, network or shape)")]
 pub struct UnknownAction(pub String);
 
 impl std::str::FromStr for FaultAction {
@@ -116,7 +126,7 @@ mod tests {
         let err = "explode".parse::<FaultAction>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown action 'explode' (use kill, stop, restart, pause or network)"
+            "unknown action 'explode' (use kill, stop, restart, pause, network or shape)"
         );
         assert!(
             "Kill".parse::<FaultAction>().is_err(),

@@ -229,6 +229,7 @@ mod tests {
                         key_hint: String::new(),
                         auto_advance: false,
                         blocks_advance: false,
+                        notes: String::new(),
                     },
                     Chapter {
                         title: title.into(),
@@ -236,6 +237,7 @@ mod tests {
                         key_hint: String::new(),
                         auto_advance: false,
                         blocks_advance: false,
+                        notes: String::new(),
                     },
                 ],
                 capabilities: Capabilities {

@@ -17,12 +17,19 @@ const TRUST_FILE: &str = "trust.json";
 const FORMAT_VERSION: u32 = 1;
 
 /// One thing a flow may ask for, as the presenter grants it and as `--allow`
-/// spells it: `kill:etcd*`, `workload`, `probe:http://127.0.0.1:2379/`.
+/// spells it: `kill:etcd*`, `peers:etcd*:etcd*`, `workload`,
+/// `probe:http://127.0.0.1:2379/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     Fault {
         action: FaultAction,
         services: String,
+    },
+    /// The services `isolate` may cut `services` from and `shape` may limit
+    /// itself towards (a grant's `peers`, one glob per item).
+    Peers {
+        services: String,
+        peers: String,
     },
     Workload,
     Probe(String),
@@ -34,6 +41,9 @@ impl Item {
         match self {
             Item::Fault { action, services } => {
                 format!("{action} containers of services '{services}'")
+            }
+            Item::Peers { services, peers } => {
+                format!("isolate or shape '{services}' towards services '{peers}'")
             }
             Item::Workload => "read the workload figures".into(),
             Item::Probe(listed) if crate::probe_url::is_refused_listing(listed) => {
@@ -55,11 +65,14 @@ impl Item {
                     action: asked_action,
                     services: asked_services,
                 },
-            ) => {
-                action == asked_action
-                    && (services == asked_services
-                        || glob::Pattern::new(services).is_ok_and(|p| p.matches(asked_services)))
-            }
+            ) => action == asked_action && glob_covers(services, asked_services),
+            (
+                Item::Peers { services, peers },
+                Item::Peers {
+                    services: asked_services,
+                    peers: asked_peers,
+                },
+            ) => glob_covers(services, asked_services) && glob_covers(peers, asked_peers),
             (Item::Workload, Item::Workload) => true,
             (Item::Probe(prefix), Item::Probe(asked)) => {
                 crate::probe_url::listed_covers(prefix, asked)
@@ -69,12 +82,18 @@ impl Item {
     }
 }
 
+/// Whether the presenter's glob covers the requested one, compared as text.
+fn glob_covers(granted: &str, asked: &str) -> bool {
+    granted == asked || glob::Pattern::new(granted).is_ok_and(|p| p.matches(asked))
+}
+
 impl fmt::Display for Item {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Item::Fault { action, services } => {
                 write!(f, "{action}:{services}")
             }
+            Item::Peers { services, peers } => write!(f, "peers:{services}:{peers}"),
             Item::Workload => f.write_str("workload"),
             Item::Probe(prefix) => write!(f, "probe:{prefix}"),
         }
@@ -106,8 +125,27 @@ impl std::str::FromStr for Item {
                 .map_err(|why| anyhow!("invalid capability '{spec}': {why}"))?;
             return Ok(Item::Probe(prefix.to_string()));
         }
+        if kind == "peers" {
+            let (services, peers) = rest
+                .split_once(':')
+                .filter(|(s, p)| !s.is_empty() && !p.is_empty())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "invalid capability '{spec}': expected peers:SERVICES:PEERS, e.g. peers:etcd*:etcd*"
+                    )
+                })?;
+            for glob in [services, peers] {
+                glob::Pattern::new(glob).map_err(|e| {
+                    anyhow!("invalid capability '{spec}': bad service pattern '{glob}': {e}")
+                })?;
+            }
+            return Ok(Item::Peers {
+                services: services.to_string(),
+                peers: peers.to_string(),
+            });
+        }
         let action = kind.parse::<FaultAction>().map_err(|_| {
-            anyhow!("invalid capability '{spec}': unknown action '{kind}' (use kill, stop, restart, pause, network, workload or probe)")
+            anyhow!("invalid capability '{spec}': unknown action '{kind}' (use kill, stop, restart, pause, network, shape, peers, workload or probe)")
         })?;
         if rest.is_empty() {
             bail!("invalid capability '{spec}': name the services, e.g. {kind}:etcd*");
@@ -144,6 +182,12 @@ pub fn requested(caps: &Capabilities) -> Vec<Item> {
                 services: grant.services.clone(),
             });
         }
+        for peers in &grant.peers {
+            items.push(Item::Peers {
+                services: grant.services.clone(),
+                peers: peers.clone(),
+            });
+        }
     }
     if caps.reads_workload {
         items.push(Item::Workload);
@@ -170,19 +214,32 @@ pub fn to_capabilities(items: &[Item]) -> Capabilities {
     for item in items {
         match item {
             Item::Fault { action, services } => {
-                match caps.faults.iter_mut().find(|g| &g.services == services) {
-                    Some(grant) => grant.actions.push(*action),
-                    None => caps.faults.push(FaultGrant {
-                        services: services.clone(),
-                        actions: vec![*action],
-                    }),
-                }
+                grant_for(&mut caps, services).actions.push(*action)
+            }
+            Item::Peers { services, peers } => {
+                grant_for(&mut caps, services).peers.push(peers.clone())
             }
             Item::Workload => caps.reads_workload = true,
             Item::Probe(prefix) => caps.http_probes.push(prefix.clone()),
         }
     }
     caps
+}
+
+/// The grant on exactly `services` in `caps`, added if there is none yet.
+fn grant_for<'c>(caps: &'c mut Capabilities, services: &str) -> &'c mut FaultGrant {
+    let at = match caps.faults.iter().position(|g| g.services == services) {
+        Some(at) => at,
+        None => {
+            caps.faults.push(FaultGrant {
+                services: services.to_string(),
+                actions: Vec::new(),
+                peers: Vec::new(),
+            });
+            caps.faults.len() - 1
+        }
+    };
+    &mut caps.faults[at]
 }
 
 /// The sha256 of a pack's bytes, as lowercase hex.
@@ -384,6 +441,7 @@ mod tests {
             faults: vec![FaultGrant {
                 services: "etcd*".into(),
                 actions: vec![FaultAction::Kill, FaultAction::Pause],
+                peers: vec![],
             }],
             reads_workload: true,
             http_probes: vec!["http://127.0.0.1:2379/".into()],

@@ -426,6 +426,7 @@ mod tests {
                     key_hint: "SPACE go".into(),
                     auto_advance: false,
                     blocks_advance: false,
+                    notes: String::new(),
                 }],
                 capabilities: Capabilities {
                     faults: vec![],

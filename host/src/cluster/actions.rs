@@ -29,6 +29,9 @@ impl Cluster {
             }
             Action::Network(NetworkAction::Partition) => self.partition(&node).await?,
             Action::Network(NetworkAction::Heal) => self.heal(&node).await?,
+            Action::Network(NetworkAction::Isolate { from }) => self.isolate(&node, from).await?,
+            Action::Network(NetworkAction::Shape(spec)) => self.shape(&node, spec).await?,
+            Action::Network(NetworkAction::Unshape) => self.unshape(&node).await?,
         }
         tracing::info!(
             "{} {} ({})",

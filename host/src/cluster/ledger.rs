@@ -23,6 +23,22 @@ pub enum UndoAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ipv4_address: Option<String>,
     },
+    /// Remove a `shape`: the exact commands (`tc qdisc del … handle 1:`,
+    /// each iptables rule and chain) a helper runs in the container's
+    /// namespace, and the delayer container kept running for it.
+    Unshape {
+        steps: Vec<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delayer: Option<String>,
+        /// Docker's `StartedAt` when the fault was made: a container
+        /// started since has a new namespace, without the rules.
+        started_at: String,
+    },
+    /// Remove an `isolate`: its exact iptables rules and chain.
+    Rejoin {
+        steps: Vec<Vec<String>>,
+        started_at: String,
+    },
 }
 
 impl UndoAction {
@@ -34,6 +50,9 @@ impl UndoAction {
                 UndoAction::Reconnect { network: a, .. },
                 UndoAction::Reconnect { network: b, .. },
             ) => a == b,
+            // One of each per container: the undo of either kind is all of it.
+            (UndoAction::Unshape { .. }, UndoAction::Unshape { .. })
+            | (UndoAction::Rejoin { .. }, UndoAction::Rejoin { .. }) => true,
             _ => self == other,
         }
     }
@@ -43,6 +62,18 @@ impl UndoAction {
             UndoAction::Start => "start".into(),
             UndoAction::Unpause => "unpause".into(),
             UndoAction::Reconnect { network, .. } => format!("reconnect to {network}"),
+            UndoAction::Unshape { steps, delayer, .. } => format!(
+                "unshape ({} command(s){})",
+                steps.len(),
+                if delayer.is_some() {
+                    ", stop the delayer"
+                } else {
+                    ""
+                }
+            ),
+            UndoAction::Rejoin { steps, .. } => {
+                format!("remove the isolation ({} command(s))", steps.len())
+            }
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - `select`: which container a target names (pure);
 //! - `actions`: a flow's action, and the container calls that make it;
 //! - `network`: partitions and their healing;
+//! - `netfault`: shaping and isolation, made by helper containers in the
+//!   target's network namespace;
 //! - `restore`: undoing outstanding faults, scheduled or at the end;
 //! - `logs`: the handle the workload follows a service's logs through;
 //! - `ledger`, `leftovers`, `project`, `signal`: the fault ledger, faults an
@@ -21,6 +23,7 @@ pub mod ledger;
 pub mod leftovers;
 mod logs;
 mod model;
+pub mod netfault;
 mod network;
 pub mod project;
 mod restore;
@@ -31,7 +34,7 @@ mod watch;
 pub use logs::ServiceLogs;
 pub use model::{
     Action, ClusterError, ClusterEvent, ContainerAction, Health, NetworkAction, Node, NodeState,
-    Performed, RestoreOutcome, Target, state_name,
+    Performed, RestoreOutcome, ShapeSpec, Target, state_name,
 };
 pub use signal::KillSignal;
 
@@ -55,6 +58,10 @@ pub struct Cluster {
     /// Held while undoing faults, so a scheduled undo and the final restore
     /// never start the same container twice.
     restoring: tokio::sync::Mutex<()>,
+    /// The image network faults run their helpers from.
+    netfault_image: String,
+    /// What the kernel offers network faults, probed at the first one.
+    mechanisms: tokio::sync::OnceCell<netfault::plan::Mechanisms>,
 }
 
 impl Cluster {
@@ -73,6 +80,11 @@ impl Cluster {
             nodes: tokio::sync::watch::Sender::new(Vec::new()),
             report: Box::new(report),
             restoring: tokio::sync::Mutex::new(()),
+            netfault_image: std::env::var("DEMO_NETFAULT_IMAGE")
+                .ok()
+                .filter(|image| !image.trim().is_empty())
+                .unwrap_or_else(|| netfault::helper::DEFAULT_IMAGE.to_string()),
+            mechanisms: tokio::sync::OnceCell::new(),
         });
         if let Err(e) = cluster.engine.client().await {
             tracing::warn!("{e}");

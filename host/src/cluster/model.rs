@@ -2,6 +2,7 @@
 //! can ask of them, how that goes wrong, and what the cluster reports.
 
 use super::ledger::UndoAction;
+pub use super::netfault::spec::ShapeSpec;
 use super::signal::KillSignal;
 use serde::Serialize;
 
@@ -60,7 +61,7 @@ pub enum Target {
 
 /// What a flow can ask of a container: one Engine API call on the container,
 /// or a change to the networks it is on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Container(ContainerAction),
     Network(NetworkAction),
@@ -83,13 +84,21 @@ pub enum ContainerAction {
     Unpause,
 }
 
-/// A partition and its undo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A change to what the container's network lets through, and its undo.
+#[derive(Debug, Clone, PartialEq)]
 pub enum NetworkAction {
     /// Disconnect the container from every project network it is on.
     Partition,
-    /// Reconnect it to each, with the aliases it had there.
+    /// Reconnect it to each, with the aliases it had there, and remove an
+    /// isolation.
     Heal,
+    /// Drop traffic between it and these services' containers, both ways.
+    Isolate {
+        from: Vec<String>,
+    },
+    /// Delay, lose, cap… the traffic leaving it (see `netfault`).
+    Shape(ShapeSpec),
+    Unshape,
 }
 
 impl From<ContainerAction> for Action {
@@ -110,8 +119,12 @@ impl Action {
     pub fn applies_to(&self, state: NodeState) -> bool {
         match self {
             Action::Container(action) => action.applies_to(state),
-            Action::Network(NetworkAction::Partition) => state == NodeState::Running,
-            Action::Network(NetworkAction::Heal) => state != NodeState::Removing,
+            Action::Network(
+                NetworkAction::Partition | NetworkAction::Isolate { .. } | NetworkAction::Shape(_),
+            ) => state == NodeState::Running,
+            Action::Network(NetworkAction::Heal | NetworkAction::Unshape) => {
+                state != NodeState::Removing
+            }
         }
     }
 
@@ -120,8 +133,10 @@ impl Action {
     pub fn is_disruptive(&self) -> bool {
         match self {
             Action::Container(action) => action.is_disruptive(),
-            Action::Network(NetworkAction::Partition) => true,
-            Action::Network(NetworkAction::Heal) => false,
+            Action::Network(
+                NetworkAction::Partition | NetworkAction::Isolate { .. } | NetworkAction::Shape(_),
+            ) => true,
+            Action::Network(NetworkAction::Heal | NetworkAction::Unshape) => false,
         }
     }
 
@@ -132,6 +147,11 @@ impl Action {
             Action::Container(action) => action.describe(),
             Action::Network(NetworkAction::Partition) => "partition".into(),
             Action::Network(NetworkAction::Heal) => "heal".into(),
+            Action::Network(NetworkAction::Isolate { from }) => {
+                format!("isolate from {}", from.join(", "))
+            }
+            Action::Network(NetworkAction::Shape(spec)) => format!("shape {spec}"),
+            Action::Network(NetworkAction::Unshape) => "unshape".into(),
         }
     }
 }
@@ -200,6 +220,12 @@ pub enum ClusterError {
     Timeout,
     #[error("interrupted")]
     Interrupted,
+    /// The request is wrong in itself (a spec out of range); nothing changed.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// This Docker host cannot do it (e.g. no `sch_netem`); nothing changed.
+    #[error("unsupported here: {0}")]
+    Unsupported(String),
 }
 
 /// An action the host performed on a container for the flow.
@@ -262,6 +288,16 @@ mod tests {
             ContainerAction::Unpause.into(),
             NetworkAction::Partition.into(),
             NetworkAction::Heal.into(),
+            NetworkAction::Isolate {
+                from: vec!["etcd2".into(), "etcd3".into()],
+            }
+            .into(),
+            NetworkAction::Shape(ShapeSpec {
+                delay_ms: 200,
+                ..Default::default()
+            })
+            .into(),
+            NetworkAction::Unshape.into(),
         ]
         .iter()
         .filter(|a| a.is_disruptive())
@@ -274,7 +310,9 @@ mod tests {
                 "stop (grace 1s)",
                 "restart",
                 "pause",
-                "partition"
+                "partition",
+                "isolate from etcd2, etcd3",
+                "shape delay 200ms",
             ]
         );
     }

@@ -81,16 +81,17 @@ impl Cluster {
     }
 
     /// Reconnects a partitioned container to every network the ledger says
-    /// it was cut from.
+    /// it was cut from, and removes its isolation.
     pub(super) async fn heal(&self, node: &Node) -> Result<(), ClusterError> {
         let cuts: Vec<Entry> = self
             .outstanding_faults()
             .into_iter()
             .filter(|e| e.container_id == node.id && matches!(e.undo, UndoAction::Reconnect { .. }))
             .collect();
-        if cuts.is_empty() {
+        let rejoined = self.rejoin(node).await?;
+        if cuts.is_empty() && !rejoined {
             return Err(ClusterError::Failed(format!(
-                "{} is not partitioned by this host",
+                "{} is not partitioned or isolated by this host",
                 node.container
             )));
         }

@@ -67,7 +67,9 @@ impl Cluster {
         // both. Reconnect before start, so it comes up with its peers in reach.
         entries.sort_by_key(|e| match e.undo {
             UndoAction::Unpause => 0,
-            UndoAction::Reconnect { .. } => 1,
+            UndoAction::Reconnect { .. }
+            | UndoAction::Unshape { .. }
+            | UndoAction::Rejoin { .. } => 1,
             UndoAction::Start => 2,
         });
         let mut outcomes = Vec::new();
@@ -85,6 +87,7 @@ impl Cluster {
             self.emit(ClusterEvent::Restored(outcome.clone()));
             outcomes.push(outcome);
         }
+        self.sweep_helpers().await;
         let _ = self.refresh().await;
         outcomes
     }
@@ -92,6 +95,12 @@ impl Cluster {
     /// Undoes one fault, unless the container is already as the undo would
     /// leave it.
     pub(super) async fn restore(&self, entry: &Entry) -> RestoreOutcome {
+        if matches!(
+            entry.undo,
+            UndoAction::Unshape { .. } | UndoAction::Rejoin { .. }
+        ) {
+            return self.restore_network(entry).await;
+        }
         let outcome = |ok: bool, detail: String| RestoreOutcome {
             service: entry.service.clone(),
             container: entry.container.clone(),
@@ -154,6 +163,9 @@ impl Cluster {
             }
             UndoAction::Start => (ContainerAction::Start, "started"),
             UndoAction::Unpause => (ContainerAction::Unpause, "unpaused"),
+            UndoAction::Unshape { .. } | UndoAction::Rejoin { .. } => {
+                return self.restore_network(entry).await;
+            }
         };
         match self.perform(&entry.container_id, &action).await {
             Ok(()) => outcome(true, done.into()),

@@ -345,11 +345,18 @@ impl HostApi {
     }
 
     /// Performs `action` on the container `target` picks, if the grants
-    /// allow it on that container's service.
+    /// allow it on that container's service (and every peer a network
+    /// fault names is among that grant's peers).
     pub async fn act(&mut self, target: Target, action: Action) -> Result<Node, ClusterError> {
         let need = need_of(&action);
+        let peers = peers_of(&action).to_vec();
         let grants = self.grants.clone();
-        let permitted = move |node: &Node| grants.permits(need, &node.service);
+        let permitted = move |node: &Node| {
+            grants.permits(need, &node.service)
+                && peers
+                    .iter()
+                    .all(|peer| grants.permits_peer(&node.service, peer))
+        };
         let cluster = self.cluster()?;
         self.io_turn()
             .await
@@ -450,8 +457,20 @@ fn need_of(action: &Action) -> Need {
         Action::Container(ContainerAction::Stop { .. }) => Need::Fault(FaultAction::Stop),
         Action::Container(ContainerAction::Restart) => Need::Fault(FaultAction::Restart),
         Action::Container(ContainerAction::Pause) => Need::Fault(FaultAction::Pause),
-        Action::Network(NetworkAction::Partition) => Need::Fault(FaultAction::Network),
+        Action::Network(NetworkAction::Partition | NetworkAction::Isolate { .. }) => {
+            Need::Fault(FaultAction::Network)
+        }
+        Action::Network(NetworkAction::Shape(_)) => Need::Fault(FaultAction::Shape),
         Action::Container(ContainerAction::Start | ContainerAction::Unpause)
-        | Action::Network(NetworkAction::Heal) => Need::Undo,
+        | Action::Network(NetworkAction::Heal | NetworkAction::Unshape) => Need::Undo,
+    }
+}
+
+/// The services a network fault names besides its target.
+fn peers_of(action: &Action) -> &[String] {
+    match action {
+        Action::Network(NetworkAction::Isolate { from }) => from,
+        Action::Network(NetworkAction::Shape(spec)) => &spec.towards,
+        _ => &[],
     }
 }

@@ -374,6 +374,7 @@ fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
                 title: flow_line(c.title, 120),
                 narration: text(c.narration, 64 * 1024),
                 key_hint: flow_line(c.key_hint, 120),
+                notes: text(c.notes, 16 * 1024),
                 ..c
             })
             .collect(),
@@ -386,6 +387,10 @@ fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
                     grant.services = flow_line(grant.services, 128);
                     grant.actions.sort();
                     grant.actions.dedup();
+                    grant.peers.truncate(MAX_DECLARED_ITEMS);
+                    grant.peers = grant.peers.into_iter().map(|p| flow_line(p, 128)).collect();
+                    grant.peers.sort();
+                    grant.peers.dedup();
                     grant
                 })
                 .collect(),

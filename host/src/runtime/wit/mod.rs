@@ -5,6 +5,8 @@
 //! [`FlowExports`], never a generated type.
 
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
+mod unchanged;
 
 use crate::model::FlowInfo;
 use crate::runtime::StoreData;
@@ -16,16 +18,18 @@ use wasmtime::component::{InstancePre, Linker};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ApiVersion {
     V0_1_0,
+    V0_2_0,
 }
 
 impl ApiVersion {
     /// Oldest first.
-    pub const ALL: [ApiVersion; 1] = [ApiVersion::V0_1_0];
-    pub const LATEST: ApiVersion = ApiVersion::V0_1_0;
+    pub const ALL: [ApiVersion; 2] = [ApiVersion::V0_1_0, ApiVersion::V0_2_0];
+    pub const LATEST: ApiVersion = ApiVersion::V0_2_0;
 
     pub fn semver(self) -> semver::Version {
         match self {
             ApiVersion::V0_1_0 => since_v0_1_0::VERSION,
+            ApiVersion::V0_2_0 => since_v0_2_0::VERSION,
         }
     }
 
@@ -95,12 +99,14 @@ pub enum VersionMismatch {
 
 /// Adds every version's imports to the one linker.
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
-    since_v0_1_0::add_to_linker(linker)
+    since_v0_1_0::add_to_linker(linker)?;
+    since_v0_2_0::add_to_linker(linker)
 }
 
 /// A linked flow of a known version, ready to instantiate.
 pub enum FlowPre {
     V0_1_0(since_v0_1_0::FlowPre),
+    V0_2_0(since_v0_2_0::FlowPre),
 }
 
 impl FlowPre {
@@ -108,18 +114,21 @@ impl FlowPre {
     pub fn new(version: ApiVersion, pre: InstancePre<StoreData>) -> wasmtime::Result<Self> {
         Ok(match version {
             ApiVersion::V0_1_0 => FlowPre::V0_1_0(since_v0_1_0::FlowPre::new(pre)?),
+            ApiVersion::V0_2_0 => FlowPre::V0_2_0(since_v0_2_0::FlowPre::new(pre)?),
         })
     }
 
     pub fn engine(&self) -> &wasmtime::Engine {
         match self {
             FlowPre::V0_1_0(pre) => pre.engine(),
+            FlowPre::V0_2_0(pre) => pre.engine(),
         }
     }
 
     pub async fn instantiate(&self, store: &mut Store<StoreData>) -> wasmtime::Result<FlowExports> {
         Ok(match self {
             FlowPre::V0_1_0(pre) => FlowExports::V0_1_0(pre.instantiate_async(store).await?),
+            FlowPre::V0_2_0(pre) => FlowExports::V0_2_0(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -127,12 +136,14 @@ impl FlowPre {
 /// A flow instance's exports, whatever version it was built for.
 pub enum FlowExports {
     V0_1_0(since_v0_1_0::Flow),
+    V0_2_0(since_v0_2_0::Flow),
 }
 
 impl FlowExports {
     pub async fn describe(&self, store: &mut Store<StoreData>) -> wasmtime::Result<FlowInfo> {
         match self {
             FlowExports::V0_1_0(flow) => since_v0_1_0::describe(flow, store).await,
+            FlowExports::V0_2_0(flow) => since_v0_2_0::describe(flow, store).await,
         }
     }
 
@@ -143,6 +154,7 @@ impl FlowExports {
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
             FlowExports::V0_1_0(flow) => since_v0_1_0::enter(flow, store, index).await,
+            FlowExports::V0_2_0(flow) => since_v0_2_0::enter(flow, store, index).await,
         }
     }
 }
@@ -160,9 +172,11 @@ mod tests {
             ApiVersion::for_imported("9.0.0"),
             Err(VersionMismatch::Newer(_))
         ));
+        assert_eq!(ApiVersion::for_imported("0.2.0"), Ok(ApiVersion::V0_2_0));
+        assert_eq!(ApiVersion::for_imported("0.2.3"), Ok(ApiVersion::V0_2_0));
         // 0.x minor versions are different APIs.
         assert!(matches!(
-            ApiVersion::for_imported("0.2.0"),
+            ApiVersion::for_imported("0.3.0"),
             Err(VersionMismatch::Newer(_))
         ));
         assert!(matches!(
@@ -180,7 +194,7 @@ mod tests {
         let newer = ApiVersion::for_imported("9.0.0").unwrap_err().to_string();
         assert_eq!(
             newer,
-            "was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0): upgrade the host, or rebuild the flow against guest-sdk for 0.1.0"
+            "was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.2.0): upgrade the host, or rebuild the flow against guest-sdk for 0.2.0"
         );
     }
 

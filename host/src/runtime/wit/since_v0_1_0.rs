@@ -83,6 +83,8 @@ impl From<bindings::Chapter> for Chapter {
             key_hint: chapter.key_hint,
             auto_advance: chapter.auto_advance,
             blocks_advance: chapter.blocks_advance,
+            // 0.1.0 has no speaker notes.
+            notes: String::new(),
         }
     }
 }
@@ -96,6 +98,8 @@ impl From<bindings::Capabilities> for Capabilities {
                 .map(|grant| FaultGrant {
                     services: grant.services,
                     actions: grant.actions.into_iter().map(FaultAction::from).collect(),
+                    // 0.1.0 has no isolate or shape, so no peers.
+                    peers: Vec::new(),
                 })
                 .collect(),
             reads_workload: caps.reads_workload,
@@ -116,250 +120,21 @@ impl From<bindings::FaultAction> for FaultAction {
     }
 }
 
-impl types::Host for HostApi {}
-
-impl narration::Host for HostApi {
-    async fn set(&mut self, markup: String) {
-        self.set_narration(markup);
-    }
-
-    async fn append(&mut self, markup: String) {
-        self.append_narration(markup);
-    }
-
-    async fn badge(&mut self, text: String, level: types::Level) {
-        let level = match level {
-            types::Level::Info => Level::Info,
-            types::Level::Success => Level::Success,
-            types::Level::Warning => Level::Warning,
-            types::Level::Danger => Level::Danger,
-        };
-        self.show_badge(text, level);
-    }
-}
-
-impl timing::Host for HostApi {
-    async fn sleep(&mut self, ms: u32) -> bool {
-        self.wait_ms(ms).await
-    }
-
-    async fn countdown(&mut self, seconds: u32, label: String) -> bool {
-        self.count_down(seconds, label).await
-    }
-}
-
-impl wit_workload::Host for HostApi {
-    async fn current(
-        &mut self,
-    ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
-        self.workload_sample()
-            .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
-            .map_err(workload_error_to_wit)
-    }
-
-    async fn baseline(&mut self) -> Result<Option<f64>, wit_workload::WorkloadError> {
-        self.workload_baseline().map_err(workload_error_to_wit)
-    }
-
-    async fn current_status(
-        &mut self,
-    ) -> Result<wit_workload::Status, wit_workload::WorkloadError> {
-        self.workload_status()
-            .map(status_to_wit)
-            .map_err(workload_error_to_wit)
-    }
-
-    async fn history(&mut self) -> Result<Vec<f64>, wit_workload::WorkloadError> {
-        self.workload_history().map_err(workload_error_to_wit)
-    }
-
-    async fn wait_for(
-        &mut self,
-        status: wit_workload::Status,
-        timeout_ms: u32,
-    ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
-        self.wait_for_workload(status_from_wit(status), timeout_ms)
-            .await
-            .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
-            .map_err(workload_error_to_wit)
-    }
-}
+super::unchanged::unchanged_interfaces_since_v0_1_0!();
 
 type ClusterResult<T> = Result<T, wit_cluster::ClusterError>;
 
 impl wit_cluster::Host for HostApi {
-    async fn list_nodes(&mut self) -> ClusterResult<Vec<wit_cluster::Node>> {
-        let nodes = self.nodes().await.map_err(error_to_wit)?;
-        Ok(nodes.into_iter().map(node_to_wit).collect())
-    }
-
-    async fn kill(
-        &mut self,
-        target: wit_cluster::Target,
-        signal: String,
-    ) -> ClusterResult<wit_cluster::Node> {
-        let node = self.kill_with(target_from_wit(target), &signal).await;
-        node.map(node_to_wit).map_err(error_to_wit)
-    }
-
-    async fn stop(
-        &mut self,
-        target: wit_cluster::Target,
-        grace_seconds: u32,
-    ) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, ContainerAction::Stop { grace_seconds })
-            .await
-    }
-
-    async fn start(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, ContainerAction::Start).await
-    }
-
-    async fn restart(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, ContainerAction::Restart).await
-    }
-
-    async fn pause(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, ContainerAction::Pause).await
-    }
-
-    async fn unpause(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, ContainerAction::Unpause).await
-    }
-
-    async fn wait_for(
-        &mut self,
-        id: String,
-        state: wit_cluster::NodeState,
-        timeout_ms: u32,
-    ) -> ClusterResult<wit_cluster::Node> {
-        let node = self
-            .wait_for_node(&id, state_from_wit(state), timeout_ms)
-            .await;
-        node.map(node_to_wit).map_err(error_to_wit)
-    }
-
-    async fn partition(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, NetworkAction::Partition).await
-    }
-
-    async fn heal(&mut self, target: wit_cluster::Target) -> ClusterResult<wit_cluster::Node> {
-        self.act_on(target, NetworkAction::Heal).await
-    }
-
-    async fn undo_after(
-        &mut self,
-        target: wit_cluster::Target,
-        ms: u32,
-    ) -> ClusterResult<Vec<wit_cluster::Node>> {
-        let nodes = self
-            .schedule_undo(target_from_wit(target), ms)
-            .await
-            .map_err(error_to_wit)?;
-        Ok(nodes.into_iter().map(node_to_wit).collect())
-    }
+    super::unchanged::cluster_functions_since_v0_1_0!();
 }
 
-impl HostApi {
-    async fn act_on(
-        &mut self,
-        target: wit_cluster::Target,
-        action: impl Into<Action>,
-    ) -> ClusterResult<wit_cluster::Node> {
-        let node = self.act(target_from_wit(target), action.into()).await;
-        node.map(node_to_wit).map_err(error_to_wit)
-    }
-}
-
-impl wit_probe::Host for HostApi {
-    async fn http_get(
-        &mut self,
-        url: String,
-        timeout_ms: u32,
-    ) -> Result<wit_probe::Response, wit_probe::ProbeError> {
-        self.probe(Request::Get, &url, timeout_ms)
-            .await
-            .map(|r| wit_probe::Response {
-                status: r.status,
-                body: r.body,
-            })
-            .map_err(probe_error_to_wit)
-    }
-
-    async fn http_post(
-        &mut self,
-        url: String,
-        json_body: String,
-        timeout_ms: u32,
-    ) -> Result<wit_probe::Response, wit_probe::ProbeError> {
-        self.probe(Request::Post { json: json_body }, &url, timeout_ms)
-            .await
-            .map(|r| wit_probe::Response {
-                status: r.status,
-                body: r.body,
-            })
-            .map_err(probe_error_to_wit)
-    }
-}
-
-impl wit_log::Host for HostApi {
-    async fn log(&mut self, level: wit_log::LogLevel, message: String) {
-        let level = match level {
-            wit_log::LogLevel::Trace => tracing::Level::TRACE,
-            wit_log::LogLevel::Debug => tracing::Level::DEBUG,
-            wit_log::LogLevel::Info => tracing::Level::INFO,
-            wit_log::LogLevel::Warn => tracing::Level::WARN,
-            wit_log::LogLevel::Error => tracing::Level::ERROR,
-        };
-        self.log_line(level, message);
-    }
-}
-
-fn target_from_wit(target: wit_cluster::Target) -> Target {
-    match target {
-        wit_cluster::Target::Service(s) => Target::Service(s),
-        wit_cluster::Target::Pattern(p) => Target::Pattern(p),
-        wit_cluster::Target::Id(i) => Target::Id(i),
-    }
-}
-
-fn node_to_wit(node: Node) -> wit_cluster::Node {
-    wit_cluster::Node {
-        service: node.service,
-        container: node.container,
-        id: node.id,
-        state: state_to_wit(node.state),
-        health: match node.health {
-            Health::None => wit_cluster::Health::None,
-            Health::Starting => wit_cluster::Health::Starting,
-            Health::Healthy => wit_cluster::Health::Healthy,
-            Health::Unhealthy => wit_cluster::Health::Unhealthy,
-        },
-    }
-}
-
-fn state_to_wit(state: NodeState) -> wit_cluster::NodeState {
-    match state {
-        NodeState::Created => wit_cluster::NodeState::Created,
-        NodeState::Running => wit_cluster::NodeState::Running,
-        NodeState::Paused => wit_cluster::NodeState::Paused,
-        NodeState::Restarting => wit_cluster::NodeState::Restarting,
-        NodeState::Removing => wit_cluster::NodeState::Removing,
-        NodeState::Exited => wit_cluster::NodeState::Exited,
-        NodeState::Dead => wit_cluster::NodeState::Dead,
-    }
-}
-
-fn state_from_wit(state: wit_cluster::NodeState) -> NodeState {
-    match state {
-        wit_cluster::NodeState::Created => NodeState::Created,
-        wit_cluster::NodeState::Running => NodeState::Running,
-        wit_cluster::NodeState::Paused => NodeState::Paused,
-        wit_cluster::NodeState::Restarting => NodeState::Restarting,
-        wit_cluster::NodeState::Removing => NodeState::Removing,
-        wit_cluster::NodeState::Exited => NodeState::Exited,
-        wit_cluster::NodeState::Dead => NodeState::Dead,
-    }
+async fn act_on(
+    api: &mut HostApi,
+    target: wit_cluster::Target,
+    action: impl Into<Action>,
+) -> ClusterResult<wit_cluster::Node> {
+    let node = api.act(target_from_wit(target), action.into()).await;
+    node.map(node_to_wit).map_err(error_to_wit)
 }
 
 fn error_to_wit(error: cluster::ClusterError) -> wit_cluster::ClusterError {
@@ -371,58 +146,9 @@ fn error_to_wit(error: cluster::ClusterError) -> wit_cluster::ClusterError {
         E::Failed(m) => wit_cluster::ClusterError::Failed(m),
         E::Timeout => wit_cluster::ClusterError::Timeout,
         E::Interrupted => wit_cluster::ClusterError::Interrupted,
-    }
-}
-
-fn workload_error_to_wit(error: WorkloadError) -> wit_workload::WorkloadError {
-    match error {
-        WorkloadError::NotPermitted => wit_workload::WorkloadError::NotPermitted,
-        WorkloadError::Timeout => wit_workload::WorkloadError::Timeout,
-        WorkloadError::Interrupted => wit_workload::WorkloadError::Interrupted,
-    }
-}
-
-fn probe_error_to_wit(error: ProbeError) -> wit_probe::ProbeError {
-    match error {
-        ProbeError::NotPermitted(m) => wit_probe::ProbeError::NotPermitted(m),
-        ProbeError::Unreachable(m) => wit_probe::ProbeError::Unreachable(m),
-        ProbeError::Interrupted => wit_probe::ProbeError::Interrupted,
-    }
-}
-
-fn status_to_wit(status: Status) -> wit_workload::Status {
-    match status {
-        Status::NoData => wit_workload::Status::NoData,
-        Status::WarmingUp => wit_workload::Status::WarmingUp,
-        Status::Normal => wit_workload::Status::Normal,
-        Status::Degraded => wit_workload::Status::Degraded,
-    }
-}
-
-fn status_from_wit(status: wit_workload::Status) -> Status {
-    match status {
-        wit_workload::Status::NoData => Status::NoData,
-        wit_workload::Status::WarmingUp => Status::WarmingUp,
-        wit_workload::Status::Normal => Status::Normal,
-        wit_workload::Status::Degraded => Status::Degraded,
-    }
-}
-
-fn sample_to_wit(sample: &Sample, t_ms: u64) -> wit_workload::Sample {
-    wit_workload::Sample {
-        t_ms,
-        ops_per_sec: sample.ops_per_sec,
-        failures_per_sec: sample.failures_per_sec,
-        ops: sample
-            .ops
-            .iter()
-            .map(|op| wit_workload::OpStat {
-                name: op.name.clone(),
-                count: op.count,
-                avg_us: op.avg_us,
-                p99_us: op.p99_us,
-            })
-            .collect(),
+        // Only the network faults of 0.2.0 fail these ways; a 0.1.0 flow
+        // cannot ask for them, but its `failed` would carry the message.
+        e @ (E::Invalid(_) | E::Unsupported(_)) => wit_cluster::ClusterError::Failed(e.to_string()),
     }
 }
 
@@ -450,6 +176,7 @@ mod tests {
             bindings::FaultAction::Network,
         ];
         let converted: Vec<FaultAction> = all.into_iter().map(FaultAction::from).collect();
-        assert_eq!(converted, FaultAction::ALL.to_vec());
+        // Every action but 0.2.0's `shape`.
+        assert_eq!(converted, FaultAction::ALL[..5].to_vec());
     }
 }

@@ -1,0 +1,327 @@
+//! The helper containers that make network faults: short-lived ones that
+//! run `netfault run|undo|probe` in the target's network namespace
+//! (`network_mode: container:ID`, NET_ADMIN and nothing else), and the
+//! delayer that stays up for as long as a delay without netem does. The
+//! target image needs no tools; the helper's image is ours, built locally
+//! from Debian's packages (scripts/build-netfault-image.sh).
+//!
+//! Helpers carry our labels, never Compose's, so they are never nodes of the
+//! project; `host recover` finds a delayer left by a killed host by them.
+
+use super::plan::Mechanisms;
+use crate::cluster::docker::docker_error;
+use crate::cluster::model::ClusterError;
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, LogsOptions, RemoveContainerOptions,
+    WaitContainerOptions,
+};
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The image scripts/build-netfault-image.sh builds; `DEMO_NETFAULT_IMAGE`
+/// names another that carries the same `netfault` binary.
+pub const DEFAULT_IMAGE: &str = "demo-netfault:0.1.0";
+/// Every helper carries it, with the project as its value.
+pub const PROJECT_LABEL: &str = "demo.netfault.project";
+/// The container whose namespace the helper works in.
+pub const TARGET_LABEL: &str = "demo.netfault.target";
+const ROLE_LABEL: &str = "demo.netfault.role";
+/// A helper that has not finished by then is stuck (iptables' lock, a
+/// wedged engine): it is removed and the fault fails.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What a finished helper said.
+#[derive(Debug, Clone)]
+pub struct HelperOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl HelperOutput {
+    /// The helper's own words on why it failed: its last stderr line, or the
+    /// last failed step it printed.
+    pub fn why(&self) -> String {
+        let failed_step = self.stdout.lines().rev().find_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            let failed = v.get("ok") == Some(&serde_json::Value::Bool(false))
+                || v.get("outcome").and_then(|o| o.as_str()) == Some("failed");
+            failed.then(|| {
+                let argv = v["argv"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default();
+                let stderr = v["stderr"].as_str().unwrap_or("").trim().to_string();
+                format!("`{argv}` failed: {stderr}")
+            })
+        });
+        failed_step
+            .or_else(|| {
+                self.stderr
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| format!("the helper exited with {}", self.exit_code))
+    }
+}
+
+/// Where a helper runs.
+pub enum Namespace<'a> {
+    /// In this container's network namespace.
+    Of(&'a str),
+    /// In a namespace of its own with only loopback (the kernel probe).
+    Own,
+}
+
+fn host_config(namespace: &Namespace<'_>) -> HostConfig {
+    HostConfig {
+        network_mode: Some(match namespace {
+            Namespace::Of(id) => format!("container:{id}"),
+            Namespace::Own => "none".into(),
+        }),
+        cap_drop: Some(vec!["ALL".into()]),
+        cap_add: Some(vec!["NET_ADMIN".into()]),
+        memory: Some(64 * 1024 * 1024),
+        pids_limit: Some(64),
+        ..Default::default()
+    }
+}
+
+fn labels(project: &str, namespace: &Namespace<'_>, role: &str) -> HashMap<String, String> {
+    let mut labels = HashMap::from([
+        (PROJECT_LABEL.to_string(), project.to_string()),
+        (ROLE_LABEL.to_string(), role.to_string()),
+    ]);
+    if let Namespace::Of(id) = namespace {
+        labels.insert(TARGET_LABEL.to_string(), id.to_string());
+    }
+    labels
+}
+
+/// Creates a helper container, with a missing image said plainly.
+async fn create(
+    docker: &Docker,
+    image: &str,
+    name: Option<String>,
+    body: ContainerCreateBody,
+) -> Result<String, ClusterError> {
+    let options = CreateContainerOptions {
+        name,
+        ..Default::default()
+    };
+    match docker.create_container(Some(options), body).await {
+        Ok(created) => Ok(created.id),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) if message.contains("image") || message.contains("No such") => {
+            Err(ClusterError::Unsupported(format!(
+                "the network-fault helper image {image} is not on this Docker engine: run scripts/build-netfault-image.sh (or set DEMO_NETFAULT_IMAGE)"
+            )))
+        }
+        Err(e) => Err(docker_error(e)),
+    }
+}
+
+/// Runs `argv` in a helper and waits for it (bounded), then removes it.
+pub async fn run(
+    docker: &Docker,
+    image: &str,
+    project: &str,
+    namespace: Namespace<'_>,
+    argv: Vec<String>,
+) -> Result<HelperOutput, ClusterError> {
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(argv),
+        labels: Some(labels(project, &namespace, "run")),
+        host_config: Some(host_config(&namespace)),
+        ..Default::default()
+    };
+    let id = create(docker, image, None, body).await?;
+    let result = tokio::time::timeout(HELPER_TIMEOUT, started_and_finished(docker, &id)).await;
+    let output = match result {
+        Ok(Ok(exit_code)) => Ok(HelperOutput {
+            exit_code,
+            stdout: logs(docker, &id, true).await,
+            stderr: logs(docker, &id, false).await,
+        }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ClusterError::Failed(format!(
+            "the network-fault helper did not finish within {}s",
+            HELPER_TIMEOUT.as_secs()
+        ))),
+    };
+    remove(docker, &id).await;
+    output
+}
+
+async fn started_and_finished(docker: &Docker, id: &str) -> Result<i64, ClusterError> {
+    docker
+        .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+        .map_err(docker_error)?;
+    let mut wait = docker.wait_container(id, None::<WaitContainerOptions>);
+    match wait.next().await {
+        Some(Ok(response)) => Ok(response.status_code),
+        // bollard reports a non-zero exit as this error.
+        Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+        Some(Err(e)) => Err(docker_error(e)),
+        None => Err(ClusterError::Failed(
+            "the helper's wait ended without a status".into(),
+        )),
+    }
+}
+
+async fn logs(docker: &Docker, id: &str, stdout: bool) -> String {
+    let options = LogsOptions {
+        stdout,
+        stderr: !stdout,
+        ..Default::default()
+    };
+    let mut stream = docker.logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        // The helper prints a line per step; a plan is bounded, so is this.
+        if text.len() > 256 * 1024 {
+            break;
+        }
+    }
+    text
+}
+
+/// Removes a helper container, whatever its state; a gone one is fine.
+pub async fn remove(docker: &Docker, name_or_id: &str) {
+    let options = RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    if let Err(e) = docker.remove_container(name_or_id, Some(options)).await {
+        let gone = matches!(
+            &e,
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            }
+        );
+        if !gone {
+            tracing::warn!("cannot remove network-fault helper {name_or_id}: {e}");
+        }
+    }
+}
+
+/// Starts the delayer under `name` in the target's namespace and waits
+/// (bounded) until it says it has bound its queue.
+pub async fn start_delayer(
+    docker: &Docker,
+    image: &str,
+    project: &str,
+    target_id: &str,
+    name: &str,
+    argv: Vec<String>,
+) -> Result<(), ClusterError> {
+    let namespace = Namespace::Of(target_id);
+    let body = ContainerCreateBody {
+        image: Some(image.to_string()),
+        cmd: Some(argv),
+        labels: Some(labels(project, &namespace, "delayer")),
+        host_config: Some(host_config(&namespace)),
+        ..Default::default()
+    };
+    let id = create(docker, image, Some(name.to_string()), body).await?;
+    docker
+        .start_container(
+            &id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(docker_error)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if logs(docker, &id, true).await.contains("\"delaying\"") {
+            return Ok(());
+        }
+        let info = docker
+            .inspect_container(
+                &id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+            .map_err(docker_error)?;
+        let running = info.state.and_then(|s| s.running).unwrap_or(false);
+        if !running || tokio::time::Instant::now() > deadline {
+            let why = logs(docker, &id, false).await;
+            let why = why
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no output");
+            return Err(ClusterError::Failed(format!(
+                "the delayer did not start: {why}"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asks the kernel, from a helper in a namespace of its own, which
+/// mechanisms it has.
+pub async fn probe(
+    docker: &Docker,
+    image: &str,
+    project: &str,
+) -> Result<Mechanisms, ClusterError> {
+    let output = run(
+        docker,
+        image,
+        project,
+        Namespace::Own,
+        vec!["netfault".into(), "probe".into()],
+    )
+    .await?;
+    let line = output
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    line.and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| {
+            ClusterError::Failed(format!(
+                "the network-fault helper's probe failed: {}",
+                output.why()
+            ))
+        })
+}
+
+/// Helper containers of `project` (all roles), by name, for `host recover`.
+pub async fn leftover_helpers(docker: &Docker, project: &str) -> Result<Vec<String>, ClusterError> {
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("{PROJECT_LABEL}={project}")],
+    )]);
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(docker_error)?;
+    Ok(containers
+        .into_iter()
+        .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect())
+}
