@@ -24,6 +24,9 @@ use std::time::Duration;
 /// The image scripts/build-netfault-image.sh builds; `DEMO_NETFAULT_IMAGE`
 /// names another that carries the same `netfault` binary.
 pub const DEFAULT_IMAGE: &str = "demo-netfault:0.1.0";
+/// What every helper runs; `argv` are its arguments. Named explicitly, so
+/// an image built another way works as long as the binary is there.
+const ENTRYPOINT: &str = "/usr/local/bin/netfault";
 /// Every helper carries it, with the project as its value.
 pub const PROJECT_LABEL: &str = "demo.netfault.project";
 /// The container whose namespace the helper works in.
@@ -143,6 +146,7 @@ pub async fn run(
 ) -> Result<HelperOutput, ClusterError> {
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
+        entrypoint: Some(vec![ENTRYPOINT.to_string()]),
         cmd: Some(argv),
         labels: Some(labels(project, &namespace, "run")),
         host_config: Some(host_config(&namespace)),
@@ -234,6 +238,7 @@ pub async fn start_delayer(
     let namespace = Namespace::Of(target_id);
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
+        entrypoint: Some(vec![ENTRYPOINT.to_string()]),
         cmd: Some(argv),
         labels: Some(labels(project, &namespace, "delayer")),
         host_config: Some(host_config(&namespace)),
@@ -282,14 +287,7 @@ pub async fn probe(
     image: &str,
     project: &str,
 ) -> Result<Mechanisms, ClusterError> {
-    let output = run(
-        docker,
-        image,
-        project,
-        Namespace::Own,
-        vec!["netfault".into(), "probe".into()],
-    )
-    .await?;
+    let output = run(docker, image, project, Namespace::Own, vec!["probe".into()]).await?;
     let line = output
         .stdout
         .lines()

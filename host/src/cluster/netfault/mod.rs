@@ -184,7 +184,7 @@ impl Cluster {
         steps: &[Vec<String>],
     ) -> Result<helper::HelperOutput, ClusterError> {
         let plan = serde_json::json!({ "steps": steps }).to_string();
-        let argv = vec!["netfault".into(), verb.into(), "--plan".into(), plan];
+        let argv = vec![verb.into(), "--plan".into(), plan];
         helper::run(
             docker,
             &self.netfault_image,
@@ -397,3 +397,6 @@ fn delayer_name(project: &str, target_id: &str) -> String {
     let short: String = target_id.chars().take(12).collect();
     format!("{project}-netfault-delay-{short}")
 }
+
+#[cfg(test)]
+mod docker_tests;

@@ -47,10 +47,10 @@ pub struct Delayer {
 }
 
 impl Delayer {
+    /// The delayer's arguments to `netfault` (the helper's entrypoint).
     pub fn argv(&self) -> Vec<String> {
         [
-            "netfault".to_string(),
-            "delay".into(),
+            "delay".to_string(),
             "--queue".into(),
             DELAY_QUEUE.to_string(),
             "--delay-ms".into(),
@@ -360,7 +360,7 @@ mod tests {
         );
         assert_eq!(
             plan.delayer.unwrap().argv().join(" "),
-            "netfault delay --queue 7430 --delay-ms 200 --jitter-ms 20 --correlation-pct 0"
+            "delay --queue 7430 --delay-ms 200 --jitter-ms 20 --correlation-pct 0"
         );
     }
 

@@ -1,0 +1,393 @@
+//! Network faults against real containers: the delay, loss, bandwidth and
+//! isolation are measured from another container's namespace with the
+//! helper image's own tools, and what restore leaves is read back from the
+//! target's namespace by a helper, never from the ledger.
+
+use super::helper::DEFAULT_IMAGE;
+use crate::cluster::ledger::{Ledger, UndoAction};
+use crate::cluster::model::{NetworkAction, NodeState, ShapeSpec, Target};
+use crate::cluster::{Cluster, Node};
+use crate::test_support::{EtcdContainer, docker_engine_reachable};
+use serde_json::Value;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const ECHO_PORT: &str = "7777";
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("running docker");
+    assert!(
+        output.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The last JSON line a command printed.
+fn json(text: &str) -> Value {
+    text.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON in {text:?}"))
+}
+
+/// A helper-image container the test started, removed even on failure.
+struct Helper(String);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+
+/// A UDP echo server (and a TCP sink) in `target`'s namespace.
+fn echo_in(target: &str) -> Helper {
+    let name = format!("{target}-echo");
+    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
+    let namespace = format!("container:{target}");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        &namespace,
+        DEFAULT_IMAGE,
+        "udp-echo",
+        "--port",
+        ECHO_PORT,
+    ]);
+    Helper(name)
+}
+
+fn ip_of(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", container])
+        .trim()
+        .to_string()
+}
+
+/// Round trips from `from`'s namespace to the echo in `to`'s.
+fn rtt(from: &str, to: &str, count: u32, interval_ms: u32) -> Value {
+    let namespace = format!("container:{from}");
+    let address = format!("{}:{ECHO_PORT}", ip_of(to));
+    let (count, interval) = (count.to_string(), interval_ms.to_string());
+    json(&docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &namespace,
+        DEFAULT_IMAGE,
+        "rtt",
+        "--to",
+        &address,
+        "--count",
+        &count,
+        "--interval-ms",
+        &interval,
+        "--timeout-ms",
+        "1500",
+    ]))
+}
+
+/// What `netfault show` reads in `target`'s namespace, as one string.
+fn rules_in(target: &str) -> String {
+    let namespace = format!("container:{target}");
+    docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &namespace,
+        "--cap-add",
+        "NET_ADMIN",
+        DEFAULT_IMAGE,
+        "show",
+    ])
+}
+
+fn assert_clean(target: &str) {
+    let shown = rules_in(target);
+    for leftover in [
+        "DEMO-SHAPE",
+        "DEMO-ISOLATE",
+        "NFQUEUE",
+        "htb",
+        "netem",
+        "statistic",
+    ] {
+        assert!(
+            !shown.contains(leftover),
+            "{leftover} left in {target}'s namespace: {shown}"
+        );
+    }
+}
+
+fn helpers_of(project: &str) -> String {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=demo.netfault.project={project}"),
+    ])
+}
+
+struct Setup {
+    cluster: Arc<Cluster>,
+    members: Vec<EtcdContainer>,
+    state: std::path::PathBuf,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+        let project = self.cluster.project().to_string();
+        for id in helpers_of(&project).split_whitespace() {
+            let _ = Command::new("docker").args(["rm", "-f", id]).output();
+        }
+    }
+}
+
+async fn setup(name: &str, services: &[&str]) -> Setup {
+    let project = format!("nf-{name}-{}", std::process::id());
+    let members: Vec<EtcdContainer> = services
+        .iter()
+        .map(|s| EtcdContainer::start(&project, s))
+        .collect();
+    let state = std::env::temp_dir().join(&project);
+    let ledger = Ledger::open(&state, &project).unwrap();
+    let cluster = Cluster::connect(project.clone(), ledger, |_| {}).await;
+    for member in &members {
+        cluster
+            .wait_for(
+                &member.name,
+                NodeState::Running,
+                Duration::from_secs(30),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap();
+    }
+    Setup {
+        cluster,
+        members,
+        state,
+    }
+}
+
+fn anything(_: &Node) -> bool {
+    true
+}
+
+fn median(v: &Value) -> f64 {
+    v["median_ms"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no median in {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shaped_delay_is_measured_and_gone_after_unshape_with_docker() {
+    if !docker_engine_reachable("a_shaped_delay_is_measured_and_gone_after_unshape_with_docker")
+        .await
+    {
+        return;
+    }
+    let setup = setup("delay", &["etcd1", "etcd2"]).await;
+    let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
+    let _echo = echo_in(target);
+    let before = rtt(peer, target, 20, 20);
+    assert!(median(&before) < 20.0, "baseline {before}");
+
+    let spec = ShapeSpec {
+        delay_ms: 200,
+        ..Default::default()
+    };
+    let asked = Instant::now();
+    let etcd1 = Target::Service("etcd1".into());
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Shape(spec), &anything)
+        .await
+        .unwrap();
+    eprintln!("shape request → rules in force: {:?}", asked.elapsed());
+    let during = rtt(peer, target, 30, 50);
+    eprintln!("round trip: before {before}, during {during}");
+    let measured = median(&during);
+    assert!(
+        (160.0..=240.0).contains(&measured),
+        "asked 200 ms, measured {measured} ms: {during}"
+    );
+    let recorded = setup.cluster.outstanding_faults();
+    assert!(
+        matches!(&recorded[..], [e] if matches!(&e.undo, UndoAction::Unshape { delayer: Some(_), .. })),
+        "{recorded:?}"
+    );
+
+    let undone = Instant::now();
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Unshape, &anything)
+        .await
+        .unwrap();
+    eprintln!("unshape → rules gone: {:?}", undone.elapsed());
+    let after = rtt(peer, target, 20, 20);
+    assert!(median(&after) < 20.0, "after unshape {after}");
+    assert_clean(target);
+    assert!(setup.cluster.outstanding_faults().is_empty());
+    assert_eq!(
+        helpers_of(setup.cluster.project()).trim(),
+        "",
+        "the delayer is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker() {
+    if !docker_engine_reachable(
+        "loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker",
+    )
+    .await
+    {
+        return;
+    }
+    let setup = setup("loss", &["etcd1", "etcd2", "etcd3"]).await;
+    let names: Vec<&str> = setup.members.iter().map(|m| m.name.as_str()).collect();
+    let _echo = echo_in(names[0]);
+    let etcd1 = Target::Service("etcd1".into());
+
+    let spec = ShapeSpec {
+        loss_pct: 30.0,
+        ..Default::default()
+    };
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Shape(spec), &anything)
+        .await
+        .unwrap();
+    let lossy = rtt(names[1], names[0], 400, 2);
+    let loss = lossy["loss"].as_f64().unwrap();
+    eprintln!("asked 30 % loss, measured {:.1} %: {lossy}", loss * 100.0);
+    // 400 packets: one standard deviation of the binomial is 2.3 points.
+    assert!((0.22..=0.38).contains(&loss), "{lossy}");
+
+    let from = vec!["etcd2".to_string()];
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Isolate { from }, &anything)
+        .await
+        .unwrap();
+    let cut = rtt(names[1], names[0], 10, 20);
+    assert_eq!(cut["received"], 0, "etcd2 cannot reach etcd1: {cut}");
+    let other = rtt(names[2], names[0], 50, 10);
+    assert!(
+        other["received"].as_u64().unwrap() > 20,
+        "etcd3 still can (through the loss): {other}"
+    );
+
+    let outcomes = setup.cluster.restore_all().await;
+    assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_clean(names[0]);
+    let healed = rtt(names[1], names[0], 50, 5);
+    assert_eq!(healed["received"], 50, "{healed}");
+    assert!(
+        Ledger::open(&setup.state, setup.cluster.project())
+            .unwrap()
+            .outstanding()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bandwidth_cap_is_measured_at_the_cap_with_docker() {
+    if !docker_engine_reachable("a_bandwidth_cap_is_measured_at_the_cap_with_docker").await {
+        return;
+    }
+    let setup = setup("rate", &["etcd1", "etcd2"]).await;
+    let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
+    let sink_name = format!("{peer}-sink");
+    let _ = Command::new("docker")
+        .args(["rm", "-f", &sink_name])
+        .output();
+    let sink = Helper(sink_name);
+    let peer_ns = format!("container:{peer}");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &sink.0,
+        "--network",
+        &peer_ns,
+        DEFAULT_IMAGE,
+        "tcp-sink",
+        "--port",
+        "7778",
+    ]);
+    let spec = ShapeSpec {
+        rate_kbit: 1000,
+        ..Default::default()
+    };
+    let etcd1 = Target::Service("etcd1".into());
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Shape(spec), &anything)
+        .await
+        .unwrap();
+    let target_ns = format!("container:{target}");
+    let address = format!("{}:7778", ip_of(peer));
+    let sent = json(&docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &target_ns,
+        DEFAULT_IMAGE,
+        "tcp-rate",
+        "--to",
+        &address,
+        "--seconds",
+        "3",
+    ]));
+    let kbit = sent["kbit_per_sec"].as_f64().unwrap();
+    eprintln!("asked 1000 kbit/s, measured {kbit:.0} kbit/s: {sent}");
+    assert!((750.0..=1250.0).contains(&kbit), "{sent}");
+    let outcomes = setup.cluster.restore_all().await;
+    assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
+    assert_clean(target);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
+    if !docker_engine_reachable("a_target_restarted_since_is_reported_not_an_error_with_docker")
+        .await
+    {
+        return;
+    }
+    let setup = setup("restart", &["etcd1", "etcd2"]).await;
+    let etcd1 = Target::Service("etcd1".into());
+    let spec = ShapeSpec {
+        delay_ms: 50,
+        loss_pct: 1.0,
+        ..Default::default()
+    };
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Shape(spec), &anything)
+        .await
+        .unwrap();
+    setup.members[0].restart();
+    let outcomes = setup.cluster.restore_all().await;
+    assert!(
+        matches!(&outcomes[..], [o] if o.ok && o.detail.contains("restarted since")),
+        "{outcomes:?}"
+    );
+    assert_clean(&setup.members[0].name);
+    assert_eq!(
+        helpers_of(setup.cluster.project()).trim(),
+        "",
+        "the delayer went too"
+    );
+}
