@@ -20,3 +20,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 scripts/build-etcd-image.sh
+scripts/build-netfault-image.sh

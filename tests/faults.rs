@@ -230,8 +230,73 @@ fn break_and_hold(project: &str, scratch: &Scratch, env: &[(&str, &str)]) -> Hos
     wait_until("chapter 1 to break the cluster", STEP_LIMIT, || {
         narrated(&scratch.transcript(), "broken")
     });
-    assert_eq!(ledger_entries(&scratch.ledger(project)).len(), 3);
+    assert_eq!(ledger_entries(&scratch.ledger(project)).len(), FAULTS);
     host
+}
+
+/// Chapter 1's faults: isolate and shape etcd3, then kill, stop, pause.
+const FAULTS: usize = 5;
+
+/// What a helper in etcd3's network namespace reads there: no rule, qdisc or
+/// delayer of ours may outlive the show, whatever ended it. Read from the
+/// namespace itself, never from the ledger.
+fn assert_network_clean(project: &str) {
+    let id = String::from_utf8_lossy(
+        &run(Command::new("docker").args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.compose.project={project}"),
+            "--filter",
+            "label=com.docker.compose.service=etcd3",
+        ]))
+        .unwrap()
+        .stdout,
+    )
+    .trim()
+    .to_string();
+    assert!(!id.is_empty(), "etcd3 of {project} is not running");
+    let shown = run(Command::new("docker").args([
+        "run",
+        "--rm",
+        "--network",
+        &format!("container:{id}"),
+        "--cap-add",
+        "NET_ADMIN",
+        &e2e::netfault::netfault_image(),
+        "show",
+    ]))
+    .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("\"devs\""),
+        "netfault show said nothing: {shown}"
+    );
+    for leftover in [
+        "DEMO-SHAPE",
+        "DEMO-DELAY",
+        "DEMO-ISOLATE",
+        "NFQUEUE",
+        "statistic",
+        "htb",
+        "netem",
+    ] {
+        assert!(
+            !shown.contains(leftover),
+            "{leftover} left in etcd3's namespace: {shown}"
+        );
+    }
+    let helpers = run(Command::new("docker").args([
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=demo.netfault.project={project}"),
+    ]))
+    .unwrap();
+    assert!(
+        helpers.stdout.trim_ascii().is_empty(),
+        "a network-fault helper (the delayer?) outlived the show"
+    );
 }
 
 #[test]
@@ -246,12 +311,22 @@ fn quit_restores_every_fault_and_clears_the_ledger() {
     let t = scratch.transcript();
     let faults: Vec<&Value> = events(&t, "fault");
     let actions: Vec<&str> = faults.iter().filter_map(|f| f["action"].as_str()).collect();
-    assert_eq!(actions, ["kill SIGKILL", "stop (grace 1s)", "pause"]);
-    assert_every_restore_ok(&t, 3);
+    assert_eq!(
+        actions,
+        [
+            "isolate from etcd1",
+            "shape delay 100ms ±10ms, loss 5%",
+            "kill SIGKILL",
+            "stop (grace 1s)",
+            "pause"
+        ]
+    );
+    assert_every_restore_ok(&t, FAULTS);
     let done = events(&t, "done");
     assert_eq!(done[0]["reason"], "quit");
     assert_eq!(done[0]["outstanding_faults"], 0);
     assert_all_running(&cluster);
+    assert_network_clean(&project);
     assert!(
         !scratch.ledger(&project).exists(),
         "the ledger was not cleared"
@@ -292,7 +367,8 @@ fn sigterm_restores_every_fault() {
     );
 
     let t = scratch.transcript();
-    assert_every_restore_ok(&t, 3);
+    assert_every_restore_ok(&t, FAULTS);
+    assert_network_clean(&project);
     assert_eq!(events(&t, "done")[0]["reason"], "SIGTERM");
     assert!(!scratch.ledger(&project).exists());
 }
@@ -313,7 +389,8 @@ fn a_guest_trap_with_faults_outstanding_still_ends_restored() {
         .expect("chapter 3 (index 2) trapped");
     let message = trap["message"].as_str().unwrap();
     assert!(message.contains("crashed"), "{message}");
-    assert_every_restore_ok(&t, 3);
+    assert_every_restore_ok(&t, FAULTS);
+    assert_network_clean(&project);
     assert_all_running(&cluster);
     assert!(!scratch.ledger(&project).exists());
 }
@@ -335,10 +412,11 @@ fn a_host_panic_restores_every_fault() {
     assert!(stderr.contains("the host crashed"), "{stderr}");
     assert_eq!(
         stderr.matches("restored ").count(),
-        3,
+        FAULTS,
         "one line per restored fault: {stderr}"
     );
     assert_all_running(&cluster);
+    assert_network_clean(&project);
     assert!(!scratch.ledger(&project).exists());
 }
 
@@ -355,7 +433,7 @@ fn after_sigkill_the_next_start_says_what_is_outstanding_and_recover_restores_it
     let (ok, _) = host.wait(STEP_LIMIT);
     assert!(!ok);
     assert_broken(&cluster);
-    assert_eq!(ledger_entries(&scratch.ledger(&project)).len(), 3);
+    assert_eq!(ledger_entries(&scratch.ledger(&project)).len(), FAULTS);
 
     let recover = || {
         run(Command::new(host_bin())
@@ -367,8 +445,9 @@ fn after_sigkill_the_next_start_says_what_is_outstanding_and_recover_restores_it
     let out = recover();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "recover failed: {stdout}");
-    assert_eq!(stdout.matches("restored ").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("restored ").count(), FAULTS, "{stdout}");
     assert_all_running(&cluster);
+    assert_network_clean(&project);
     assert!(!scratch.ledger(&project).exists());
     // Idempotent: a second recover has nothing to do.
     let again = recover();
@@ -386,12 +465,13 @@ fn after_sigkill_the_next_start_says_what_is_outstanding_and_recover_restores_it
     let (ok, stderr) = next.wait(STEP_LIMIT);
     assert!(ok, "host failed: {stderr}");
     assert!(
-        stderr.contains("3 fault(s) outstanding from an earlier run"),
+        stderr.contains("5 fault(s) outstanding from an earlier run"),
         "{stderr}"
     );
     assert!(stderr.contains("host recover --project"), "{stderr}");
     assert!(stderr.contains("etcd3 ("), "{stderr}");
     assert_all_running(&cluster);
+    assert_network_clean(&project);
     assert!(!scratch.ledger(&project).exists());
 }
 

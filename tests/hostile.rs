@@ -60,7 +60,7 @@ fn unknown_api_versions_and_other_worlds_get_one_line_errors() {
     assert!(!output.status.success());
     assert_one_line(&stderr);
     assert!(
-        stderr.contains("api-v9.wasm was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0): upgrade the host"),
+        stderr.contains("api-v9.wasm was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.2.0): upgrade the host"),
         "{stderr}"
     );
 
@@ -246,8 +246,26 @@ fn every_hostile_chapter_is_contained_and_both_projects_stay_up() {
     let undeclared = chapter_error(&t, "Undeclared service");
     assert!(
         undeclared.contains("kill etcd2 → not permitted")
-            && undeclared.contains("pause etcd1 → not permitted"),
+            && undeclared.contains("pause etcd1 → not permitted")
+            && undeclared.contains("shape etcd1 → not permitted")
+            && undeclared.contains("shape etcd1 towards etcd2 → not permitted")
+            && undeclared.contains("isolate etcd1 → not permitted"),
         "{undeclared}"
+    );
+    // Nothing reached Docker for them either: no network-fault helper ever
+    // ran for this project (each carries the project's label).
+    let helpers = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            "label=demo.netfault.project=sbhostile",
+        ])
+        .output()
+        .expect("running docker");
+    assert!(
+        helpers.stdout.trim_ascii().is_empty(),
+        "a network-fault helper ran"
     );
     let other_project = chapter_error(&t, "Other project");
     assert!(

@@ -24,7 +24,7 @@ fn inspect_shows_the_tikv_flow_chapters_and_capabilities() {
     let (ok, out, err) = inspect(&flow_wasm("tikv"));
     assert!(ok, "{err}");
     assert!(out.contains("flow:        tikv 0.1.0"), "{out}");
-    assert!(out.contains("api:         demo:flow@0.1.0"), "{out}");
+    assert!(out.contains("api:         demo:flow@0.2.0"), "{out}");
     assert!(
         out.contains("workload:    service:go-ycsb (default)"),
         "{out}"
@@ -115,7 +115,7 @@ fn a_flow_that_imports_nothing_of_the_api_is_not_claimed_for_the_hosts_version()
     let (ok, out, err) = inspect(&e2e::hostile_wasm("no-imports"));
     assert!(ok, "{err}");
     assert!(
-        out.contains("api:         demo:flow@0.1.0 (inferred from its exports: it imports nothing of the API)"),
+        out.contains("api:         demo:flow@0.2.0 (inferred from its exports: it imports nothing of the API)"),
         "{out}"
     );
 }

@@ -146,6 +146,14 @@ mod tests {
             FlowError::Failed("not found: etcd9".into())
         );
         assert_eq!(
+            FlowError::from(ClusterError::Invalid("loss-pct: 120 is above 100".into())),
+            FlowError::Failed("invalid request: loss-pct: 120 is above 100".into())
+        );
+        assert_eq!(
+            FlowError::from(ClusterError::Unsupported("no sch_netem".into())),
+            FlowError::Failed("not supported on this Docker host: no sch_netem".into())
+        );
+        assert_eq!(
             FlowError::from(WorkloadError::Timeout),
             FlowError::Failed("timed out waiting for the workload".into())
         );

@@ -56,11 +56,48 @@ impl<F> FlowInfo<F> {
     }
 
     /// Asks for `actions` on the services whose name matches `services` (a glob).
+    /// Follow it with [`peers`](Self::peers) to name the services that
+    /// `isolate` may cut these from and that `shape` may limit itself to.
     pub fn grant_faults(mut self, services: &str, actions: &[FaultAction]) -> Self {
         self.record.capabilities.faults.push(FaultGrant {
             services: services.to_string(),
             actions: actions.to_vec(),
+            peers: Vec::new(),
         });
+        self
+    }
+
+    /// The peers of the grant added just before (by
+    /// [`grant_faults`](Self::grant_faults)): globs over the services that
+    /// `cluster::isolate` may cut its services from and that a
+    /// `ShapeSpec::towards` may name. The presenter sees them on the consent
+    /// screen. Without peers a grant allows no `isolate`, and `shape` only
+    /// of all traffic. Adds to the globs given earlier.
+    ///
+    /// ```
+    /// use guest_sdk::{FaultAction, FlowInfo};
+    ///
+    /// # struct Demo;
+    /// let info = FlowInfo::<Demo>::new("demo", "0.1.0")
+    ///     .grant_faults("etcd*", &[FaultAction::Network, FaultAction::Shape])
+    ///     .peers(["etcd*"]) // etcd1 may be isolated from etcd2, …
+    ///     .grant_faults("client", &[FaultAction::Kill]); // no peers
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When no grant was added before: there is no grant to give peers to.
+    pub fn peers<I, S>(mut self, globs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let Some(grant) = self.record.capabilities.faults.last_mut() else {
+            panic!("FlowInfo::peers needs a grant_faults before it");
+        };
+        grant
+            .peers
+            .extend(globs.into_iter().map(|g| g.as_ref().to_string()));
         self
     }
 
@@ -101,8 +138,8 @@ impl<F> From<FlowInfo<F>> for bindings::FlowInfo {
 }
 
 impl<F> Chapter<F> {
-    /// A chapter with this title, no narration, no hint, neither flag, and no
-    /// action (entering it only shows its narration).
+    /// A chapter with this title, no narration, no hint, no notes, neither
+    /// flag, and no action (entering it only shows its narration).
     pub fn new(title: &str) -> Self {
         Chapter {
             record: bindings::Chapter {
@@ -111,6 +148,7 @@ impl<F> Chapter<F> {
                 key_hint: String::new(),
                 auto_advance: false,
                 blocks_advance: false,
+                notes: String::new(),
             },
             action: None,
         }
@@ -125,6 +163,14 @@ impl<F> Chapter<F> {
     /// The footer hint, e.g. `"SPACE inject the fault"`.
     pub fn key_hint(mut self, hint: &str) -> Self {
         self.record.key_hint = hint.to_string();
+        self
+    }
+
+    /// Speaker notes for the presenter only (narration markup, see
+    /// [`crate::markup`]): what to say, what to point at. Never shown to the
+    /// audience.
+    pub fn notes(mut self, markup: &str) -> Self {
+        self.record.notes = markup.to_string();
         self
     }
 

@@ -15,7 +15,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "flow",
         pub_export_macro: true,
         export_macro_name: "__export_flow_world",
@@ -40,7 +40,7 @@ pub use info::{Action, Chapter, FlowInfo};
 
 /// Everything a flow usually needs, in one `use`.
 pub mod prelude {
-    pub use crate::cluster::{self, ClusterError, Node, NodeState, Target};
+    pub use crate::cluster::{self, ClusterError, Node, NodeState, ShapeSpec, Target};
     pub use crate::probe::{self, ProbeError};
     pub use crate::workload::{self, Sample, Status, WorkloadError};
     pub use crate::{
@@ -140,7 +140,8 @@ mod tests {
                 .chapter(
                     Chapter::new("Intro")
                         .narration("Hello")
-                        .key_hint("SPACE begin"),
+                        .key_hint("SPACE begin")
+                        .notes("Say [bold]hello[/]."),
                 )
                 .chapter(Chapter::new("Kill").blocks_advance().action(Self::kill))
                 .chapter(Chapter::new("Skipped").action(|show| {
@@ -152,6 +153,9 @@ mod tests {
                     Err(format!("{} chapters ran before this one", show.ran.len() - 1).into())
                 }))
                 .grant_faults("db*", &[FaultAction::Kill, FaultAction::Pause])
+                .grant_faults("db*", &[FaultAction::Network, FaultAction::Shape])
+                .peers(["db*"])
+                .peers(vec!["cache".to_string()])
                 .reads_workload()
                 .http_probe("http://db1:2379/")
                 .default_workload("service:load")
@@ -170,14 +174,25 @@ mod tests {
         assert_eq!(titles, ["Intro", "Kill", "Skipped", "Broken"]);
         assert_eq!(info.chapters[0].narration, "Hello");
         assert_eq!(info.chapters[0].key_hint, "SPACE begin");
+        assert_eq!(info.chapters[0].notes, "Say [bold]hello[/].");
+        assert_eq!(info.chapters[1].notes, "", "no notes unless given");
         assert!(info.chapters[1].blocks_advance && !info.chapters[1].auto_advance);
         assert!(info.chapters[3].auto_advance && !info.chapters[3].blocks_advance);
-        assert_eq!(info.capabilities.faults.len(), 1);
+        assert_eq!(info.capabilities.faults.len(), 2);
         assert_eq!(info.capabilities.faults[0].services, "db*");
         assert_eq!(
             info.capabilities.faults[0].actions,
             [FaultAction::Kill, FaultAction::Pause]
         );
+        assert!(
+            info.capabilities.faults[0].peers.is_empty(),
+            "peers belong to the grant just before them"
+        );
+        assert_eq!(
+            info.capabilities.faults[1].actions,
+            [FaultAction::Network, FaultAction::Shape]
+        );
+        assert_eq!(info.capabilities.faults[1].peers, ["db*", "cache"]);
         assert!(info.capabilities.reads_workload);
         assert_eq!(info.capabilities.http_probes, ["http://db1:2379/"]);
         assert_eq!(info.default_workload.as_deref(), Some("service:load"));
@@ -195,6 +210,12 @@ mod tests {
             Err("2 chapters ran before this one".to_string()),
             "a failure is the sentence the host shows"
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "FlowInfo::peers needs a grant_faults before it")]
+    fn peers_without_a_grant_is_a_mistake_caught_at_describe() {
+        let _ = FlowInfo::<Show>::new("show", "1").peers(["db*"]);
     }
 
     #[test]

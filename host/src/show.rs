@@ -494,12 +494,16 @@ async fn run_script(
 /// was killed, or panicked). Prints one line per fault.
 pub async fn recover(project: &str, state_dir: &std::path::Path) -> Result<usize> {
     let ledger = Ledger::open(state_dir, project)?;
-    if ledger.outstanding().is_empty() {
+    let nothing_outstanding = ledger.outstanding().is_empty();
+    // Nothing shows the cluster's events here: each outcome is printed below.
+    let cluster = Cluster::connect(project.to_string(), ledger, |_| {}).await;
+    if nothing_outstanding {
+        // A host killed between a fault's steps can leave a network-fault
+        // helper that no ledger entry names; it goes too.
+        cluster.sweep_helpers().await;
         println!("nothing to restore for project '{project}'");
         return Ok(0);
     }
-    // Nothing shows the cluster's events here: each outcome is printed below.
-    let cluster = Cluster::connect(project.to_string(), ledger, |_| {}).await;
     let outcomes = cluster.restore_all().await;
     for outcome in &outcomes {
         println!(

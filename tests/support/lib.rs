@@ -1,6 +1,8 @@
 //! Shared pieces of the end-to-end tests: building the real binaries and
 //! flows once, and a compose project that is torn down even when a test fails.
 
+pub mod netfault;
+
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

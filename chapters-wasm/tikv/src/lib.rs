@@ -49,7 +49,11 @@ impl Flow for TikvDemo {
                          [bold]for real[/] while go-ycsb runs. Watch three things: the \
                          throughput dip, the p99 latency, and how long until it is back.",
                     )
-                    .key_hint("SPACE begin"),
+                    .key_hint("SPACE begin")
+                    .notes(
+                        "Explain regions and Raft groups with the three-store picture in mind. \
+                         Name the three things to watch: [bold]dip, p99, time to recover[/].",
+                    ),
             )
             .chapter(
                 Chapter::new("Cluster health")
@@ -58,12 +62,20 @@ impl Flow for TikvDemo {
                          the state of each store and how many region leaders it holds.",
                     )
                     .key_hint("SPACE next")
+                    .notes(
+                        "Point at PD's leader counts: leaders are spread over the stores, so \
+                         killing one store hits only the regions it leads.",
+                    )
                     .action(|_| show_cluster()),
             )
             .chapter(
                 Chapter::new("Workload baseline")
                     .narration("go-ycsb runs workload A (50% reads, 50% updates). We measure a baseline before we break anything.")
                     .key_hint("SPACE next once the baseline is measured")
+                    .notes(
+                        "Read the baseline ops/s and p99 aloud: the dip and the recovery are \
+                         measured against them.",
+                    )
                     .action(Self::measure_baseline),
             )
             .chapter(
@@ -73,6 +85,10 @@ impl Flow for TikvDemo {
                          shutdown: its region leaders vanish mid-request.",
                     )
                     .key_hint("wait for the fault")
+                    .notes(
+                        "A real SIGKILL through Docker, no graceful shutdown. Point at the \
+                         node turning red in the cluster panel.",
+                    )
                     .blocks_advance()
                     .action(Self::inject_fault),
             )
@@ -86,6 +102,11 @@ impl Flow for TikvDemo {
                          and the p99.[/] Then PD's verdict.",
                     )
                     .key_hint("SPACE restart the store")
+                    .notes(
+                        "Point at the graph: the dip is [bold]partial[/], only the regions led \
+                         by the dead store stall until their elections. Then PD's verdict: \
+                         [yellow]Disconnected[/] is not Down, so no replica is moved yet.",
+                    )
                     .action(Self::detect),
             )
             .chapter(
@@ -96,6 +117,11 @@ impl Flow for TikvDemo {
                          leaders back to balance the load.",
                     )
                     .key_hint("wait for recovery")
+                    .notes(
+                        "The store rejoins as a follower of every region and catches up from \
+                         the leaders' logs (or a snapshot if it fell too far behind). Mention \
+                         that PD rebalances leaders afterwards.",
+                    )
                     .blocks_advance()
                     .auto_advance()
                     .action(Self::recover),
@@ -104,6 +130,11 @@ impl Flow for TikvDemo {
                 Chapter::new("Complete")
                     .narration("[green]The cluster is whole again.[/] What the clients saw:")
                     .key_hint("Q quit")
+                    .notes(
+                        "Recap the measured figures: baseline, dip, p99 before, during and \
+                         after, and the time to normal. Every one came from go-ycsb's own \
+                         output in this run.",
+                    )
                     .action(Self::summarise),
             )
             .grant_faults(TIKV_SERVICES, &[FaultAction::Kill])

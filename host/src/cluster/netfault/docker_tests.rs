@@ -114,6 +114,7 @@ fn assert_clean(target: &str) {
     let shown = rules_in(target);
     for leftover in [
         "DEMO-SHAPE",
+        "DEMO-DELAY",
         "DEMO-ISOLATE",
         "NFQUEUE",
         "htb",
@@ -390,4 +391,97 @@ async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
         "",
         "the delayer went too"
     );
+}
+
+/// Not a test: the figures BENCHMARKS.md quotes ("Network faults"). Run with
+/// `cargo test -p host --lib -- --ignored --nocapture netfault_timings`.
+/// Ten shape/unshape and isolate/heal cycles on a real container: the time
+/// from the request to the rules in force (the call returns once the helper
+/// has applied them and, for a delay, the delayer has bound its queue), and
+/// from the undo to the rules gone; then the accuracy of 50/200/500 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: prints figures"]
+async fn netfault_timings_with_docker() {
+    if !docker_engine_reachable("netfault_timings_with_docker").await {
+        return;
+    }
+    let setup = setup("bench", &["etcd1", "etcd2"]).await;
+    let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
+    let etcd1 = Target::Service("etcd1".into());
+    let median_ms = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1000.0
+    };
+    let mut timings = std::collections::BTreeMap::<String, Vec<Duration>>::new();
+    for _ in 0..10 {
+        for (name, make, undo) in [
+            (
+                "shape (delay 100 ms, delayer)",
+                NetworkAction::Shape(ShapeSpec {
+                    delay_ms: 100,
+                    ..Default::default()
+                }),
+                NetworkAction::Unshape,
+            ),
+            (
+                "shape (loss 10 %, rate 1 Mbit/s)",
+                NetworkAction::Shape(ShapeSpec {
+                    loss_pct: 10.0,
+                    rate_kbit: 1000,
+                    ..Default::default()
+                }),
+                NetworkAction::Unshape,
+            ),
+            (
+                "isolate",
+                NetworkAction::Isolate {
+                    from: vec!["etcd2".into()],
+                },
+                NetworkAction::Heal,
+            ),
+        ] {
+            let asked = Instant::now();
+            setup.cluster.act(&etcd1, make, &anything).await.unwrap();
+            timings
+                .entry(name.to_string())
+                .or_default()
+                .push(asked.elapsed());
+            let undone = Instant::now();
+            setup.cluster.act(&etcd1, undo, &anything).await.unwrap();
+            timings
+                .entry(format!("undo {name}"))
+                .or_default()
+                .push(undone.elapsed());
+        }
+    }
+    for (name, times) in timings {
+        eprintln!(
+            "BENCH {name}: median {:.0} ms of {}",
+            median_ms(times.clone()),
+            times.len()
+        );
+    }
+    let _echo = echo_in(target);
+    for asked in [50, 200, 500] {
+        let spec = ShapeSpec {
+            delay_ms: asked,
+            ..Default::default()
+        };
+        setup
+            .cluster
+            .act(&etcd1, NetworkAction::Shape(spec), &anything)
+            .await
+            .unwrap();
+        let measured = rtt(peer, target, 40, 20);
+        eprintln!(
+            "BENCH delay asked {asked} ms: median {} ms, p10 {} ms, p90 {} ms",
+            measured["median_ms"], measured["p10_ms"], measured["p90_ms"]
+        );
+        setup
+            .cluster
+            .act(&etcd1, NetworkAction::Unshape, &anything)
+            .await
+            .unwrap();
+    }
+    assert_clean(target);
 }

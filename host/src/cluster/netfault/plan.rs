@@ -11,9 +11,9 @@
 //! - bandwidth: an `htb` root qdisc, handle `1:`, class `1:1`;
 //! - delay, jitter, duplication, corruption, reordering: a `netem` qdisc
 //!   (handle `10:`) under that class where the kernel has netem; without it,
-//!   delay and jitter go through a userspace delayer fed by `NFQUEUE`
-//!   (`--queue-bypass`: if the delayer dies, packets pass undelayed) and the
-//!   rest is refused before anything changes.
+//!   delay and jitter go through a userspace delayer fed by `NFQUEUE` on the
+//!   way in (chain `DEMO-DELAY`; `--queue-bypass`: if the delayer dies,
+//!   packets pass undelayed) and the rest is refused before anything changes.
 
 use super::spec::ShapeSpec;
 use serde::Deserialize;
@@ -23,6 +23,7 @@ use std::net::Ipv4Addr;
 /// namespace has its own queues).
 pub const DELAY_QUEUE: u16 = 7430;
 pub const SHAPE_CHAIN: &str = "DEMO-SHAPE";
+pub const DELAY_CHAIN: &str = "DEMO-DELAY";
 pub const ISOLATE_CHAIN: &str = "DEMO-ISOLATE";
 
 /// What the Docker host's kernel offers, as `netfault probe` found it.
@@ -85,6 +86,37 @@ fn iptables(mech: &Mechanisms) -> Result<&str, String> {
     mech.iptables.as_deref().ok_or_else(|| {
         "neither iptables (nft) nor iptables-legacy works on this Docker host".into()
     })
+}
+
+/// A chain of our own holding `rules`, jumped to first from `hook` for
+/// every interface but loopback; its undo deletes the jump, each rule and
+/// the chain, exactly.
+fn chain(
+    ipt: &str,
+    name: &str,
+    [hook, interface]: [&str; 2],
+    rules: &[Vec<String>],
+    apply: &mut Vec<Vec<String>>,
+    undo: &mut Vec<Vec<String>>,
+) {
+    apply.push(argv(&[ipt, "-w", "-N", name]));
+    apply.push(argv(&[
+        ipt, "-w", "-I", hook, "1", "!", interface, "lo", "-j", name,
+    ]));
+    undo.push(argv(&[
+        ipt, "-w", "-D", hook, "!", interface, "lo", "-j", name,
+    ]));
+    for rule in rules {
+        apply.push(joined(
+            &[ipt, "-w", "-A", name],
+            &rule.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        undo.push(joined(
+            &[ipt, "-w", "-D", name],
+            &rule.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+    }
+    undo.push(argv(&[ipt, "-w", "-X", name]));
 }
 
 /// Drops traffic between the target and `peers` both ways: a chain of our
@@ -220,70 +252,67 @@ pub fn shape(spec: &ShapeSpec, peers: &[Ipv4Addr], mech: &Mechanisms) -> Result<
 
     if uses_iptables {
         let ipt = iptables(mech)?;
-        apply.push(argv(&[ipt, "-w", "-N", SHAPE_CHAIN]));
-        // Loopback stays as it is: the container's own processes (and
-        // Docker's DNS on 127.0.0.11) talk over it.
-        apply.push(argv(&[
-            ipt,
-            "-w",
-            "-I",
-            "OUTPUT",
-            "1",
-            "!",
-            "-o",
-            "lo",
-            "-j",
-            SHAPE_CHAIN,
-        ]));
-        let mut rules: Vec<Vec<String>> = Vec::new();
-        let probability = format!("{:.4}", spec.loss_pct / 100.0);
-        for destination in &destinations {
-            let to: Vec<&str> = match destination {
-                Some(d) => vec!["-d", d.as_str()],
-                None => vec![],
-            };
-            // Loss first: a dropped packet is never queued for delay.
-            if spec.loss_pct > 0.0 {
-                let random = [
-                    "-m",
-                    "statistic",
-                    "--mode",
-                    "random",
-                    "--probability",
-                    &probability,
-                ];
-                rules.push(joined(&to, &[&random[..], &["-j", "DROP"]].concat()));
-            }
-            if delay_by_queue {
-                let queue = DELAY_QUEUE.to_string();
-                rules.push(joined(
-                    &to,
-                    &["-j", "NFQUEUE", "--queue-num", &queue, "--queue-bypass"],
-                ));
-            }
+        // Loss on the way out, like netem. Loopback stays as it is: the
+        // container's own processes (and Docker's DNS on 127.0.0.11) talk
+        // over it.
+        if spec.loss_pct > 0.0 {
+            let probability = format!("{:.4}", spec.loss_pct / 100.0);
+            let random = [
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                "--probability",
+                &probability,
+                "-j",
+                "DROP",
+            ];
+            let rules: Vec<Vec<String>> = destinations
+                .iter()
+                .map(|d| match d {
+                    Some(d) => joined(&["-d", d], &random),
+                    None => joined(&[], &random),
+                })
+                .collect();
+            chain(
+                ipt,
+                SHAPE_CHAIN,
+                ["OUTPUT", "-o"],
+                &rules,
+                &mut apply,
+                &mut undo,
+            );
         }
-        for rule in &rules {
-            let mut add = argv(&[ipt, "-w", "-A", SHAPE_CHAIN]);
-            add.extend(rule.iter().cloned());
-            apply.push(add);
+        // The delay on the way *in*: a packet a userspace queue holds on
+        // the way out still counts against its socket's send budget, which
+        // throttled the target's own TCP to ~120 kbit/s at 200 ms (measured);
+        // held on arrival, the round trip grows the same and TCP keeps its
+        // window.
+        if delay_by_queue {
+            let queue = DELAY_QUEUE.to_string();
+            let to_queue = [
+                "-j",
+                "NFQUEUE",
+                "--queue-num",
+                queue.as_str(),
+                "--queue-bypass",
+            ];
+            let rules: Vec<Vec<String>> = destinations
+                .iter()
+                .map(|d| match d {
+                    Some(d) => joined(&["-s", d], &to_queue),
+                    None => joined(&[], &to_queue),
+                })
+                .collect();
+            chain(
+                ipt,
+                DELAY_CHAIN,
+                ["INPUT", "-i"],
+                &rules,
+                &mut apply,
+                &mut undo,
+            );
         }
-        undo.push(argv(&[
-            ipt,
-            "-w",
-            "-D",
-            "OUTPUT",
-            "!",
-            "-o",
-            "lo",
-            "-j",
-            SHAPE_CHAIN,
-        ]));
-        for rule in &rules {
-            let mut delete = argv(&[ipt, "-w", "-D", SHAPE_CHAIN]);
-            delete.extend(rule.iter().cloned());
-            undo.push(delete);
-        }
-        undo.push(argv(&[ipt, "-w", "-X", SHAPE_CHAIN]));
     }
 
     Ok(Plan {
@@ -345,17 +374,17 @@ mod tests {
         assert_eq!(
             lines(&plan.apply),
             [
-                "iptables -w -N DEMO-SHAPE",
-                "iptables -w -I OUTPUT 1 ! -o lo -j DEMO-SHAPE",
-                "iptables -w -A DEMO-SHAPE -j NFQUEUE --queue-num 7430 --queue-bypass",
+                "iptables -w -N DEMO-DELAY",
+                "iptables -w -I INPUT 1 ! -i lo -j DEMO-DELAY",
+                "iptables -w -A DEMO-DELAY -j NFQUEUE --queue-num 7430 --queue-bypass",
             ]
         );
         assert_eq!(
             lines(&plan.undo),
             [
-                "iptables -w -D OUTPUT ! -o lo -j DEMO-SHAPE",
-                "iptables -w -D DEMO-SHAPE -j NFQUEUE --queue-num 7430 --queue-bypass",
-                "iptables -w -X DEMO-SHAPE",
+                "iptables -w -D INPUT ! -i lo -j DEMO-DELAY",
+                "iptables -w -D DEMO-DELAY -j NFQUEUE --queue-num 7430 --queue-bypass",
+                "iptables -w -X DEMO-DELAY",
             ]
         );
         assert_eq!(

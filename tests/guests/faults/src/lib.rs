@@ -20,7 +20,7 @@ struct Faults;
 const CHAPTERS: [(&str, Option<Action<Faults>>); 10] = [
     ("Intro", None),
     (
-        "Break: kill etcd1, stop etcd2, pause etcd3",
+        "Break: isolate and shape etcd3, kill etcd1, stop etcd2, pause etcd3",
         Some(|_| break_everything()),
     ),
     (
@@ -79,12 +79,23 @@ impl Flow for Faults {
                 FaultAction::Pause,
                 FaultAction::Restart,
                 FaultAction::Network,
+                FaultAction::Shape,
             ],
         )
+        .peers([SERVICES])
     }
 }
 
 fn break_everything() -> Result<(), FlowError> {
+    // The network faults first, while every member runs and has an address;
+    // the paused etcd3 keeps its namespace, so its rules stay for the host
+    // to remove.
+    cluster::isolate(&Target::service("etcd3"), &["etcd1"])?;
+    let spec = ShapeSpec::new()
+        .delay(Duration::from_millis(100))
+        .jitter(Duration::from_millis(10))
+        .loss_pct(5.0);
+    cluster::shape(&Target::service("etcd3"), &spec)?;
     let killed = cluster::kill(&Target::service("etcd1"), "SIGKILL")?;
     let stopped = cluster::stop(&Target::service("etcd2"), Duration::from_secs(1))?;
     let paused = cluster::pause(&Target::service("etcd3"))?;
@@ -102,6 +113,8 @@ fn undo_by_hand() -> Result<(), FlowError> {
     }
     let node = cluster::unpause(&Target::service("etcd3"))?;
     wait(&node, NodeState::Running)?;
+    cluster::unshape(&Target::service("etcd3"))?;
+    cluster::heal(&Target::service("etcd3"))?;
     Ok(())
 }
 

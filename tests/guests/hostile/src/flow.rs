@@ -49,10 +49,19 @@ const CHAPTERS: &[(&str, Action<Hostile>)] = &[
     ("Undeclared service", |_| {
         let kill = cluster::kill(&Target::service("etcd2"), "SIGKILL");
         let pause = cluster::pause(&Target::service("etcd1"));
+        // Network faults it never declared: no `shape` action, no `network`
+        // action and no peers, on the one service it holds a grant on.
+        let spec = ShapeSpec::new().delay(std::time::Duration::from_millis(500));
+        let shape = cluster::shape(&Target::service("etcd1"), &spec);
+        let towards = cluster::shape(&Target::service("etcd1"), &spec.clone().towards(["etcd2"]));
+        let isolate = cluster::isolate(&Target::service("etcd1"), &["etcd2", "etcd3"]);
         Err(format!(
-            "undeclared: kill etcd2 → {}; pause etcd1 → {}",
+            "undeclared: kill etcd2 → {}; pause etcd1 → {}; shape etcd1 → {}; shape etcd1 towards etcd2 → {}; isolate etcd1 → {}",
             outcome(kill),
-            outcome(pause)
+            outcome(pause),
+            outcome(shape),
+            outcome(towards),
+            outcome(isolate)
         )
         .into())
     }),
