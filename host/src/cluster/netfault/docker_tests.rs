@@ -485,3 +485,59 @@ async fn netfault_timings_with_docker() {
     }
     assert_clean(target);
 }
+
+/// Where the kernel has `sch_netem` (users' Docker hosts usually do), the
+/// same `shape` goes through netem, and duplication and corruption, refused
+/// here, are applied. These CI kernels lack it: the test says so and skips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_netem_path_where_the_kernel_has_it_with_docker() {
+    if !docker_engine_reachable("the_netem_path_where_the_kernel_has_it_with_docker").await {
+        return;
+    }
+    let setup = setup("netem", &["etcd1", "etcd2"]).await;
+    let docker = bollard::Docker::connect_with_defaults().unwrap();
+    let found = super::helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
+        .await
+        .unwrap();
+    let etcd1 = Target::Service("etcd1".into());
+    let spec = ShapeSpec {
+        delay_ms: 200,
+        duplicate_pct: 1.0,
+        ..Default::default()
+    };
+    if !found.netem {
+        eprintln!(
+            "skipping the netem path: this kernel has no sch_netem ({found:?}); checking the refusal instead"
+        );
+        let refused = setup
+            .cluster
+            .act(&etcd1, NetworkAction::Shape(spec), &anything)
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("duplicate-pct needs the kernel's sch_netem"),
+            "{refused}"
+        );
+        assert!(
+            setup.cluster.outstanding_faults().is_empty(),
+            "nothing recorded"
+        );
+        assert_clean(&setup.members[0].name);
+        return;
+    }
+    let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
+    let _echo = echo_in(target);
+    setup
+        .cluster
+        .act(&etcd1, NetworkAction::Shape(spec), &anything)
+        .await
+        .unwrap();
+    assert!(rules_in(target).contains("netem"), "netem qdisc in place");
+    let during = rtt(peer, target, 30, 50);
+    assert!((160.0..=240.0).contains(&median(&during)), "{during}");
+    let outcomes = setup.cluster.restore_all().await;
+    assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
+    assert_clean(target);
+}
