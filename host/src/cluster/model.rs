@@ -256,6 +256,20 @@ pub struct RestoreOutcome {
     pub detail: String,
 }
 
+impl RestoreOutcome {
+    /// What undoing `entry` came to.
+    pub(super) fn of(entry: &super::ledger::Entry, ok: bool, detail: String) -> Self {
+        RestoreOutcome {
+            service: entry.service.clone(),
+            container: entry.container.clone(),
+            id: entry.container_id.clone(),
+            undo: entry.undo.clone(),
+            ok,
+            detail,
+        }
+    }
+}
+
 /// What the cluster tells whoever listens, as it happens.
 #[derive(Debug, Clone)]
 pub enum ClusterEvent {

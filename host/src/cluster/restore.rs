@@ -101,14 +101,7 @@ impl Cluster {
         ) {
             return self.restore_network(entry).await;
         }
-        let outcome = |ok: bool, detail: String| RestoreOutcome {
-            service: entry.service.clone(),
-            container: entry.container.clone(),
-            id: entry.container_id.clone(),
-            undo: entry.undo.clone(),
-            ok,
-            detail,
-        };
+        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
         let docker = match self.engine.client().await {
             Ok(docker) => docker,
             Err(e) => return outcome(false, e.to_string()),

@@ -271,14 +271,7 @@ impl Cluster {
     /// namespace, and its delayer removed. A target restarted or recreated
     /// since has a new namespace without the rules: reported, not an error.
     pub(super) async fn restore_network(&self, entry: &Entry) -> RestoreOutcome {
-        let outcome = |ok: bool, detail: String| RestoreOutcome {
-            service: entry.service.clone(),
-            container: entry.container.clone(),
-            id: entry.container_id.clone(),
-            undo: entry.undo.clone(),
-            ok,
-            detail,
-        };
+        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
         let (steps, delayer, recorded_start) = match &entry.undo {
             UndoAction::Unshape {
                 steps,

@@ -33,30 +33,7 @@ use bindings::demo::flow::{
 /// `wit/v0.2.0/flow.wit` (tested below).
 pub const VERSION: semver::Version = semver::Version::new(0, 2, 0);
 
-pub type FlowPre = bindings::FlowPre<StoreData>;
-pub type Flow = bindings::Flow;
-
-/// Adds this version's imports to the host's one linker, beside 0.1.0's.
-pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
-    bindings::Flow::add_to_linker::<StoreData, HasSelf<HostApi>>(linker, |data| &mut data.api)
-}
-
-/// Calls the flow's `describe` and converts what it returns.
-pub async fn describe(
-    flow: &Flow,
-    store: &mut wasmtime::Store<StoreData>,
-) -> wasmtime::Result<FlowInfo> {
-    Ok(flow.call_describe(store).await?.into())
-}
-
-/// Calls the flow's `enter(index)`.
-pub async fn enter(
-    flow: &Flow,
-    store: &mut wasmtime::Store<StoreData>,
-    index: u32,
-) -> wasmtime::Result<Result<(), String>> {
-    flow.call_enter(store, index).await
-}
+super::unchanged::world_functions_since_v0_1_0!();
 
 impl From<bindings::FlowInfo> for FlowInfo {
     fn from(info: bindings::FlowInfo) -> Self {
@@ -164,15 +141,6 @@ impl From<wit_cluster::ShapeSpec> for ShapeSpec {
             towards: spec.towards,
         }
     }
-}
-
-async fn act_on(
-    api: &mut HostApi,
-    target: wit_cluster::Target,
-    action: impl Into<Action>,
-) -> ClusterResult<wit_cluster::Node> {
-    let node = api.act(target_from_wit(target), action.into()).await;
-    node.map(node_to_wit).map_err(error_to_wit)
 }
 
 fn error_to_wit(error: cluster::ClusterError) -> wit_cluster::ClusterError {

@@ -312,4 +312,51 @@ macro_rules! cluster_functions_since_v0_1_0 {
     };
 }
 
-pub(super) use {cluster_functions_since_v0_1_0, unchanged_interfaces_since_v0_1_0};
+/// The world's own functions and `act_on`, the same in every version so far:
+/// adding the imports to the linker, calling `describe` and `enter`, and
+/// making a cluster action with this version's conversions.
+macro_rules! world_functions_since_v0_1_0 {
+    () => {
+        pub type FlowPre = bindings::FlowPre<StoreData>;
+        pub type Flow = bindings::Flow;
+
+        /// Adds this version's imports to the host's one linker. 0.x minor
+        /// versions are different packages to wasmtime, so every version's
+        /// imports sit side by side in it.
+        pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+            bindings::Flow::add_to_linker::<StoreData, HasSelf<HostApi>>(linker, |data| {
+                &mut data.api
+            })
+        }
+
+        /// Calls the flow's `describe` and converts what it returns.
+        pub async fn describe(
+            flow: &Flow,
+            store: &mut wasmtime::Store<StoreData>,
+        ) -> wasmtime::Result<FlowInfo> {
+            Ok(flow.call_describe(store).await?.into())
+        }
+
+        /// Calls the flow's `enter(index)`.
+        pub async fn enter(
+            flow: &Flow,
+            store: &mut wasmtime::Store<StoreData>,
+            index: u32,
+        ) -> wasmtime::Result<Result<(), String>> {
+            flow.call_enter(store, index).await
+        }
+
+        async fn act_on(
+            api: &mut HostApi,
+            target: wit_cluster::Target,
+            action: impl Into<Action>,
+        ) -> Result<wit_cluster::Node, wit_cluster::ClusterError> {
+            let node = api.act(target_from_wit(target), action.into()).await;
+            node.map(node_to_wit).map_err(error_to_wit)
+        }
+    };
+}
+
+pub(super) use {
+    cluster_functions_since_v0_1_0, unchanged_interfaces_since_v0_1_0, world_functions_since_v0_1_0,
+};
