@@ -35,6 +35,7 @@ impl<F> FlowInfo<F> {
                     faults: Vec::new(),
                     reads_workload: false,
                     http_probes: Vec::new(),
+                    memory_mib: 0,
                 },
                 default_workload: None,
             },
@@ -120,6 +121,23 @@ impl<F> FlowInfo<F> {
     /// `"service:go-ycsb"`.
     pub fn default_workload(mut self, source: &str) -> Self {
         self.record.default_workload = Some(source.to_string());
+        self
+    }
+
+    /// States the linear memory the flow needs, in MiB, when the host's
+    /// 64 MiB default is not enough (a Rust flow rarely needs this). The
+    /// host grants it up to the presenter's `--max-memory-mib` and refuses
+    /// the flow, before it runs, if it asks for more. Past its need a flow
+    /// traps, as one past the default does.
+    ///
+    /// ```
+    /// use guest_sdk::FlowInfo;
+    ///
+    /// # struct Demo;
+    /// let info = FlowInfo::<Demo>::new("big-tables", "0.1.0").memory_mib(128);
+    /// ```
+    pub fn memory_mib(mut self, mib: u32) -> Self {
+        self.record.capabilities.memory_mib = mib;
         self
     }
 

@@ -40,6 +40,7 @@ fn busy_app() -> App {
                 faults: vec![],
                 reads_workload: true,
                 http_probes: vec![],
+                memory_mib: 0,
             },
             default_workload: None,
         },

@@ -118,6 +118,7 @@ mod tests {
             }],
             reads_workload: false,
             http_probes: probes.iter().map(|p| p.to_string()).collect(),
+            memory_mib: 0,
         })
     }
 

@@ -153,8 +153,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE.cast", conflicts_with = "headless")]
     pub record: Option<PathBuf>,
 
-    /// Linear memory a flow may use, in MiB.
-    #[arg(long, default_value_t = 64)]
+    /// The most linear memory a flow may ask for (its `memory-mib`), in
+    /// MiB. A flow that states no need gets 64 MiB (or this, if lower); one
+    /// that asks for more than this is refused before it runs.
+    #[arg(long, default_value_t = 256)]
     pub max_memory_mib: usize,
 
     /// Grant everything the flow asks for (and remember it for this file).

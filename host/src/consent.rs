@@ -309,6 +309,7 @@ mod tests {
                 }],
                 reads_workload: true,
                 http_probes: vec![],
+                memory_mib: 0,
             },
             default_workload: None,
         }

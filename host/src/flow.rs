@@ -100,6 +100,8 @@ pub fn spawn(
                 }
             };
             if instance.is_none() {
+                // Within the memory the flow asked for (or the default).
+                let limits = limits.for_flow(&info.capabilities);
                 match module.instantiate(HostApi::new(ctx.clone()), &limits).await {
                     Ok(mut fresh) => {
                         fresh.api_mut().set_grants(grants.clone());

@@ -182,6 +182,16 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
     print_line(&format!("flow:        {} {}", info.name, info.version));
     println!("api:         {}", module.api_description());
+    let memory = runtime::Limits::default().for_flow(&info.capabilities);
+    println!(
+        "memory:      {} MiB{}",
+        memory.max_memory_bytes >> 20,
+        if info.capabilities.memory_mib == 0 {
+            " (the default)"
+        } else {
+            " (declared)"
+        }
+    );
     if !info.description.is_empty() {
         print_line(&format!("description: {}", info.description));
     }

@@ -42,6 +42,9 @@ pub struct Capabilities {
     pub reads_workload: bool,
     /// URL prefixes, as the flow wrote them (parsed by the grant check).
     pub http_probes: Vec<String>,
+    /// Linear memory the flow needs, in MiB; 0: the default (see
+    /// `runtime::Limits::for_flow`).
+    pub memory_mib: u32,
 }
 
 /// Some fault actions on the services a glob matches.

@@ -251,6 +251,7 @@ mod tests {
             faults: vec![],
             reads_workload: false,
             http_probes: probes.to_vec(),
+            memory_mib: 0,
         }));
         let cancel = CancellationToken::new();
         api.begin_run(1, cancel.clone());

@@ -753,6 +753,7 @@ mod tests {
                 "http://127.0.0.1:2379/".into(),
                 "http://u@127.0.0.1:2380/".into(),
             ],
+            memory_mib: 0,
         };
         let asked = requested(&caps);
         let specs: Vec<String> = asked.iter().map(Item::to_string).collect();

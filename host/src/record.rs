@@ -244,6 +244,7 @@ mod tests {
                     faults: vec![],
                     reads_workload: false,
                     http_probes: vec![],
+                    memory_mib: 0,
                 },
                 default_workload: None,
             },

@@ -210,6 +210,7 @@ pub fn to_capabilities(items: &[Item]) -> Capabilities {
         faults: Vec::new(),
         reads_workload: false,
         http_probes: Vec::new(),
+        memory_mib: 0,
     };
     for item in items {
         match item {
@@ -445,6 +446,7 @@ mod tests {
             }],
             reads_workload: true,
             http_probes: vec!["http://127.0.0.1:2379/".into()],
+            memory_mib: 0,
         }
     }
 

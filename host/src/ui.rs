@@ -432,6 +432,7 @@ mod tests {
                     faults: vec![],
                     reads_workload: true,
                     http_probes: vec![],
+                    memory_mib: 0,
                 },
                 default_workload: None,
             },

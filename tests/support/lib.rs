@@ -11,7 +11,15 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets it for the test process too; read at run time first, since
+    // the compile-time value goes stale when a target directory is copied to
+    // another checkout (cargo's hashes do not depend on where the workspace
+    // is, so it does not rebuild, and the tests then built and ran the other
+    // checkout).
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("tests/ sits in the workspace")
         .to_path_buf()

@@ -35,19 +35,42 @@ const EPOCH_TICK: Duration = Duration::from_millis(20);
 /// the host) is trapped this soon.
 pub const QUIT_GRACE: Duration = Duration::from_millis(250);
 
+/// Linear memory a flow gets when it states no need: plenty for a Rust flow.
+pub const DEFAULT_MEMORY_MIB: usize = 64;
+
 /// Limits every flow runs under.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// The presenter's ceiling (`--max-memory-mib`): the most a flow may
+    /// ask for with `memory-mib`, and what `describe` runs under.
     pub max_memory_bytes: usize,
+    /// What a flow that states no need gets (capped by the ceiling).
+    pub default_memory_bytes: usize,
     /// Longest a flow may keep the host busy (computing, or calling imports
     /// that return at once) without waiting; see [`watchdog`].
     pub compute_budget: Duration,
 }
 
+impl Limits {
+    /// The limits one flow runs under once its need is known: its
+    /// `memory-mib` (or the default), never above the ceiling. `describe`
+    /// refuses a flow that asks for more, so the clamp never bites a flow
+    /// that runs.
+    pub fn for_flow(&self, caps: &crate::model::Capabilities) -> Limits {
+        let need = memory_need(caps.memory_mib, self).unwrap_or(self.max_memory_bytes);
+        Limits {
+            max_memory_bytes: need,
+            default_memory_bytes: need,
+            ..self.clone()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_memory_bytes: 64 << 20,
+            max_memory_bytes: 256 << 20,
+            default_memory_bytes: DEFAULT_MEMORY_MIB << 20,
             compute_budget: Duration::from_secs(2),
         }
     }
@@ -306,6 +329,10 @@ impl WasiView for StoreData {
 pub struct FlowInstance {
     store: Store<StoreData>,
     flow: wit::FlowExports,
+    limits: Limits,
+    /// The memory limit in force: the ceiling until `describe`, then the
+    /// flow's need.
+    memory_bytes: usize,
 }
 
 /// Why a call into the flow failed.
@@ -334,6 +361,22 @@ const MAX_DECLARED_ITEMS: usize = 64;
 /// controls or escape sequences and cut to a size that fits where it is
 /// shown, lists bounded. Probe prefixes are left as written (they are URLs,
 /// parsed and refused when malformed by the grant check), only bounded.
+/// The memory a flow runs within: what it declared (0: the default, never
+/// more than the ceiling), or a refusal naming both figures.
+fn memory_need(declared_mib: u32, limits: &Limits) -> Result<usize, GuestFailure> {
+    if declared_mib == 0 {
+        return Ok(limits.default_memory_bytes.min(limits.max_memory_bytes));
+    }
+    let need = (declared_mib as usize).saturating_mul(1 << 20);
+    if need > limits.max_memory_bytes {
+        return Err(GuestFailure::Refused(format!(
+            "describe() asks for {declared_mib} MiB of memory; this presenter allows at most {} MiB (raise it with --max-memory-mib if you trust the flow)",
+            limits.max_memory_bytes >> 20
+        )));
+    }
+    Ok(need)
+}
+
 fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
     use crate::sanitize::{flow_line, truncated};
     let too_many = |what: &str, n: usize, max: usize| {
@@ -401,6 +444,7 @@ fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
                 .into_iter()
                 .map(|p| truncated(p, 2048))
                 .collect(),
+            memory_mib: info.capabilities.memory_mib,
         },
         default_workload: info.default_workload.map(|w| truncated(w, 1024)),
     })
@@ -416,14 +460,9 @@ impl FlowModule {
         let data = StoreData {
             wasi: sandbox.wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.max_memory_bytes)
-                .table_elements(100_000)
-                .instances(64)
-                .tables(64)
-                .memories(16)
-                .trap_on_grow_failure(true)
-                .build(),
+            // `describe` runs under the presenter's ceiling; the flow's own
+            // need (or the default) replaces it once it is known.
+            limits: store_limits(limits.max_memory_bytes),
             api,
             stderr,
             watchdog: Watchdog::new(limits.compute_budget),
@@ -461,14 +500,41 @@ impl FlowModule {
             .instantiate(&mut store)
             .await
             .map_err(|e| anyhow!("{}: cannot start the flow: {}", self.name, first_line(&e)))?;
-        Ok(FlowInstance { store, flow })
+        Ok(FlowInstance {
+            store,
+            flow,
+            limits: limits.clone(),
+            memory_bytes: limits.max_memory_bytes,
+        })
     }
 }
 
+fn store_limits(memory_bytes: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(memory_bytes)
+        .table_elements(100_000)
+        .instances(64)
+        .tables(64)
+        .memories(16)
+        .trap_on_grow_failure(true)
+        .build()
+}
+
 impl FlowInstance {
+    /// The flow's self-description; from now on it runs within the memory
+    /// it asked for (or the default), refused when that is over the ceiling.
     pub async fn describe(&mut self) -> Result<FlowInfo, GuestFailure> {
         let result = self.flow.describe(&mut self.store).await;
-        result.map_err(|e| self.failure(e)).and_then(kept_info)
+        let info = result.map_err(|e| self.failure(e))?;
+        let need = memory_need(info.capabilities.memory_mib, &self.limits)?;
+        self.store.data_mut().limits = store_limits(need);
+        self.memory_bytes = need;
+        kept_info(info)
+    }
+
+    /// The linear memory the flow may use now (after `describe`, its need).
+    pub fn memory_limit_bytes(&self) -> usize {
+        self.memory_bytes
     }
 
     pub async fn enter(&mut self, index: u32) -> Result<Result<(), String>, GuestFailure> {
@@ -495,7 +561,10 @@ impl FlowInstance {
             None => {
                 let cause = first_line(&error.root_cause());
                 if cause.contains("growing memory") {
-                    format!("exceeded its memory limit ({cause}; raise it with --max-memory-mib)")
+                    format!(
+                        "exceeded its memory limit of {} MiB ({cause}; a flow that needs more declares memory-mib, up to --max-memory-mib)",
+                        self.memory_bytes >> 20
+                    )
                 } else {
                     cause
                 }
@@ -508,5 +577,48 @@ impl FlowInstance {
             format!(" — stderr: {}", tail.trim())
         };
         GuestFailure::Trap { trap, stderr }
+    }
+}
+
+#[cfg(test)]
+mod memory_tests {
+    use super::*;
+    use crate::model::Capabilities;
+
+    fn needing(mib: u32) -> Capabilities {
+        Capabilities {
+            memory_mib: mib,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_flow_gets_what_it_asks_for_within_the_ceiling_and_the_default_otherwise() {
+        let limits = Limits::default();
+        let mib = |caps: &Capabilities| limits.for_flow(caps).max_memory_bytes >> 20;
+        assert_eq!(mib(&needing(0)), 64, "no need stated: the default");
+        assert_eq!(mib(&needing(160)), 160);
+        assert_eq!(mib(&needing(256)), 256);
+        let low_ceiling = Limits {
+            max_memory_bytes: 32 << 20,
+            ..Limits::default()
+        };
+        assert_eq!(
+            low_ceiling.for_flow(&needing(0)).max_memory_bytes >> 20,
+            32,
+            "a presenter's lower ceiling caps the default too"
+        );
+    }
+
+    #[test]
+    fn a_flow_asking_for_more_than_the_ceiling_is_refused_naming_both() {
+        let refused = memory_need(300, &Limits::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("asks for 300 MiB") && refused.contains("at most 256 MiB"),
+            "{refused}"
+        );
+        assert!(memory_need(u32::MAX, &Limits::default()).is_err());
     }
 }

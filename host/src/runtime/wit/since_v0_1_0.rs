@@ -79,6 +79,8 @@ impl From<bindings::Capabilities> for Capabilities {
                 .collect(),
             reads_workload: caps.reads_workload,
             http_probes: caps.http_probes,
+            // 0.1.0 flows get the default.
+            memory_mib: 0,
         }
     }
 }

@@ -75,6 +75,7 @@ impl From<bindings::Capabilities> for Capabilities {
                 .collect(),
             reads_workload: caps.reads_workload,
             http_probes: caps.http_probes,
+            memory_mib: caps.memory_mib,
         }
     }
 }
