@@ -33,9 +33,9 @@ fn inspect_shows_the_tikv_flow_chapters_and_capabilities() {
         "1. Intro",
         "2. Cluster health",
         "3. Workload baseline",
-        "4. Fault injection  [blocks-advance]",
+        "4. Fault injection  [blocks-advance, notes]",
         "5. Detection",
-        "6. Recovery  [blocks-advance, auto-advance]",
+        "6. Recovery  [blocks-advance, auto-advance, notes]",
         "7. Complete",
     ] {
         assert!(out.contains(chapter), "missing {chapter:?} in\n{out}");
@@ -50,11 +50,30 @@ fn inspect_shows_the_etcd_flow() {
     assert!(ok, "{err}");
     assert!(out.contains("flow:        etcd 0.1.0"), "{out}");
     assert!(
-        out.contains("4. Lose a follower  [blocks-advance]"),
+        out.contains("4. Lose a follower  [blocks-advance, notes]"),
         "{out}"
     );
-    assert!(out.contains("6. Lose quorum  [blocks-advance]"), "{out}");
+    assert!(
+        out.contains("6. Lose quorum  [blocks-advance, notes]"),
+        "{out}"
+    );
     assert!(out.contains("fault kill on services 'etcd*'"), "{out}");
+    // 0.2.0's network faults: the chapters, the actions and the peers.
+    assert!(
+        out.contains("8. Slow leader  [blocks-advance, notes]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("9. Minority leader  [blocks-advance, notes]"),
+        "{out}"
+    );
+    assert!(out.contains("fault shape on services 'etcd*'"), "{out}");
+    assert!(out.contains("fault network on services 'etcd*'"), "{out}");
+    assert!(
+        out.contains("network faults of 'etcd*' may name services 'etcd*'  [peers:etcd*:etcd*: not granted yet]"),
+        "{out}"
+    );
+    assert!(out.contains("memory:      64 MiB (the default)"), "{out}");
     // Nothing was granted in this state directory yet.
     assert!(out.contains("[kill:etcd*: not granted yet]"), "{out}");
 }
@@ -115,7 +134,28 @@ fn a_flow_that_imports_nothing_of_the_api_is_not_claimed_for_the_hosts_version()
     let (ok, out, err) = inspect(&e2e::hostile_wasm("no-imports"));
     assert!(ok, "{err}");
     assert!(
-        out.contains("api:         demo:flow@0.2.0 (inferred from its exports: it imports nothing of the API)"),
+        out.contains("api:         demo:flow@0.1.0 (inferred from its exports: it imports nothing of the API)"),
         "{out}"
     );
+}
+
+/// `host inspect pack.wasm | head -1`: the reader is gone before the host
+/// writes. It leaves quietly instead of panicking on the broken pipe.
+#[test]
+fn inspect_into_a_closed_pipe_exits_quietly() {
+    let mut child = std::process::Command::new(e2e::host_bin())
+        .arg("inspect")
+        .arg(e2e::flow_wasm("etcd"))
+        .arg("--state-dir")
+        .arg(e2e::temp_dir("inspect-pipe"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting the host");
+    // Closed before the host has compiled the flow, so every write fails.
+    drop(child.stdout.take());
+    let stderr = e2e::read_stderr(&mut child);
+    let status = child.wait().expect("waiting for the host");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

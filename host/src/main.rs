@@ -9,6 +9,16 @@ use host::{cli, cluster, flow, logfile, new_flow, runtime, show, trust, workload
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// `println!` for this binary's plain commands; see [`say`].
+macro_rules! say {
+    () => {
+        say(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        say(format_args!($($arg)*))
+    };
+}
+
 fn main() -> ExitCode {
     host::term::mark_main_started();
     let cli = Cli::parse();
@@ -171,7 +181,22 @@ fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
 /// Prints a line of `host inspect` that holds text from the flow: sanitised,
 /// and one line whatever newlines the flow put in it.
 fn print_line(line: &str) {
-    println!("{}", display_line(line));
+    say!("{}", display_line(line));
+}
+
+/// Writes a line to stdout, and leaves quietly when stdout is gone (`host
+/// inspect pack.wasm | head`): these commands hold no fault and no
+/// terminal state, so there is nothing to restore, and `println!` would panic.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
 }
 
 async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
@@ -181,9 +206,9 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let ctx = runtime::api::HostContext::detached(events, Default::default());
     let info = flow::describe(&module, ctx, &runtime::Limits::default()).await?;
     print_line(&format!("flow:        {} {}", info.name, info.version));
-    println!("api:         {}", module.api_description());
+    say!("api:         {}", module.api_description());
     let memory = runtime::Limits::default().for_flow(&info.capabilities);
-    println!(
+    say!(
         "memory:      {} MiB{}",
         memory.max_memory_bytes >> 20,
         if info.capabilities.memory_mib == 0 {
@@ -198,7 +223,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     if let Some(source) = &info.default_workload {
         print_line(&format!("workload:    {source} (default)"));
     }
-    println!("chapters:");
+    say!("chapters:");
     for (i, chapter) in info.chapters.iter().enumerate() {
         let mut flags = Vec::new();
         if chapter.blocks_advance {
@@ -222,8 +247,8 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
     let asked = trust::requested(&info.capabilities);
     let store = trust::TrustStore::open(state_dir)?;
     let decision = store.decision(&module.sha256);
-    println!("sha256:      {}", module.sha256);
-    println!("capabilities:");
+    say!("sha256:      {}", module.sha256);
+    say!("capabilities:");
     for item in &asked {
         let status = match decision {
             Some(d) if d.granted.contains(item) => "granted",
@@ -243,7 +268,7 @@ async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
         print_line(&format!("  {what}  [{item}: {status}]"));
     }
     if asked.is_empty() {
-        println!("  none");
+        say!("  none");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -264,12 +289,12 @@ fn create_flow(
         services,
     })?;
     let root = generated.root.display();
-    println!("created {root}");
-    println!();
-    println!("  cd {root}");
-    println!("  cargo build --release");
-    println!("  host inspect {}", generated.wasm.display());
-    println!(
+    say!("created {root}");
+    say!();
+    say!("  cd {root}");
+    say!("  cargo build --release");
+    say!("  host inspect {}", generated.wasm.display());
+    say!(
         "  host --flow {} --project YOUR_PROJECT",
         generated.wasm.display()
     );

@@ -76,6 +76,51 @@ impl Default for Limits {
     }
 }
 
+/// Which of wasmtime's compilers turns a flow into native code.
+///
+/// Flows are narration and control logic waiting on the host: how fast
+/// their code runs never shows, how long a new flow takes to compile does
+/// (the presenter waits for it, and a Python flow is tens of MB). Winch, the
+/// baseline compiler, compiles in one pass: measured here 3× faster than
+/// unoptimised Cranelift (BENCHMARKS.md, "Compiler"), with the same
+/// sandbox (bounds checks, fuel-free epoch interruption, the same traps).
+/// `CHAOS_DEMO_COMPILER=cranelift` keeps the optimising one reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    Winch,
+    Cranelift,
+}
+
+impl Compiler {
+    /// `CHAOS_DEMO_COMPILER` (`winch` or `cranelift`), Winch by default; an
+    /// unknown value is said once in the log and ignored.
+    pub fn chosen() -> Compiler {
+        match std::env::var("CHAOS_DEMO_COMPILER").ok().as_deref() {
+            None | Some("" | "winch") => Compiler::Winch,
+            Some("cranelift") => Compiler::Cranelift,
+            Some(other) => {
+                tracing::warn!(
+                    "CHAOS_DEMO_COMPILER={other:?} is neither winch nor cranelift; using winch"
+                );
+                Compiler::Winch
+            }
+        }
+    }
+
+    fn configure(self, config: &mut Config) {
+        match self {
+            Compiler::Winch => {
+                config.strategy(wasmtime::Strategy::Winch);
+            }
+            Compiler::Cranelift => {
+                config.strategy(wasmtime::Strategy::Cranelift);
+                // Unoptimised output is still sandboxed the same way.
+                config.cranelift_opt_level(wasmtime::OptLevel::None);
+            }
+        }
+    }
+}
+
 /// The engine and linker, built once per process.
 pub struct Runtime {
     engine: Engine,
@@ -96,11 +141,7 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        // Flows are narration and control logic waiting on the host; how fast their
-        // code runs never shows, how long a new flow takes to compile does (the
-        // presenter waits for it). Unoptimised Cranelift output is still sandboxed
-        // the same way.
-        config.cranelift_opt_level(wasmtime::OptLevel::None);
+        Compiler::chosen().configure(&mut config);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("starting the wasm engine")?;
