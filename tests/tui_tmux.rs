@@ -5,131 +5,19 @@
 //! quorum is lost, and that Q restores every member. The screens are printed
 //! (run with --nocapture to see them).
 
+use e2e::tmux::{HEIGHT, Tmux, WIDTH, shell_quote, shell_words, show};
 use e2e::{
     EtcdPorts, etcd_cluster_up, etcd_endpoints, flow_wasm, host_bin, loadgen_bin, run, temp_dir,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// This test's own loopback ports (24820-24829 are reserved for it).
 const PORTS: EtcdPorts = ["24820", "24821", "24822"];
-const WIDTH: u16 = 120;
-const HEIGHT: u16 = 36;
 
 fn endpoints() -> String {
     etcd_endpoints(PORTS)
-}
-
-/// A tmux server on a private socket, killed (with everything in it) on drop.
-struct Tmux {
-    socket: String,
-    /// A string unique to the host's command line (its temp dir), to wait for
-    /// the host to finish restoring before the cluster is torn down.
-    marker: String,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut cmd = Command::new("tmux");
-        cmd.arg("-L").arg(&self.socket).stdin(Stdio::null());
-        cmd
-    }
-
-    fn start(socket: &str, command: &str, marker: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: socket.to_string(),
-            marker: marker.to_string(),
-        };
-        let output = run(tmux.cmd().args([
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            &WIDTH.to_string(),
-            "-y",
-            &HEIGHT.to_string(),
-            command,
-        ]))
-        .unwrap();
-        assert!(
-            output.status.success(),
-            "tmux new-session failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        tmux
-    }
-
-    fn capture(&self) -> String {
-        let output = run(self.cmd().args(["capture-pane", "-p"])).unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// The screen with colours as SGR escapes.
-    fn capture_escaped(&self) -> String {
-        let output = run(self.cmd().args(["capture-pane", "-p", "-e"])).unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = self
-            .cmd()
-            .arg("send-keys")
-            .args(keys)
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Polls the screen until `pred` holds; fails with the last screen after
-    /// `limit`.
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.capture();
-            if pred(&screen) {
-                return screen;
-            }
-            if started.elapsed() > limit {
-                panic!("waited {limit:?} for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").status();
-        // The host restores its faults on SIGHUP; let it finish first, or it
-        // may start a container the compose teardown is removing.
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            let running = Command::new("pgrep")
-                .args(["-f", &self.marker])
-                .stdout(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !running {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The host's command line for a shell, each argument quoted.
-fn shell_words(args: &[String]) -> String {
-    args.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
@@ -143,10 +31,6 @@ fn wait_for_file(path: &Path, limit: Duration) -> Option<String> {
         std::thread::sleep(Duration::from_millis(200));
     }
     None
-}
-
-fn show(title: &str, screen: &str) {
-    eprintln!("===== {title} =====\n{screen}\n===== end {title} =====");
 }
 
 #[test]
@@ -198,15 +82,15 @@ fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
     });
     show("consent", &consent);
     tmux.keys(&["a"]);
-    tmux.wait_for("the intro", long, |s| s.contains("Chapter 1/8: Intro"));
+    tmux.wait_for("the intro", long, |s| s.contains("Chapter 1/10: Intro"));
     tmux.keys(&["Space"]);
     tmux.wait_for("cluster health", long, |s| {
-        s.contains("Chapter 2/8") && s.matches("running").count() >= 3
+        s.contains("Chapter 2/10") && s.matches("running").count() >= 3
     });
     tmux.keys(&["Space"]);
     // Chapter 3 measures the baseline from the load generator's own output.
     let before = tmux.wait_for("a measured baseline", Duration::from_secs(120), |s| {
-        s.contains("Chapter 3/8")
+        s.contains("Chapter 3/10")
             && s.contains(" normal ")
             && regex_like_baseline(s)
             && !s.contains("Running…")
@@ -238,7 +122,7 @@ fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
     });
     // The follower is killed, seen exited, and started again.
     tmux.wait_for("chapter 4 to finish", long, |s| {
-        s.contains("Chapter 4/8")
+        s.contains("Chapter 4/10")
             && s.contains("running again")
             && !s.contains("next is blocked")
             && !s.contains("next unlocks")
@@ -249,7 +133,7 @@ fn dashboard_in_tmux_counts_down_shows_degraded_and_restores_on_q() {
         s.contains("Killing the leader in")
     });
     tmux.wait_for("chapter 5 to finish", long, |s| {
-        s.contains("Chapter 5/8")
+        s.contains("Chapter 5/10")
             && s.contains("exited")
             && s.contains("Two members left")
             && !s.contains("next unlocks")

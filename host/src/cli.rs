@@ -36,6 +36,14 @@ pub enum Subcommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
+    /// Speaker notes on a second terminal: attach to the running show of the
+    /// project and see the chapter's notes, the next chapter, the talk timer
+    /// and what the flow is doing; SPACE and ← drive the show, q leaves this
+    /// screen only.
+    Notes {
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
     /// Create a flow crate NAME from the built-in template; build it with
     /// `cargo build --release` in the new directory.
     NewFlow {
@@ -117,6 +125,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub project: ProjectArgs,
+
+    /// The talk's length, e.g. "20m" or "1h 15m": `host notes` shows the
+    /// elapsed time against it, red once it is over.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub talk_time: Option<std::time::Duration>,
 
     /// Workload source: "cmd:COMMAND" (its stdout and stderr),
     /// "service:NAME" (that compose service's container logs),

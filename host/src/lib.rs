@@ -12,6 +12,7 @@ pub mod logfile;
 pub mod markup;
 pub mod model;
 pub mod new_flow;
+pub mod notes;
 pub mod probe_http;
 pub mod probe_url;
 pub mod rate;

@@ -50,6 +50,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             file,
             state_dir: dir,
         }) => inspect(&file, &state_dir(dir.as_deref())).await,
+        Some(Subcommand::Notes { project }) => {
+            let (name, state_dir) = project_and_state(&project)?;
+            host::notes::client::attach(&host::notes::socket_path(&state_dir, &name), &name)
+                .await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Subcommand::Recover { project }) => {
             let (name, state_dir) = project_and_state(&project)?;
             init_logging(&state_dir.join("host.log"))?;
@@ -148,6 +154,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             allow: args.allow,
         },
         record: args.record,
+        talk_time: args.talk_time,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.

@@ -51,6 +51,8 @@ pub struct ShowOptions {
     pub consent: crate::trust::CliConsent,
     /// Record the terminal session as an asciicast v2 file.
     pub record: Option<PathBuf>,
+    /// `--talk-time`: what the notes screen's timer counts against.
+    pub talk_time: Option<Duration>,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -207,6 +209,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let mut flow_handle = Some(flow_handle);
 
     let (input_tx, mut input_rx) = mpsc::unbounded_channel::<Input>();
+    let notes_inputs = input_tx.clone();
     let (resize_tx, mut resize_rx) = mpsc::unbounded_channel::<(u16, u16)>();
     let (progress_tx, progress_rx) = watch::channel(Progress::default());
     let mut screen = if options.headless {
@@ -219,6 +222,22 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     };
 
     let mut app = App::new(info, started);
+    // `host notes` attaches here; its keys arrive as the main screen's do.
+    let (notes_tx, notes_rx) =
+        watch::channel(crate::notes::view::NotesView::of(&app, options.talk_time));
+    let _notes_server = match crate::notes::server::spawn(
+        &crate::notes::socket_path(&options.state_dir, &options.project),
+        notes_rx,
+        notes_inputs,
+        shutdown.clone(),
+    ) {
+        Ok(server) => server,
+        Err(e) => {
+            // The show goes on without a second screen.
+            tracing::warn!("speaker notes unavailable: {e:#}");
+            None
+        }
+    };
     let mut frame_log = crate::term::FrameLog::default();
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -270,6 +289,12 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                 t.chapter(&app);
             }
         }
+        let notes = crate::notes::view::NotesView::of(&app, options.talk_time);
+        notes_tx.send_if_modified(|shown| {
+            let changed = notes.differs_beyond_the_clock(shown);
+            *shown = notes;
+            changed
+        });
         progress_tx.send_replace(Progress {
             inputs_handled: app.inputs_handled,
             idle: !app.is_running() && app.phase == Phase::Presenting,
