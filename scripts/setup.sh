@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm target,
 # Debian packages (etcd-server for the offline test image, tmux for the
-# real-terminal test), and the locally built etcd image. Safe to rerun.
+# real-terminal test), componentize-py for the Python flows, and the
+# locally built etcd and network-fault images. Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +14,15 @@ need=()
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v tmux >/dev/null || need+=(tmux)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# componentize-py builds the Python flows (guest-sdk-py/build.sh), pinned.
+if ! componentize-py --version 2>/dev/null | grep -qx "componentize-py 0.25.1"; then
+  python3 -m pip install -q componentize-py==0.25.1 || python3 -m pip install -q --user componentize-py==0.25.1
 fi
 
 scripts/build-etcd-image.sh

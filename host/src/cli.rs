@@ -44,21 +44,27 @@ pub enum Subcommand {
         #[command(flatten)]
         project: ProjectArgs,
     },
-    /// Create a flow crate NAME from the built-in template; build it with
-    /// `cargo build --release` in the new directory.
+    /// Create a flow NAME from the built-in template; build it with
+    /// `cargo build --release` (Rust) or `./build.sh` (Python) in the new
+    /// directory.
     NewFlow {
-        /// Crate name: lowercase letters, digits, '-' and '_'.
+        /// Flow name: lowercase letters, digits, '-' and '_'.
         name: String,
         /// Where to create the NAME directory.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The guest-sdk crate to depend on (default: the one in the source
-        /// tree this host was built from).
+        /// The SDK to build on: the guest-sdk crate, or guest-sdk-py with
+        /// `--lang python` (default: the one in the source tree this host
+        /// was built from).
         #[arg(long)]
         sdk: Option<PathBuf>,
         /// Glob of the Compose services the flow may kill.
         #[arg(long, default_value = "db*")]
         services: String,
+        /// The flow's language: a Rust crate or a Python app (built with
+        /// componentize-py into NAME.wasm).
+        #[arg(long, value_enum, default_value_t = crate::new_flow::Lang::Rust)]
+        lang: crate::new_flow::Lang,
     },
     /// Work with load-tool output.
     Workload {

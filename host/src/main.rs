@@ -71,7 +71,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             dir,
             sdk,
             services,
-        }) => create_flow(name, dir, sdk, services),
+            lang,
+        }) => create_flow(name, dir, sdk, services, lang),
         Some(Subcommand::Workload {
             command: WorkloadCommand::Parse { file, json },
         }) => workload_parse(file.as_deref(), json),
@@ -285,21 +286,30 @@ fn create_flow(
     dir: PathBuf,
     sdk: Option<PathBuf>,
     services: String,
+    lang: new_flow::Lang,
 ) -> Result<ExitCode> {
-    let sdk = sdk.or_else(new_flow::default_sdk).context(
-        "this host was not built from a checkout with guest-sdk; pass --sdk PATH to guest-sdk",
-    )?;
+    let sdk = sdk
+        .or_else(|| new_flow::default_sdk_for(lang))
+        .with_context(|| match lang {
+            new_flow::Lang::Rust => {
+                "this host was not built from a checkout with guest-sdk; pass --sdk PATH to guest-sdk"
+            }
+            new_flow::Lang::Python => {
+                "this host was not built from a checkout with guest-sdk-py; pass --sdk PATH to guest-sdk-py"
+            }
+        })?;
     let generated = new_flow::generate(&new_flow::NewFlow {
         name,
         dir,
         sdk,
         services,
+        lang,
     })?;
     let root = generated.root.display();
     say!("created {root}");
     say!();
     say!("  cd {root}");
-    say!("  cargo build --release");
+    say!("  {}", generated.build);
     say!("  host inspect {}", generated.wasm.display());
     say!(
         "  host --flow {} --project YOUR_PROJECT",

@@ -2,6 +2,7 @@
 //! flows once, and a compose project that is torn down even when a test fails.
 
 pub mod netfault;
+pub mod python;
 pub mod tmux;
 
 use anyhow::{Context, Result, bail};
