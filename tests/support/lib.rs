@@ -211,6 +211,22 @@ impl ComposeProject {
 
 impl Drop for ComposeProject {
     fn drop(&mut self) {
+        // A test that failed before its host restored leaves the host's
+        // network-fault helpers (a delayer in a member's namespace); they
+        // carry our label, not Compose's, so `down` would not see them.
+        let helpers = Command::new("docker")
+            .args(["ps", "-aq", "--filter"])
+            .arg(format!("label=demo.netfault.project={}", self.name))
+            .output();
+        if let Ok(helpers) = helpers {
+            for id in String::from_utf8_lossy(&helpers.stdout).split_whitespace() {
+                let _ = Command::new("docker")
+                    .args(["rm", "-f", id])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
         match self.compose(&["down", "-v", "--remove-orphans", "-t", "2"]) {
             Ok(o) if o.status.success() => {}
             Ok(o) => eprintln!(
