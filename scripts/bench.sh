@@ -10,6 +10,7 @@ cargo build --release --target wasm32-wasip2 -p tikv-flow -p etcd-flow -p calls-
 cargo build --release -p host -p loadgen
 cargo bench -p host --bench runtime -- --noplot
 cargo bench -p host --bench render -- --noplot
+cargo bench -p host --bench chart_report -- --noplot
 cargo bench -p host --bench kill
 scripts/bench-parse.sh
 scripts/bench-presenter.sh target/release/host

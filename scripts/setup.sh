@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm target,
 # Debian packages (etcd-server for the offline test image, tmux for the
-# real-terminal test), componentize-py for the Python flows, and the
-# locally built etcd and network-fault images. Safe to rerun.
+# real-terminal test, chromium for opening `host report`'s page),
+# componentize-py for the Python flows, and the locally built etcd and
+# network-fault images. Safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,13 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# Chromium only opens `host report`'s page in tests/report.rs, which skips
+# without it: a failed install warns and goes on.
+if ! command -v chromium >/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium; } \
+    || echo "warning: chromium could not be installed; tests/report.rs skips its browser check" >&2
 fi
 # componentize-py builds the Python flows (guest-sdk-py/build.sh), pinned.
 if ! componentize-py --version 2>/dev/null | grep -qx "componentize-py 0.25.1"; then

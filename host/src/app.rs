@@ -5,6 +5,7 @@ use crate::cluster::{ClusterEvent, Node, NodeState, Performed, RestoreOutcome};
 use crate::events::{Event, Level, RunId};
 use crate::flow;
 use crate::model::FlowInfo;
+use crate::timeline::{Bounds, Timeline};
 use crate::workload::tracker::Status;
 use crate::workload::{WorkloadEvent, WorkloadView};
 use std::collections::{HashMap, VecDeque};
@@ -82,6 +83,9 @@ pub struct App {
     pub node_since: HashMap<String, (NodeState, u64)>,
     /// What each restore did while quitting, in order.
     pub restores: Vec<RestoreOutcome>,
+    /// Samples, fault windows and degraded stretches with their times, for
+    /// the live chart (bounded: the last minutes).
+    pub timeline: Timeline,
     /// Narration lines dropped from the top of `narration` (a first line
     /// says how many).
     narration_dropped: usize,
@@ -117,6 +121,7 @@ impl App {
             fault_flash: None,
             node_since: HashMap::new(),
             restores: Vec::new(),
+            timeline: Timeline::new(Bounds::LIVE),
             narration_dropped: 0,
             narration_of,
             ran,
@@ -217,6 +222,9 @@ impl App {
         }
         self.chapter = index;
         self.narration = chapter.narration.lines().map(str::to_string).collect();
+        let title = chapter.title.clone();
+        let now = self.elapsed_ms();
+        self.timeline.chapter(now, index, &title);
         self.narration_dropped = 0;
         self.countdown = None;
         self.notice = None;
@@ -329,9 +337,12 @@ impl App {
                 action,
                 service,
                 container,
-                ..
+                id,
             }) => {
                 let described = action.describe();
+                let now = self.elapsed_ms();
+                self.timeline
+                    .performed(now, &described, action.is_disruptive(), &service, &id);
                 let text = format!("{described} {service} ({container})");
                 if action.is_disruptive() {
                     self.fault_flash = Some((self.elapsed_ms(), format!("{described} {service}")));
@@ -350,6 +361,9 @@ impl App {
                 self.docker_unavailable = None;
             }
             ClusterEvent::Restored(outcome) => {
+                let now = self.elapsed_ms();
+                self.timeline
+                    .restored(now, &outcome.id, outcome.ok, &outcome.detail);
                 let level = if outcome.ok {
                     Level::Success
                 } else {
@@ -368,8 +382,23 @@ impl App {
 
     fn on_workload(&mut self, event: WorkloadEvent) {
         match event {
-            WorkloadEvent::Sample(view) => self.workload = view,
+            WorkloadEvent::Sample(view) => {
+                let current = view.current.as_ref();
+                let p99_ms = current
+                    .and_then(|s| s.ops.iter().filter_map(|o| o.p99_us).reduce(f64::max))
+                    .map(|us| us / 1000.0);
+                self.timeline.sample(
+                    view.t_ms,
+                    current.map(|s| s.ops_per_sec),
+                    p99_ms,
+                    view.status == Status::Degraded,
+                    view.baseline,
+                );
+                self.workload = view;
+            }
             WorkloadEvent::StatusChanged { from, to } => {
+                let now = self.elapsed_ms();
+                self.timeline.status(now, to == Status::Degraded);
                 let level = match to {
                     Status::Degraded => Level::Danger,
                     Status::Normal => Level::Success,
@@ -450,6 +479,8 @@ impl App {
         let now = self.elapsed_ms();
         let mut since = HashMap::with_capacity(nodes.len());
         for node in &nodes {
+            self.timeline
+                .node(now, &node.id, node.state == NodeState::Running);
             let entry = match self.node_since.get(&node.id) {
                 Some(&(state, at)) if state == node.state => (state, at),
                 _ => (node.state, now),
@@ -457,6 +488,8 @@ impl App {
             since.insert(node.id.clone(), entry);
         }
         self.node_since = since;
+        self.timeline
+            .keep_nodes(nodes.iter().map(|n| n.id.as_str()));
         self.nodes = nodes;
     }
 
@@ -790,5 +823,80 @@ mod tests {
         app.on_event(outcome(false));
         assert_eq!(app.restores.len(), 1);
         assert!(!app.restores[0].ok);
+    }
+
+    /// The live chart's state comes from the same events as the rest:
+    /// a kill opens a window that the flow's start closes, a pause stays
+    /// open until its restore, samples keep their times and status.
+    #[test]
+    fn the_chart_follows_faults_their_undo_and_the_samples() {
+        use crate::cluster::{ContainerAction, KillSignal};
+        let mut app = app();
+        app.start();
+        app.on_event(performed(ContainerAction::Kill {
+            signal: KillSignal::Kill,
+        }));
+        app.on_event(performed(ContainerAction::Start));
+        let pause = Performed {
+            action: ContainerAction::Pause.into(),
+            service: "etcd2".into(),
+            container: "c2".into(),
+            id: "2".into(),
+        };
+        app.on_event(Event::Cluster(ClusterEvent::Performed(pause)));
+        let windows: Vec<(&str, &str, bool)> = app
+            .timeline
+            .faults()
+            .iter()
+            .map(|w| (w.action.as_str(), w.service.as_str(), w.end_ms.is_some()))
+            .collect();
+        assert_eq!(
+            windows,
+            [("kill SIGKILL", "etcd1", true), ("pause", "etcd2", false)]
+        );
+        app.on_event(Event::Cluster(ClusterEvent::Restored(RestoreOutcome {
+            service: "etcd2".into(),
+            container: "c2".into(),
+            id: "2".into(),
+            undo: crate::cluster::ledger::UndoAction::Unpause,
+            ok: true,
+            detail: "unpaused".into(),
+        })));
+        assert!(app.timeline.faults()[1].end_ms.is_some());
+
+        let view = WorkloadView {
+            t_ms: 4_000,
+            status: Status::Degraded,
+            baseline: Some(900.0),
+            current: Some(crate::workload::parse::Sample {
+                format: crate::workload::parse::Format::GoYcsb,
+                elapsed_s: None,
+                ops_per_sec: 12.0,
+                failures_per_sec: 0.0,
+                ops: vec![crate::workload::parse::OpStat {
+                    name: "UPDATE".into(),
+                    count: 12,
+                    avg_us: None,
+                    p99_us: Some(250_000.0),
+                    failed: false,
+                }],
+            }),
+            history: vec![12.0],
+            samples_seen: 9,
+            rehearsal: false,
+        };
+        app.on_event(Event::Workload(WorkloadEvent::Sample(view)));
+        let point = app.timeline.points()[0];
+        assert_eq!((point.t_ms, point.ops_per_sec), (4_000, 12.0));
+        assert_eq!(point.p99_ms, Some(250.0));
+        assert!(point.degraded);
+        assert_eq!(app.timeline.degraded()[0].start_ms, 4_000);
+        app.on_event(Event::Workload(WorkloadEvent::StatusChanged {
+            from: Status::Degraded,
+            to: Status::Normal,
+        }));
+        assert!(app.timeline.degraded()[0].end_ms.is_some());
+        // The chapter on screen is on the timeline too.
+        assert_eq!(app.timeline.chapters()[0].title, "intro");
     }
 }

@@ -71,6 +71,16 @@ pub enum Subcommand {
         #[command(subcommand)]
         command: WorkloadCommand,
     },
+    /// Turn a show's transcript into one self-contained HTML page: throughput
+    /// and p99 over time with each fault's window shaded, the key figures,
+    /// and the timeline.
+    Report {
+        /// The transcript (`--transcript FILE` of a show, or a headless run's stdout).
+        transcript: PathBuf,
+        /// Where to write the page (default: beside the transcript, as NAME.html).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod capability;
+pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod consent;
@@ -17,12 +18,14 @@ pub mod probe_http;
 pub mod probe_url;
 pub mod rate;
 pub mod record;
+pub mod report;
 pub mod runtime;
 pub mod sanitize;
 pub mod show;
 pub mod term;
 #[cfg(test)]
 mod test_support;
+pub mod timeline;
 pub mod transcript;
 pub mod trust;
 pub mod ui;

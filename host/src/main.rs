@@ -76,6 +76,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Subcommand::Workload {
             command: WorkloadCommand::Parse { file, json },
         }) => workload_parse(file.as_deref(), json),
+        Some(Subcommand::Report { transcript, output }) => report(&transcript, output),
         None => present(cli.run).await,
     }
 }
@@ -183,6 +184,18 @@ fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
         eprintln!("no Java YCSB or go-ycsb sample found");
         return Ok(ExitCode::FAILURE);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(transcript: &Path, output: Option<PathBuf>) -> Result<ExitCode> {
+    let output = output.unwrap_or_else(|| host::report::default_output(transcript));
+    let written = host::report::write(transcript, &output)?;
+    say!(
+        "wrote {} ({} samples, {} fault window(s))",
+        written.path.display(),
+        written.samples,
+        written.faults
+    );
     Ok(ExitCode::SUCCESS)
 }
 

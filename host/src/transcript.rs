@@ -1,6 +1,9 @@
 //! The headless transcript: one JSON object per line, each with `t_ms` (since
 //! the host started) and `event` (chapter, narration, countdown, fault,
-//! restore, node, workload, error, done).
+//! restore, node, workload, error, quit, done). `host report` reads it back
+//! (`report/`), so it carries what the report draws: the flow's name on
+//! chapter lines, whether a fault is `disruptive`, each sample's `p99_us`.
+//! Fields are only ever added: existing ones keep their names and meaning.
 
 use crate::app::App;
 use crate::cluster::{ClusterEvent, Node};
@@ -76,7 +79,13 @@ impl Transcript {
         let title = app.flow.chapters.get(app.chapter).map(|c| c.title.clone());
         self.write(
             "chapter",
-            json!({"index": app.chapter, "title": title, "of": app.flow.chapters.len()}),
+            json!({
+                "index": app.chapter,
+                "title": title,
+                "of": app.flow.chapters.len(),
+                "flow": app.flow.name,
+                "flow_version": app.flow.version,
+            }),
         );
         let text = markup::plain(&app.narration.join("\n"));
         self.write("narration", json!({"text": text, "mode": "chapter"}));
@@ -112,7 +121,12 @@ impl Transcript {
 
     fn record_cluster(&mut self, event: &ClusterEvent) {
         match event {
-            ClusterEvent::Performed(performed) => self.write("fault", json!(performed)),
+            ClusterEvent::Performed(performed) => {
+                let mut line = json!(performed);
+                // A fault (kill, pause, partition…) or its undo (start, heal…).
+                line["disruptive"] = json!(performed.action.is_disruptive());
+                self.write("fault", line)
+            }
             ClusterEvent::NodesChanged(nodes) => {
                 for node in nodes {
                     if self.nodes.get(&node.id) != Some(node) {
@@ -140,6 +154,10 @@ impl Transcript {
                     "kind": "sample",
                     "ops_per_sec": view.current.as_ref().map(|s| s.ops_per_sec),
                     "failures_per_sec": view.current.as_ref().map(|s| s.failures_per_sec),
+                    // The slowest operation's p99 in this sample, when the tool prints one.
+                    "p99_us": view.current.as_ref().and_then(|s| {
+                        s.ops.iter().filter_map(|o| o.p99_us).reduce(f64::max)
+                    }),
                     "baseline": view.baseline,
                     "status": view.status,
                     "samples": view.samples_seen,
@@ -250,7 +268,7 @@ mod tests {
             lines,
             [
                 json!({"event": "fault", "action": "partition", "service": "etcd1",
-                       "container": "p-etcd1-1", "id": "abc"}),
+                       "container": "p-etcd1-1", "id": "abc", "disruptive": true}),
                 json!({"event": "error", "source": "docker", "message": "no socket"}),
                 json!({"event": "error", "source": "docker", "message": null}),
             ]

@@ -1,5 +1,6 @@
 //! The dashboard: a pure function of [`App`]. Header, narration, cluster,
-//! workload sparkline, event log, footer; a countdown takes the centre.
+//! workload (the live chart of `chart.rs`, or a sparkline where it does not
+//! fit), event log, footer; a countdown takes the centre.
 //!
 //! Every string drawn here that a flow, Docker or a workload command can
 //! supply goes through [`display_line`] (narration through
@@ -7,6 +8,7 @@
 //! the rest of an escape sequence as junk.
 
 use crate::app::{App, Phase, status_word};
+use crate::chart::LiveChart;
 use crate::cluster::{NodeState, state_name};
 use crate::events::Level;
 use crate::markup;
@@ -231,7 +233,11 @@ fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
         )];
     }
     frame.render_widget(Line::from(line), figures);
-    // The sparkline shows the newest samples that fit.
+    if LiveChart::fits(chart) {
+        frame.render_widget(LiveChart::new(&app.timeline, app.elapsed_ms()), chart);
+        return;
+    }
+    // Too small for the chart: the sparkline shows the newest samples that fit.
     let width = chart.width as usize;
     let data: Vec<u64> = view
         .history
@@ -617,6 +623,11 @@ mod tests {
         app.countdown = Some((10, "Killing the leader in".into()));
         app.show_help = true;
         app.workload.history = vec![5.0; 300];
+        feed_samples(&mut app, 90, 40..=60);
+        app.timeline
+            .performed(35_000, "kill SIGKILL", true, "etcd2", "c2");
+        app.timeline
+            .performed(70_000, "partition", true, "etcd3", "c3");
         for w in 0..70 {
             for h in 0..24 {
                 draw(&app, w.max(1), h.max(1));
@@ -630,8 +641,127 @@ mod tests {
         }
     }
 
+    /// Samples at 1200 ops/s each second for `secs` seconds, fed as the
+    /// workload reports them, degraded (at 10 ops/s) in `degraded`.
+    fn feed_samples(app: &mut App, secs: u64, degraded: std::ops::RangeInclusive<u64>) {
+        for s in 0..=secs {
+            let bad = degraded.contains(&s);
+            let status = if bad {
+                Status::Degraded
+            } else {
+                Status::Normal
+            };
+            app.on_event(crate::events::Event::Workload(
+                crate::workload::WorkloadEvent::Sample(WorkloadView {
+                    t_ms: s * 1000,
+                    status,
+                    baseline: Some(1200.0),
+                    current: Some(crate::workload::parse::Sample {
+                        format: crate::workload::parse::Format::Ycsb,
+                        elapsed_s: Some(s as f64),
+                        ops_per_sec: if bad { 10.0 } else { 1200.0 },
+                        failures_per_sec: 0.0,
+                        ops: vec![],
+                    }),
+                    history: vec![1200.0; 30],
+                    samples_seen: s + 1,
+                    rehearsal: false,
+                }),
+            ));
+        }
+    }
+
+    /// The chart's plot columns, found from its time axis: the column after
+    /// the corner `└`, and as many as the axis is long. Returns (x of the
+    /// plot's first column, its width, the axis row).
+    fn plot_columns(buffer: &ratatui::buffer::Buffer) -> (u16, u16, u16) {
+        let (corner_x, axis_y) = find(buffer, "└").expect("the chart's time axis");
+        let width = (corner_x + 1..buffer.area.width)
+            .take_while(|&x| matches!(buffer[(x, axis_y)].symbol(), "─" | "━"))
+            .count() as u16;
+        (corner_x + 1, width, axis_y)
+    }
+
+    /// The column of `t_ms` on the first minute's axis.
+    fn column_of(t_ms: u64, plot_x: u16, width: u16) -> u16 {
+        plot_x + ((t_ms as f64) * f64::from(width - 1) / 60_000.0).round() as u16
+    }
+
     #[test]
-    fn recovered_workload_draws_its_border_and_sparkline_back_to_normal() {
+    fn at_80x24_a_fault_at_20s_is_a_labelled_band_over_its_columns() {
+        let mut app = app();
+        app.nodes = (1..=3)
+            .map(|i| Node {
+                service: format!("etcd{i}"),
+                container: format!("demo-etcd{i}-1"),
+                id: format!("c{i}"),
+                state: NodeState::Running,
+                health: Health::None,
+            })
+            .collect();
+        feed_samples(&mut app, 40, 99..=99);
+        app.timeline
+            .performed(20_000, "kill SIGKILL", true, "etcd2", "c2");
+        app.timeline
+            .performed(30_000, "start", false, "etcd2", "c2");
+        let buffer = draw(&app, 80, 24);
+        let (plot_x, width, axis_y) = plot_columns(&buffer);
+        assert!(width >= 25, "a readable chart at 80x24: {width} columns");
+        let (from, to) = (
+            column_of(20_000, plot_x, width),
+            column_of(30_000, plot_x, width),
+        );
+        let shaded: Vec<u16> = (0..80)
+            .filter(|&x| buffer[(x, axis_y - 1)].bg == crate::chart::BAND)
+            .collect();
+        assert_eq!(shaded, (from..=to).collect::<Vec<u16>>());
+        let (x, y) = find(&buffer, "kill SIGKILL").expect("the band's label");
+        assert_eq!(x, from);
+        assert!(y < axis_y);
+        let label: String = rows(&buffer)[y as usize]
+            .chars()
+            .skip(x as usize)
+            .take(18)
+            .collect();
+        assert_eq!(label, "kill SIGKILL etcd2");
+        // The throughput line is green and the figures are still above it.
+        assert!(
+            (plot_x..plot_x + width)
+                .any(|x| (0..axis_y).any(|y| buffer[(x, y)].fg == Color::Green))
+        );
+        assert!(text(&buffer).contains("now 1200 ops/s   baseline 1200"));
+    }
+
+    #[test]
+    fn the_degraded_stretch_is_red_and_the_border_recovers_with_the_workload() {
+        let mut app = app();
+        feed_samples(&mut app, 50, 30..=40);
+        // Back to normal at 41 s: the border is not red, the stretch stays red.
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "Workload").unwrap();
+        assert_ne!(buffer[(x - 2, y)].fg, Color::Red);
+        let (plot_x, width, axis_y) = plot_columns(&buffer);
+        let red: Vec<u16> = (0..100)
+            .filter(|&x| buffer[(x, axis_y)].fg == Color::Red)
+            .collect();
+        assert_eq!(
+            red,
+            (column_of(30_000, plot_x, width)..=column_of(41_000, plot_x, width))
+                .collect::<Vec<u16>>()
+        );
+        // The line is red in the stretch, green before it.
+        let red_line = |x: u16| (0..axis_y).any(|y| buffer[(x, y)].fg == Color::Red);
+        assert!(red_line(column_of(35_000, plot_x, width)));
+        assert!(!red_line(column_of(10_000, plot_x, width)));
+        // Degraded now: the border turns red.
+        app.workload.status = Status::Degraded;
+        let buffer = draw(&app, 100, 30);
+        let (x, y) = find(&buffer, "Workload").unwrap();
+        assert_eq!(buffer[(x - 2, y)].fg, Color::Red);
+    }
+
+    #[test]
+    fn a_panel_too_small_for_the_chart_keeps_the_sparkline() {
         let mut app = app();
         app.workload = WorkloadView {
             status: Status::Normal,
@@ -639,13 +769,12 @@ mod tests {
             history: vec![1000.0; 40],
             ..WorkloadView::empty()
         };
-        let buffer = draw(&app, 100, 30);
-        let (x, y) = find(&buffer, "Workload").unwrap();
-        assert_ne!(buffer[(x - 2, y)].fg, Color::Red);
+        let buffer = draw(&app, 44, 16);
+        assert!(find(&buffer, "└").is_none(), "no chart in a 44x16 terminal");
         let (x, y) = find(&buffer, "█").unwrap();
         assert_eq!(buffer[(x, y)].fg, Color::Green);
         app.workload.status = Status::Degraded;
-        let buffer = draw(&app, 100, 30);
+        let buffer = draw(&app, 44, 16);
         let (x, y) = find(&buffer, "█").unwrap();
         assert_eq!(buffer[(x, y)].fg, Color::Red);
     }
