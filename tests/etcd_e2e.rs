@@ -7,11 +7,14 @@
 //! rebuilding the host: the same binary runs tikv.wasm, etcd.wasm and a
 //! freshly generated flow (tests/new_flow.rs).
 
+use e2e::etcd_story::{
+    assert_leader_story, assert_quorum_loss_measured, assert_three_kills_seen_by_docker, events,
+    narrations,
+};
 use e2e::{
     ComposeProject, EtcdPorts, etcd_cluster_up, etcd_endpoints, flow_wasm, loadgen_bin,
     read_transcript, run_host, temp_dir,
 };
-use serde_json::Value;
 use std::time::Duration;
 
 /// Ports apart from the demo's defaults (and per test, as tests may run in
@@ -19,23 +22,6 @@ use std::time::Duration;
 type Ports = EtcdPorts;
 const FULL_RUN_PORTS: Ports = ["24791", "24792", "24793"];
 const QUIT_PORTS: Ports = ["24794", "24795", "24796"];
-
-fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    transcript.iter().filter(|e| e["event"] == kind).collect()
-}
-
-/// The plain text of every narration line the flow appended.
-fn narrations(transcript: &[Value]) -> Vec<String> {
-    events(transcript, "narration")
-        .iter()
-        .filter(|e| e["mode"] == "append")
-        .filter_map(|e| e["text"].as_str().map(str::to_string))
-        .collect()
-}
-
-fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize> {
-    transcript.iter().position(pred)
-}
 
 fn up(project: &str, ports: Ports) -> ComposeProject {
     etcd_cluster_up(project, ports)
@@ -136,93 +122,10 @@ fn full_run(flow: &str, name: &str) {
 
     // Three kills: a follower (started again in its chapter), the leader,
     // and a second member, which loses quorum.
-    let faults = events(&t, "fault");
-    let kills: Vec<&&Value> = faults
-        .iter()
-        .filter(|f| f["action"] == "kill SIGKILL")
-        .collect();
-    assert_eq!(kills.len(), 3, "{faults:?}");
-    assert_ne!(kills[1]["id"], kills[2]["id"]);
-    for kill in &kills {
-        assert!(kill["service"].as_str().unwrap().starts_with("etcd"));
-        let id = kill["id"].as_str().unwrap();
-        let fault_at = position(&t, |e| {
-            e["event"] == "fault" && e["id"] == id && e["action"] == "kill SIGKILL"
-        })
-        .unwrap();
-        // Docker (not the flow) reported the node exited, then running again.
-        // Docker announces the death before the kill request returns, so the
-        // node event may come before the fault's: look from the chapter's start.
-        let chapter_at = t[..fault_at]
-            .iter()
-            .rposition(|e| e["event"] == "chapter")
-            .unwrap_or(0);
-        let exited_at = t[chapter_at..]
-            .iter()
-            .position(|e| e["event"] == "node" && e["id"] == id && e["state"] == "exited")
-            .map(|i| i + chapter_at)
-            .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
-        let running_again = t[exited_at..]
-            .iter()
-            .any(|e| e["event"] == "node" && e["id"] == id && e["state"] == "running");
-        assert!(running_again, "{id} was not seen running again");
-    }
-
-    // Who led came from etcd: the follower killed was not the leader then,
-    // the second kill hit the member etcd named leader, and the survivors
-    // elected another one in a later term.
+    let kills = assert_three_kills_seen_by_docker(&t);
     let said = narrations(&t);
-    let (leader, follower) = said
-        .iter()
-        .find_map(|line| {
-            let (leader, rest) = line.split_once(" leads; ")?;
-            Some((
-                leader.to_string(),
-                rest.strip_suffix(" is a follower.")?.to_string(),
-            ))
-        })
-        .expect("the flow named the leader and a follower");
-    assert_ne!(leader, follower);
-    assert_eq!(kills[0]["service"], follower.as_str());
-    let killed_leader = kills[1]["service"].as_str().unwrap();
-    let leader_line = format!("{killed_leader} leads (term ");
-    assert!(
-        said.iter().any(|l| l.starts_with(&leader_line)),
-        "{killed_leader} was not named leader before it was killed: {said:?}"
-    );
-    let elected = said
-        .iter()
-        .find(|l| l.contains(" was elected leader "))
-        .expect("a new leader was elected");
-    assert!(!elected.starts_with(killed_leader), "{elected}");
-    let terms = elected
-        .rsplit_once("(term ")
-        .and_then(|(_, t)| t.strip_suffix(").")?.split_once(" → "))
-        .map(|(a, b)| (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()))
-        .expect("the election names both terms");
-    assert!(terms.1 > terms.0, "{elected}");
-
-    // Losing quorum is measured: after the third kill a real sample falls
-    // below half the baseline and the status is degraded; then it recovers.
-    // (The election costs a real ~1 s dip too, so "degraded" may also appear
-    // before.)
-    let quorum_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[2]["id"]).unwrap();
-    let degraded_at = t[quorum_kill..]
-        .iter()
-        .position(|e| {
-            e["event"] == "workload"
-                && e["kind"] == "sample"
-                && e["status"] == "degraded"
-                && e["ops_per_sec"]
-                    .as_f64()
-                    .is_some_and(|ops| ops < 0.5 * baseline)
-        })
-        .map(|i| i + quorum_kill)
-        .expect("no degraded sample below half the baseline after quorum was lost");
-    let recovered = t[degraded_at..]
-        .iter()
-        .any(|e| e["event"] == "workload" && e["kind"] == "status" && e["status"] == "normal");
-    assert!(recovered, "the workload never recovered");
+    assert_leader_story(&said, &kills);
+    assert_quorum_loss_measured(&t, &kills, baseline);
 
     let done = events(&t, "done");
     assert_eq!(done.len(), 1);

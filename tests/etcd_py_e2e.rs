@@ -9,6 +9,10 @@
 //!
 //! Docker names and ports: projects `py-etcd-*`, host ports 24861-24866.
 
+use e2e::etcd_story::{
+    assert_leader_story, assert_quorum_loss_measured, assert_three_kills_seen_by_docker, events,
+    narrations,
+};
 use e2e::python::{python_flow_wasm, python_unittests};
 use e2e::{
     ComposeProject, EtcdPorts, etcd_cluster_up, etcd_endpoints, host_bin, loadgen_bin,
@@ -20,23 +24,6 @@ use std::time::{Duration, Instant};
 
 const FULL_RUN_PORTS: EtcdPorts = ["24861", "24862", "24863"];
 const QUIT_PORTS: EtcdPorts = ["24864", "24865", "24866"];
-
-fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    transcript.iter().filter(|e| e["event"] == kind).collect()
-}
-
-/// The plain text of every narration line the flow appended.
-fn narrations(transcript: &[Value]) -> Vec<String> {
-    events(transcript, "narration")
-        .iter()
-        .filter(|e| e["mode"] == "append")
-        .filter_map(|e| e["text"].as_str().map(str::to_string))
-        .collect()
-}
-
-fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<usize> {
-    transcript.iter().position(pred)
-}
 
 fn flow() -> String {
     python_flow_wasm("etcd-py").to_string_lossy().into_owned()
@@ -146,88 +133,9 @@ fn the_python_etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restore
 
     // Three kills: a follower (started again in its chapter), the leader,
     // and a second member, which loses quorum.
-    let faults = events(&t, "fault");
-    let kills: Vec<&&Value> = faults
-        .iter()
-        .filter(|f| f["action"] == "kill SIGKILL")
-        .collect();
-    assert_eq!(kills.len(), 3, "{faults:?}");
-    assert_ne!(kills[1]["id"], kills[2]["id"]);
-    for kill in &kills {
-        assert!(kill["service"].as_str().unwrap().starts_with("etcd"));
-        let id = kill["id"].as_str().unwrap();
-        let fault_at = position(&t, |e| {
-            e["event"] == "fault" && e["id"] == id && e["action"] == "kill SIGKILL"
-        })
-        .unwrap();
-        // Docker (not the flow) reported the node exited, then running again.
-        let chapter_at = t[..fault_at]
-            .iter()
-            .rposition(|e| e["event"] == "chapter")
-            .unwrap_or(0);
-        let exited_at = t[chapter_at..]
-            .iter()
-            .position(|e| e["event"] == "node" && e["id"] == id && e["state"] == "exited")
-            .map(|i| i + chapter_at)
-            .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
-        let running_again = t[exited_at..]
-            .iter()
-            .any(|e| e["event"] == "node" && e["id"] == id && e["state"] == "running");
-        assert!(running_again, "{id} was not seen running again");
-    }
-
-    // Who led came from etcd: the follower killed was not the leader then,
-    // the second kill hit the member etcd named leader, and the survivors
-    // elected another one in a later term.
-    let (leader, follower) = said
-        .iter()
-        .find_map(|line| {
-            let (leader, rest) = line.split_once(" leads; ")?;
-            Some((
-                leader.to_string(),
-                rest.strip_suffix(" is a follower.")?.to_string(),
-            ))
-        })
-        .expect("the flow named the leader and a follower");
-    assert_ne!(leader, follower);
-    assert_eq!(kills[0]["service"], follower.as_str());
-    let killed_leader = kills[1]["service"].as_str().unwrap();
-    let leader_line = format!("{killed_leader} leads (term ");
-    assert!(
-        said.iter().any(|l| l.starts_with(&leader_line)),
-        "{killed_leader} was not named leader before it was killed: {said:?}"
-    );
-    let elected = said
-        .iter()
-        .find(|l| l.contains(" was elected leader "))
-        .expect("a new leader was elected");
-    assert!(!elected.starts_with(killed_leader), "{elected}");
-    let terms = elected
-        .rsplit_once("(term ")
-        .and_then(|(_, t)| t.strip_suffix(").")?.split_once(" → "))
-        .map(|(a, b)| (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()))
-        .expect("the election names both terms");
-    assert!(terms.1 > terms.0, "{elected}");
-
-    // Losing quorum is measured: after the third kill a real sample falls
-    // below half the baseline and the status is degraded; then it recovers.
-    let quorum_kill = position(&t, |e| e["event"] == "fault" && e["id"] == kills[2]["id"]).unwrap();
-    let degraded_at = t[quorum_kill..]
-        .iter()
-        .position(|e| {
-            e["event"] == "workload"
-                && e["kind"] == "sample"
-                && e["status"] == "degraded"
-                && e["ops_per_sec"]
-                    .as_f64()
-                    .is_some_and(|ops| ops < 0.5 * baseline)
-        })
-        .map(|i| i + quorum_kill)
-        .expect("no degraded sample below half the baseline after quorum was lost");
-    let recovered = t[degraded_at..]
-        .iter()
-        .any(|e| e["event"] == "workload" && e["kind"] == "status" && e["status"] == "normal");
-    assert!(recovered, "the workload never recovered");
+    let kills = assert_three_kills_seen_by_docker(&t);
+    assert_leader_story(&said, &kills);
+    assert_quorum_loss_measured(&t, &kills, baseline);
     assert!(
         said.iter()
             .any(|l| l.starts_with("Quorum lost: throughput ")),
