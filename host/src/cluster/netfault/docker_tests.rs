@@ -153,7 +153,12 @@ impl Drop for Setup {
     }
 }
 
-async fn setup(name: &str, services: &[&str]) -> Setup {
+/// The project `nf-NAME-PID` with `services` running, or `None` (said on
+/// stderr) where no Docker engine answers.
+async fn setup(name: &str, services: &[&str]) -> Option<Setup> {
+    if !docker_engine_reachable(&format!("the {name} network-fault test")).await {
+        return None;
+    }
     let project = format!("nf-{name}-{}", std::process::id());
     let members: Vec<EtcdContainer> = services
         .iter()
@@ -173,11 +178,11 @@ async fn setup(name: &str, services: &[&str]) -> Setup {
             .await
             .unwrap();
     }
-    Setup {
+    Some(Setup {
         cluster,
         members,
         state,
-    }
+    })
 }
 
 fn anything(_: &Node) -> bool {
@@ -192,12 +197,9 @@ fn median(v: &Value) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shaped_delay_is_measured_and_gone_after_unshape_with_docker() {
-    if !docker_engine_reachable("a_shaped_delay_is_measured_and_gone_after_unshape_with_docker")
-        .await
-    {
+    let Some(setup) = setup("delay", &["etcd1", "etcd2"]).await else {
         return;
-    }
-    let setup = setup("delay", &["etcd1", "etcd2"]).await;
+    };
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let _echo = echo_in(target);
     let before = rtt(peer, target, 20, 20);
@@ -248,14 +250,9 @@ async fn a_shaped_delay_is_measured_and_gone_after_unshape_with_docker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker() {
-    if !docker_engine_reachable(
-        "loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker",
-    )
-    .await
-    {
+    let Some(setup) = setup("loss", &["etcd1", "etcd2", "etcd3"]).await else {
         return;
-    }
-    let setup = setup("loss", &["etcd1", "etcd2", "etcd3"]).await;
+    };
     let names: Vec<&str> = setup.members.iter().map(|m| m.name.as_str()).collect();
     let _echo = echo_in(names[0]);
     let etcd1 = Target::Service("etcd1".into());
@@ -305,10 +302,9 @@ async fn loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bandwidth_cap_is_measured_at_the_cap_with_docker() {
-    if !docker_engine_reachable("a_bandwidth_cap_is_measured_at_the_cap_with_docker").await {
+    let Some(setup) = setup("rate", &["etcd1", "etcd2"]).await else {
         return;
-    }
-    let setup = setup("rate", &["etcd1", "etcd2"]).await;
+    };
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let sink_name = format!("{peer}-sink");
     let _ = Command::new("docker")
@@ -362,12 +358,9 @@ async fn a_bandwidth_cap_is_measured_at_the_cap_with_docker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
-    if !docker_engine_reachable("a_target_restarted_since_is_reported_not_an_error_with_docker")
-        .await
-    {
+    let Some(setup) = setup("restart", &["etcd1", "etcd2"]).await else {
         return;
-    }
-    let setup = setup("restart", &["etcd1", "etcd2"]).await;
+    };
     let etcd1 = Target::Service("etcd1".into());
     let spec = ShapeSpec {
         delay_ms: 50,
@@ -402,10 +395,9 @@ async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: prints figures"]
 async fn netfault_timings_with_docker() {
-    if !docker_engine_reachable("netfault_timings_with_docker").await {
+    let Some(setup) = setup("bench", &["etcd1", "etcd2"]).await else {
         return;
-    }
-    let setup = setup("bench", &["etcd1", "etcd2"]).await;
+    };
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let etcd1 = Target::Service("etcd1".into());
     let median_ms = |mut v: Vec<Duration>| {
@@ -491,10 +483,9 @@ async fn netfault_timings_with_docker() {
 /// here, are applied. These CI kernels lack it: the test says so and skips.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_netem_path_where_the_kernel_has_it_with_docker() {
-    if !docker_engine_reachable("the_netem_path_where_the_kernel_has_it_with_docker").await {
+    let Some(setup) = setup("netem", &["etcd1", "etcd2"]).await else {
         return;
-    }
-    let setup = setup("netem", &["etcd1", "etcd2"]).await;
+    };
     let docker = bollard::Docker::connect_with_defaults().unwrap();
     let found = super::helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
         .await
