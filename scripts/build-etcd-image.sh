@@ -13,6 +13,8 @@ TAG="${ETCD_IMAGE_TAG:-demo-etcd:3.4.23}"
 ETCD_BIN=/usr/bin/etcd
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DOCKERFILE="$HERE/../clusters/etcd/Dockerfile"
+# shellcheck source=lib/rootfs.sh
+source "$HERE/lib/rootfs.sh"
 
 force=0
 for arg in "$@"; do
@@ -48,29 +50,10 @@ mkdir -p "$root/usr/local/bin" "$root/var/lib/etcd" "$root/tmp"
 chmod 1777 "$root/tmp"
 cp "$ETCD_BIN" "$root/usr/local/bin/etcd"
 
-# Every shared object ldd names: "libc.so.6 => /lib/.../libc.so.6 (0x...)" and
-# the loader's own absolute path "/lib64/ld-linux-x86-64.so.2 (0x...)".
-# Copied dereferenced, under the path the binary asks for.
-libs="$(ldd "$ETCD_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')"
-if [[ -z $libs ]]; then
-    echo "ldd found no libraries for $ETCD_BIN (static binary?)" >&2
-fi
-for lib in $libs; do
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
-    echo "  + $lib"
-done
+copy_libraries "$root" "$ETCD_BIN"
 
-previous="$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 cp "$DOCKERFILE" "$ctx/Dockerfile"
-docker build --tag "$TAG" \
+replace_image "$TAG" "$ctx" \
     --label "org.opencontainers.image.title=demo-etcd" \
     --label "org.opencontainers.image.version=$version" \
-    --label "org.opencontainers.image.description=etcd from Debian's etcd-server package, FROM scratch" \
-    "$ctx"
-# A --force rebuild leaves the old image untagged: remove it (only if unused).
-current="$(docker image inspect --format '{{.Id}}' "$TAG")"
-if [[ -n $previous && $previous != "$current" ]]; then
-    docker rmi "$previous" >/dev/null 2>&1 || true
-fi
-docker image ls "$TAG"
+    --label "org.opencontainers.image.description=etcd from Debian's etcd-server package, FROM scratch"

@@ -15,6 +15,8 @@ TAG="${NETFAULT_IMAGE_TAG:-demo-netfault:0.1.0}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 DOCKERFILE="$ROOT/clusters/netfault/Dockerfile"
+# shellcheck source=lib/rootfs.sh
+source "$HERE/lib/rootfs.sh"
 LABEL=demo.netfault.sha256
 
 force=0
@@ -88,38 +90,11 @@ done
 # Protocol names for `-p udp` and `iptables -S` (iptables has a fallback table too).
 [[ -f /etc/protocols ]] && cp /etc/protocols "$root/etc/"
 
-# Every shared object ldd names for the binaries and the dlopened modules:
-# "libc.so.6 => /lib/.../libc.so.6 (0x...)" and the loader's own absolute
-# path "/lib64/ld-linux-x86-64.so.2 (0x...)". Copied dereferenced, under the
-# path the binary asks for. A module whose library is not installed (tc's
-# q_atm.so wants libatm) is skipped with a warning: nothing we run loads it.
-declare -A copied=()
-for obj in "$BIN" /usr/sbin/tc /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi "${dlopened[@]}"; do
-    if ldd "$obj" | grep -q 'not found'; then
-        echo "  ! $obj: $(ldd "$obj" | grep 'not found' | awk '{print $1}' | xargs) not installed; leaving it out" >&2
-        rm -f "$root$obj"
-        continue
-    fi
-    for lib in $(ldd "$obj" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-        [[ -n ${copied[$lib]:-} ]] && continue
-        copied[$lib]=1
-        mkdir -p "$root$(dirname "$lib")"
-        cp -L "$lib" "$root$lib"
-        echo "  + $lib"
-    done
-done
+copy_libraries "$root" "$BIN" /usr/sbin/tc /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi "${dlopened[@]}"
 
-previous="$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
 cp "$DOCKERFILE" "$ctx/Dockerfile"
-docker build --tag "$TAG" \
+replace_image "$TAG" "$ctx" \
     --label "$LABEL=$sha" \
     --label "org.opencontainers.image.title=demo-netfault" \
     --label "org.opencontainers.image.version=${TAG##*:}" \
-    --label "org.opencontainers.image.description=network-fault helper: netfault with Debian's tc and iptables, FROM scratch" \
-    "$ctx"
-# A rebuild leaves the old image untagged: remove it (only if unused).
-current="$(docker image inspect --format '{{.Id}}' "$TAG")"
-if [[ -n $previous && $previous != "$current" ]]; then
-    docker rmi "$previous" >/dev/null 2>&1 || true
-fi
-docker image ls "$TAG"
+    --label "org.opencontainers.image.description=network-fault helper: netfault with Debian's tc and iptables, FROM scratch"

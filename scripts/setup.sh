@@ -35,3 +35,4 @@ fi
 
 scripts/build-etcd-image.sh
 scripts/build-netfault-image.sh
+scripts/build-loadgen-image.sh
