@@ -96,11 +96,29 @@ pub enum WorkloadCommand {
     },
 }
 
+/// Which orchestrator runs the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// A Compose project's containers on this Docker engine.
+    Compose,
+    /// A Docker Swarm stack's tasks (give --stack).
+    Swarm,
+}
+
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
+    /// Where the cluster runs: a Compose project or a Swarm stack.
+    #[arg(long, value_enum, default_value_t = BackendKind::Compose)]
+    pub backend: BackendKind,
+
+    /// The Swarm stack to act on (`docker stack deploy … NAME`); with
+    /// --backend swarm.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+
     /// Compose project to act on (default: the project of the compose file in
     /// the current directory, or COMPOSE_PROJECT_NAME).
-    #[arg(long, short = 'p')]
+    #[arg(long, short = 'p', conflicts_with = "stack")]
     pub project: Option<String>,
 
     /// Compose file whose project to use when --project is not given.

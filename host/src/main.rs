@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use cli::{Cli, ProjectArgs, RunArgs, Subcommand, WorkloadCommand};
+use cli::{BackendKind, Cli, ProjectArgs, RunArgs, Subcommand, WorkloadCommand};
 use host::sanitize::display_line;
 use host::{cli, cluster, flow, logfile, new_flow, runtime, show, trust, workload};
 use std::path::{Path, PathBuf};
@@ -51,15 +51,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             state_dir: dir,
         }) => inspect(&file, &state_dir(dir.as_deref())).await,
         Some(Subcommand::Notes { project }) => {
-            let (name, state_dir) = project_and_state(&project)?;
-            host::notes::client::attach(&host::notes::socket_path(&state_dir, &name), &name)
-                .await?;
+            let (scope, state_dir) = project_and_state(&project)?;
+            host::notes::client::attach(
+                &host::notes::socket_path(&state_dir, &scope.key()),
+                &scope.describe(),
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommand::Recover { project }) => {
-            let (name, state_dir) = project_and_state(&project)?;
+            let (scope, state_dir) = project_and_state(&project)?;
             init_logging(&state_dir.join("host.log"))?;
-            let failed = show::recover(&name, &state_dir).await?;
+            let failed = show::recover(&scope, &state_dir).await?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -92,9 +95,24 @@ fn state_dir(explicit: Option<&Path>) -> PathBuf {
     base.join("chaos-demo")
 }
 
-fn project_and_state(args: &ProjectArgs) -> Result<(String, PathBuf)> {
-    let project = cluster::project::resolve(args.project.as_deref(), &args.compose_file)?;
-    Ok((project, state_dir(args.state_dir.as_deref())))
+fn project_and_state(args: &ProjectArgs) -> Result<(cluster::Scope, PathBuf)> {
+    let scope = match (args.backend, args.stack.as_deref()) {
+        (BackendKind::Compose, None) => cluster::Scope::Compose {
+            project: cluster::project::resolve(args.project.as_deref(), &args.compose_file)?,
+        },
+        (BackendKind::Compose, Some(_)) => {
+            anyhow::bail!("--stack names a swarm stack: add --backend swarm")
+        }
+        (BackendKind::Swarm, Some(stack)) => cluster::Scope::Swarm {
+            stack: cluster::project::stack_name(stack)?,
+        },
+        (BackendKind::Swarm, None) => {
+            anyhow::bail!(
+                "--backend swarm needs --stack NAME (the name given to `docker stack deploy`)"
+            )
+        }
+    };
+    Ok((scope, state_dir(args.state_dir.as_deref())))
 }
 
 fn init_logging(path: &Path) -> Result<()> {
@@ -121,7 +139,7 @@ fn init_logging(path: &Path) -> Result<()> {
 
 async fn present(args: RunArgs) -> Result<ExitCode> {
     let flow = args.flow.clone().context("--flow FILE is required")?;
-    let (project, state_dir) = project_and_state(&args.project)?;
+    let (scope, state_dir) = project_and_state(&args.project)?;
     let log = args
         .log
         .clone()
@@ -141,7 +159,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         headless: args.headless,
         keys,
         transcript: args.transcript,
-        project,
+        scope,
         workload,
         tracker,
         limits: runtime::Limits {
@@ -160,7 +178,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
-    let project = options.project.clone();
+    let scope = options.scope.clone();
     let state = options.state_dir.clone();
     match tokio::spawn(show::run(options)).await {
         Ok(result) => result.map(|_| ExitCode::SUCCESS),
@@ -172,7 +190,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
                 "error: the host crashed ({}); restoring the cluster",
                 display_line(&join_error.to_string())
             );
-            show::recover(&project, &state).await?;
+            show::recover(&scope, &state).await?;
             Ok(ExitCode::FAILURE)
         }
     }

@@ -38,7 +38,8 @@ pub struct ShowOptions {
     pub headless: bool,
     pub keys: Option<KeyScript>,
     pub transcript: Option<PathBuf>,
-    pub project: String,
+    /// The Compose project or Swarm stack the show acts on.
+    pub scope: crate::cluster::Scope,
     pub workload: Option<SourceSpec>,
     pub tracker: TrackerConfig,
     pub limits: Limits,
@@ -147,11 +148,12 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         (None, None) => None,
     };
 
-    let ledger = Ledger::open(&options.state_dir, &options.project)?;
+    let ledger = Ledger::open(&options.state_dir, &options.scope.key())?;
     // Each source reports its own events; they are wrapped here, into the
     // one queue the app reads, in the order they happened.
     let cluster_events = events_tx.clone();
-    let cluster = Cluster::connect(options.project.clone(), ledger, move |event| {
+    let backend = crate::cluster::backend_for(&options.scope);
+    let cluster = Cluster::connect_to(backend, ledger, move |event| {
         let _ = cluster_events.send(Event::Cluster(event));
     })
     .await;
@@ -226,7 +228,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let (notes_tx, notes_rx) =
         watch::channel(crate::notes::view::NotesView::of(&app, options.talk_time));
     let _notes_server = match crate::notes::server::spawn(
-        &crate::notes::socket_path(&options.state_dir, &options.project),
+        &crate::notes::socket_path(&options.state_dir, &options.scope.key()),
         notes_rx,
         notes_inputs,
         shutdown.clone(),
@@ -374,8 +376,8 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     }
     if outstanding > 0 {
         anyhow::bail!(
-            "{outstanding} fault(s) could not be undone; run `host recover --project {}` once Docker is reachable",
-            options.project
+            "{outstanding} fault(s) could not be undone; run `host recover {}` once Docker is reachable",
+            options.scope.recover_args()
         );
     }
     Ok(end)
@@ -401,7 +403,10 @@ impl LogSource for ServiceLogs {
     }
 
     fn scope(&self) -> String {
-        format!("project '{}'", self.project())
+        match self.backend_scope() {
+            crate::cluster::Scope::Compose { project } => format!("project '{project}'"),
+            crate::cluster::Scope::Swarm { stack } => format!("stack '{stack}'"),
+        }
     }
 }
 
@@ -538,18 +543,18 @@ fn load_saying_so(runtime: &Runtime, path: &std::path::Path) -> Result<crate::ru
     loaded
 }
 
-/// Restores what the ledger of `project` says is outstanding (after a host
+/// Restores what the ledger of `scope` says is outstanding (after a host
 /// was killed, or panicked). Prints one line per fault.
-pub async fn recover(project: &str, state_dir: &std::path::Path) -> Result<usize> {
-    let ledger = Ledger::open(state_dir, project)?;
+pub async fn recover(scope: &crate::cluster::Scope, state_dir: &std::path::Path) -> Result<usize> {
+    let ledger = Ledger::open(state_dir, &scope.key())?;
     let nothing_outstanding = ledger.outstanding().is_empty();
     // Nothing shows the cluster's events here: each outcome is printed below.
-    let cluster = Cluster::connect(project.to_string(), ledger, |_| {}).await;
+    let cluster = Cluster::connect_to(crate::cluster::backend_for(scope), ledger, |_| {}).await;
     if nothing_outstanding {
         // A host killed between a fault's steps can leave a network-fault
         // helper that no ledger entry names; it goes too.
         cluster.sweep_helpers().await;
-        println!("nothing to restore for project '{project}'");
+        println!("nothing to restore for {}", scope.describe());
         return Ok(0);
     }
     let outcomes = cluster.restore_all().await;

@@ -21,10 +21,25 @@ pub fn position(transcript: &[Value], pred: impl Fn(&Value) -> bool) -> Option<u
     transcript.iter().position(pred)
 }
 
+/// What "the killed node is back" means to an orchestrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Back {
+    /// Compose starts the same container again.
+    SameContainer,
+    /// Swarm replaces the task: a new container of the same service runs.
+    SameService,
+}
+
 /// Three kills in the transcript (a follower, the leader, then a second
 /// member: quorum lost), each seen by Docker, not the flow: exited, then
 /// running again. Returns them in order.
 pub fn assert_three_kills_seen_by_docker(t: &[Value]) -> Vec<Value> {
+    assert_three_kills_seen(t, Back::SameContainer)
+}
+
+/// As [`assert_three_kills_seen_by_docker`], with `back` saying which node
+/// running again counts as the killed one back.
+pub fn assert_three_kills_seen(t: &[Value], back: Back) -> Vec<Value> {
     let faults = events(t, "fault");
     let kills: Vec<&&Value> = faults
         .iter()
@@ -51,10 +66,15 @@ pub fn assert_three_kills_seen_by_docker(t: &[Value]) -> Vec<Value> {
             .position(|e| e["event"] == "node" && e["id"] == id && e["state"] == "exited")
             .map(|i| i + chapter_at)
             .unwrap_or_else(|| panic!("Docker never reported {id} exited"));
-        let running_again = t[exited_at..]
-            .iter()
-            .any(|e| e["event"] == "node" && e["id"] == id && e["state"] == "running");
-        assert!(running_again, "{id} was not seen running again");
+        let running_again = t[exited_at..].iter().any(|e| {
+            e["event"] == "node"
+                && e["state"] == "running"
+                && match back {
+                    Back::SameContainer => e["id"] == id,
+                    Back::SameService => e["service"] == kill["service"],
+                }
+        });
+        assert!(running_again, "{id} was not seen running again ({back:?})");
     }
     kills.into_iter().map(|k| (*k).clone()).collect()
 }

@@ -4,6 +4,7 @@
 pub mod etcd_story;
 pub mod netfault;
 pub mod python;
+pub mod swarm;
 pub mod tmux;
 
 use anyhow::{Context, Result, bail};

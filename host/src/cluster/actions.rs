@@ -1,15 +1,12 @@
 //! A flow's action on a container: picked, recorded in the ledger before it
-//! is made, made, and reported. Container actions are one Engine API call
-//! each; network actions are in `network`.
+//! is made, made, and reported. Container actions are one backend call
+//! each; network actions are in `network` and `netfault`.
 
-use super::docker::docker_error;
 use super::model::{
-    Action, ClusterError, ClusterEvent, ContainerAction, NetworkAction, Node, Performed, Target,
+    Action, ClusterError, ClusterEvent, ContainerAction, NetworkAction, Node, NodeState, Performed,
+    Target,
 };
-use super::{Cluster, entry, select};
-use bollard::query_parameters::{
-    KillContainerOptions, RestartContainerOptions, StartContainerOptions, StopContainerOptions,
-};
+use super::{Cluster, select};
 
 impl Cluster {
     /// Performs `action` on the container `target` names, among those
@@ -21,9 +18,26 @@ impl Cluster {
         permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
     ) -> Result<Node, ClusterError> {
         let action = action.into();
-        let nodes = self.engine.list(None).await?;
-        let node = select::choose(&nodes, target, &action, permitted)?;
+        let nodes = self.backend.list(None).await?;
+        let (target, replaced) = self.current_target(&nodes, target).await;
+        let brought_back = match (&replaced, &action, &target) {
+            // The orchestrator already brought the node back (Swarm
+            // rescheduled the task): starting it is done.
+            (Some(_), Action::Container(ContainerAction::Start), Target::Id(now)) => {
+                select::find_by_id(&nodes, now)
+                    .ok()
+                    .filter(|n| n.state == NodeState::Running && permitted(n))
+                    .cloned()
+            }
+            _ => None,
+        };
+        let already_back = brought_back.is_some();
+        let node = match brought_back {
+            Some(node) => node,
+            None => select::choose(&nodes, &target, &action, permitted)?,
+        };
         match &action {
+            Action::Container(_) if already_back => {}
             Action::Container(container_action) => {
                 self.container_action(&node, container_action).await?
             }
@@ -32,6 +46,13 @@ impl Cluster {
             Action::Network(NetworkAction::Isolate { from }) => self.isolate(&node, from).await?,
             Action::Network(NetworkAction::Shape(spec)) => self.shape(&node, spec).await?,
             Action::Network(NetworkAction::Unshape) => self.unshape(&node).await?,
+        }
+        // The replaced node's faults went with it once its successor is
+        // started.
+        if let (Some(old), Action::Container(action)) = (&replaced, &action)
+            && let Some(undo) = action.clears()
+        {
+            self.clear(old, &undo);
         }
         tracing::info!(
             "{} {} ({})",
@@ -56,11 +77,11 @@ impl Cluster {
     ) -> Result<(), ClusterError> {
         let recorded = action
             .undo()
-            .map(|undo| entry(node, action.describe(), undo));
+            .map(|undo| self.entry(node, action.describe(), undo));
         if let Some(entry) = &recorded {
             self.record(entry)?;
         }
-        if let Err(error) = self.perform(&node.id, action).await {
+        if let Err(error) = self.backend.perform(&node.id, action).await {
             if let Some(entry) = &recorded {
                 self.forget(entry);
             }
@@ -77,41 +98,20 @@ impl Cluster {
         Ok(())
     }
 
-    /// The Engine API call that makes `action` on container `id`.
-    pub(super) async fn perform(
+    /// `target`, with an id the backend replaced since (a Swarm task Swarm
+    /// rescheduled) named by its successor's id, and the replaced id.
+    pub(super) async fn current_target(
         &self,
-        id: &str,
-        action: &ContainerAction,
-    ) -> Result<(), ClusterError> {
-        let docker = self.engine.client().await?;
-        let result = match action {
-            ContainerAction::Kill { signal } => {
-                let options = KillContainerOptions {
-                    signal: signal.name().to_string(),
-                };
-                docker.kill_container(id, Some(options)).await
-            }
-            ContainerAction::Stop { grace_seconds } => {
-                let options = StopContainerOptions {
-                    t: Some(i32::try_from(*grace_seconds).unwrap_or(i32::MAX)),
-                    ..Default::default()
-                };
-                docker.stop_container(id, Some(options)).await
-            }
-            ContainerAction::Start => {
-                docker
-                    .start_container(id, None::<StartContainerOptions>)
-                    .await
-            }
-            ContainerAction::Restart => {
-                docker
-                    .restart_container(id, None::<RestartContainerOptions>)
-                    .await
-            }
-            ContainerAction::Pause => docker.pause_container(id).await,
-            ContainerAction::Unpause => docker.unpause_container(id).await,
-        };
-        result.map_err(docker_error)
+        nodes: &[Node],
+        target: &Target,
+    ) -> (Target, Option<String>) {
+        if let Target::Id(id) = target
+            && select::find_by_id(nodes, id).is_err()
+            && let Some(now) = self.backend.successor(id).await
+        {
+            return (Target::Id(now), Some(id.clone()));
+        }
+        (target.clone(), None)
     }
 }
 
@@ -119,7 +119,6 @@ impl Cluster {
 mod tests {
     use super::*;
     use crate::cluster::ledger::Ledger;
-    use crate::cluster::model::NodeState;
     use crate::cluster::signal::KillSignal;
     use std::time::Duration;
     use tokio_util::sync::CancellationToken;

@@ -1,42 +1,60 @@
-//! The Engine API for one compose project: the client (made once the engine
-//! answers), the label filter that finds the project's containers, and what
-//! Docker's answers mean in the cluster's terms.
+//! One Docker engine and the container-level calls both Docker backends
+//! make on it: the client (made once the engine answers), listing by label,
+//! the fault calls, partitions, the network-fault helpers, logs, and what
+//! Docker's answers mean in the cluster's terms. Which containers are nodes,
+//! and what their services are called, is each backend's business.
 
-use super::model::{ClusterError, Health, Node, NodeState};
+use super::backend::Liveness;
+use super::ledger::{Entry, UndoAction};
+use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
+use super::netfault::helper::{self, HelperOutput, Namespace};
+use super::netfault::plan::Mechanisms;
 use bollard::Docker;
+use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
-use bollard::query_parameters::ListContainersOptions;
+use bollard::models::{
+    ContainerSummary, ContainerSummaryStateEnum, EndpointIpamConfig, EndpointSettings,
+    NetworkConnectRequest, NetworkDisconnectRequest,
+};
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
+    RestartContainerOptions, StartContainerOptions, StopContainerOptions,
+};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 
-const PROJECT_LABEL: &str = "com.docker.compose.project";
-const SERVICE_LABEL: &str = "com.docker.compose.service";
-
 /// A filter of the Engine API (`label`, `type`, …) and its accepted values.
 pub(super) type Filters = HashMap<String, Vec<String>>;
 
-/// The project's side of the engine. Shared by the cluster and the handles
-/// it gives out, which need Docker but nothing else of the cluster's.
+/// Docker's own networks: a compose service is never on them, and leaving
+/// them would cut the container off from more than its project.
+const ENGINE_NETWORKS: [&str; 3] = ["bridge", "host", "none"];
+
+/// One engine, shared by a backend and the handles it gives out.
 pub(super) struct Engine {
-    project: String,
     /// Set once the engine answered; until then (engine down or its socket
     /// missing at start) every call tries again and fails with
     /// `DockerUnavailable`. A client, once made, reconnects by itself.
     client: Mutex<Option<Docker>>,
+    /// The image network faults run their helpers from.
+    netfault_image: String,
+    /// What every helper is labelled with, so a later run finds it.
+    helper_key: String,
 }
 
 impl Engine {
-    pub(super) fn new(project: String) -> Self {
+    pub(super) fn new(helper_key: String) -> Self {
         Engine {
-            project,
             client: Mutex::new(None),
+            netfault_image: std::env::var("DEMO_NETFAULT_IMAGE")
+                .ok()
+                .filter(|image| !image.trim().is_empty())
+                .unwrap_or_else(|| helper::DEFAULT_IMAGE.to_string()),
+            helper_key,
         }
-    }
-
-    pub(super) fn project(&self) -> &str {
-        &self.project
     }
 
     /// The Engine API client, made on first success.
@@ -57,72 +75,354 @@ impl Engine {
         self.client.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The containers of the project, or of one of its services: found by
-    /// their compose labels, never by their names (a project called `tikv`
-    /// names every container `tikv-…`).
-    pub(super) fn label_filter(&self, service: Option<&str>) -> Filters {
-        let mut labels = vec![format!("{PROJECT_LABEL}={}", self.project)];
-        if let Some(service) = service {
-            labels.push(format!("{SERVICE_LABEL}={service}"));
-        }
-        HashMap::from([("label".to_string(), labels)])
-    }
-
-    async fn summaries(
+    /// Every container (running or not) the filters match.
+    pub(super) async fn summaries(
         &self,
-        service: Option<&str>,
+        filters: Filters,
     ) -> Result<Vec<ContainerSummary>, ClusterError> {
         self.client()
             .await?
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: Some(self.label_filter(service)),
+                filters: Some(filters),
                 ..Default::default()
             }))
             .await
             .map_err(docker_error)
     }
 
-    /// The project's containers (or one service's), by service and name.
-    pub(super) async fn list(&self, service: Option<&str>) -> Result<Vec<Node>, ClusterError> {
-        let mut nodes: Vec<Node> = self
-            .summaries(service)
+    /// Docker's events for the containers the filters match, as changes.
+    pub(super) async fn container_changes(
+        &self,
+        mut filters: Filters,
+    ) -> Result<BoxStream<'static, Result<super::backend::Change, ClusterError>>, ClusterError>
+    {
+        filters.insert("type".to_string(), vec!["container".to_string()]);
+        let events = self
+            .client()
             .await?
-            .into_iter()
-            .filter_map(node_from_summary)
-            .collect();
-        nodes.sort_by(|a, b| (&a.service, &a.container).cmp(&(&b.service, &b.container)));
-        Ok(nodes)
+            .events(Some(bollard::query_parameters::EventsOptions {
+                filters: Some(filters),
+                ..Default::default()
+            }));
+        Ok(events
+            .map(|event| {
+                let message = event.map_err(docker_error)?;
+                Ok(super::backend::Change {
+                    id: message.actor.and_then(|a| a.id).unwrap_or_default(),
+                    action: message.action.unwrap_or_default(),
+                })
+            })
+            .boxed())
     }
 
-    /// The host address Docker published `service`'s container `port` on;
-    /// `Ok(None)` when the service has no such binding, `NotFound` when the
-    /// project has no such service.
-    pub(super) async fn published_address(
+    /// The Engine API call that makes `action` on container `id`.
+    pub(super) async fn perform(
         &self,
-        service: &str,
-        port: u16,
-    ) -> Result<Option<SocketAddr>, ClusterError> {
-        let summaries = self.summaries(Some(service)).await?;
-        if summaries.is_empty() {
-            return Err(ClusterError::NotFound(format!(
-                "project '{}' has no service '{service}'",
-                self.project
+        id: &str,
+        action: &ContainerAction,
+    ) -> Result<(), ClusterError> {
+        let docker = self.client().await?;
+        let result = match action {
+            ContainerAction::Kill { signal } => {
+                let options = KillContainerOptions {
+                    signal: signal.name().to_string(),
+                };
+                docker.kill_container(id, Some(options)).await
+            }
+            ContainerAction::Stop { grace_seconds } => {
+                let options = StopContainerOptions {
+                    t: Some(i32::try_from(*grace_seconds).unwrap_or(i32::MAX)),
+                    ..Default::default()
+                };
+                docker.stop_container(id, Some(options)).await
+            }
+            ContainerAction::Start => {
+                docker
+                    .start_container(id, None::<StartContainerOptions>)
+                    .await
+            }
+            ContainerAction::Restart => {
+                docker
+                    .restart_container(id, None::<RestartContainerOptions>)
+                    .await
+            }
+            ContainerAction::Pause => docker.pause_container(id).await,
+            ContainerAction::Unpause => docker.unpause_container(id).await,
+        };
+        result.map_err(docker_error)
+    }
+
+    /// `Ok(None)`: no such container.
+    async fn inspect(
+        &self,
+        id: &str,
+    ) -> Result<Option<bollard::models::ContainerInspectResponse>, ClusterError> {
+        match self
+            .client()
+            .await?
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(docker_error)
+        {
+            Ok(info) => Ok(Some(info)),
+            Err(ClusterError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Undoes a `Start` or `Unpause` on the container itself.
+    pub(super) async fn bring_back_container(&self, entry: &Entry) -> RestoreOutcome {
+        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
+        let state = match self.inspect(&entry.container_id).await {
+            Ok(Some(info)) => info.state.unwrap_or_default(),
+            Ok(None) => return outcome(true, "container is gone".into()),
+            Err(e) => return outcome(false, e.to_string()),
+        };
+        let (action, done) = match &entry.undo {
+            UndoAction::Start if state.running == Some(true) => {
+                return outcome(true, "already running".into());
+            }
+            UndoAction::Unpause if state.paused != Some(true) => {
+                return outcome(true, "not paused".into());
+            }
+            UndoAction::Start => (ContainerAction::Start, "started"),
+            UndoAction::Unpause => (ContainerAction::Unpause, "unpaused"),
+            other => {
+                return outcome(
+                    false,
+                    format!("not a container fault: {}", other.describe()),
+                );
+            }
+        };
+        match self.perform(&entry.container_id, &action).await {
+            Ok(()) => outcome(true, done.into()),
+            Err(e) => outcome(false, e.to_string()),
+        }
+    }
+
+    /// One cut per network the container is on (with the aliases and fixed
+    /// address it had there), sorted by network.
+    pub(super) async fn partition_cuts(
+        &self,
+        node: &Node,
+    ) -> Result<Vec<UndoAction>, ClusterError> {
+        let info = self.inspect(&node.id).await?.ok_or_else(|| {
+            ClusterError::NotFound(format!("container {} is gone", node.container))
+        })?;
+        let networks = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default();
+        let mut cuts: Vec<UndoAction> = networks
+            .into_iter()
+            .filter(|(name, _)| !ENGINE_NETWORKS.contains(&name.as_str()))
+            .map(|(network, endpoint)| UndoAction::Reconnect {
+                network,
+                aliases: endpoint.aliases.unwrap_or_default(),
+                ipv4_address: endpoint
+                    .ipam_config
+                    .and_then(|c| c.ipv4_address)
+                    .filter(|a| !a.is_empty()),
+            })
+            .collect();
+        if cuts.is_empty() {
+            return Err(ClusterError::Failed(format!(
+                "{} is on no project network to disconnect it from",
+                node.container
             )));
         }
-        let bindings: Vec<(Option<String>, u16, u16)> = summaries
-            .iter()
-            .flat_map(|s| s.ports.iter().flatten())
-            .map(|p| (p.ip.clone(), p.private_port, p.public_port.unwrap_or(0)))
-            .collect();
-        Ok(published(&bindings, port))
+        cuts.sort_by_key(|cut| match cut {
+            UndoAction::Reconnect { network, .. } => network.clone(),
+            _ => String::new(),
+        });
+        Ok(cuts)
+    }
+
+    /// Disconnects container `id` from the network of a `Reconnect` undo.
+    pub(super) async fn cut(&self, id: &str, cut: &UndoAction) -> Result<(), ClusterError> {
+        let UndoAction::Reconnect { network, .. } = cut else {
+            return Err(ClusterError::Failed(format!(
+                "not a partition cut: {}",
+                cut.describe()
+            )));
+        };
+        let request = NetworkDisconnectRequest {
+            container: id.to_string(),
+            force: Some(true),
+        };
+        self.client()
+            .await?
+            .disconnect_network(network, request)
+            .await
+            .map_err(docker_error)
+    }
+
+    /// Connects the container of a `Reconnect` entry to its network again,
+    /// with the aliases (and fixed address) it had there.
+    pub(super) async fn reconnect(&self, entry: &Entry) -> RestoreOutcome {
+        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
+        let UndoAction::Reconnect {
+            network,
+            aliases,
+            ipv4_address,
+        } = &entry.undo
+        else {
+            return outcome(false, "not a partition".into());
+        };
+        let info = match self.inspect(&entry.container_id).await {
+            Ok(Some(info)) => info,
+            Ok(None) => return outcome(true, "container is gone".into()),
+            Err(e) => return outcome(false, e.to_string()),
+        };
+        let connected = info
+            .network_settings
+            .and_then(|n| n.networks)
+            .is_some_and(|n| n.contains_key(network));
+        if connected {
+            return outcome(true, format!("already on {network}"));
+        }
+        let request = NetworkConnectRequest {
+            container: entry.container_id.clone(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(aliases.to_vec()),
+                ipam_config: ipv4_address.as_ref().map(|address| EndpointIpamConfig {
+                    ipv4_address: Some(address.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        let reconnected = match self.client().await {
+            Ok(docker) => docker
+                .connect_network(network, request)
+                .await
+                .map_err(docker_error),
+            Err(e) => Err(e),
+        };
+        match reconnected {
+            Ok(()) => outcome(true, format!("reconnected to {network}")),
+            Err(ClusterError::NotFound(_)) => outcome(true, format!("network {network} is gone")),
+            Err(e) => outcome(false, e.to_string()),
+        }
+    }
+
+    pub(super) async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError> {
+        Ok(self.inspect(id).await?.map(|info| {
+            let state = info.state.unwrap_or_default();
+            Liveness {
+                running: state.running == Some(true),
+                started_at: state.started_at.unwrap_or_default(),
+            }
+        }))
+    }
+
+    pub(super) async fn addresses(
+        &self,
+        id: &str,
+    ) -> Result<HashMap<String, Ipv4Addr>, ClusterError> {
+        let info = self
+            .inspect(id)
+            .await?
+            .ok_or_else(|| ClusterError::NotFound(format!("container {id} is gone")))?;
+        Ok(info
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(network, endpoint)| {
+                let ip = endpoint.ip_address?.parse::<Ipv4Addr>().ok()?;
+                Some((network, ip))
+            })
+            .collect())
+    }
+
+    pub(super) async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
+        let docker = self.client().await?;
+        helper::probe(&docker, &self.netfault_image, &self.helper_key).await
+    }
+
+    pub(super) async fn run_netfault(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+    ) -> Result<HelperOutput, ClusterError> {
+        let docker = self.client().await?;
+        helper::run(
+            &docker,
+            &self.netfault_image,
+            &self.helper_key,
+            Namespace::Of(id),
+            argv,
+        )
+        .await
+    }
+
+    pub(super) async fn start_delayer(
+        &self,
+        id: &str,
+        name: &str,
+        argv: Vec<String>,
+    ) -> Result<(), ClusterError> {
+        let docker = self.client().await?;
+        helper::start_delayer(
+            &docker,
+            &self.netfault_image,
+            &self.helper_key,
+            id,
+            name,
+            argv,
+        )
+        .await
+    }
+
+    pub(super) async fn remove_helper(&self, name: &str) {
+        if let Ok(docker) = self.client().await {
+            helper::remove(&docker, name).await;
+        }
+    }
+
+    pub(super) async fn helpers(&self) -> Result<Vec<String>, ClusterError> {
+        let docker = self.client().await?;
+        helper::leftover_helpers(&docker, &self.helper_key).await
+    }
+
+    /// The stdout and stderr frames of container `id` from `since` (or from
+    /// now), each starting with Docker's timestamp; the stream ends when the
+    /// container stops or Docker fails.
+    pub(super) async fn follow_logs(
+        &self,
+        id: &str,
+        container: &str,
+        since: Option<i32>,
+    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
+        let frames = self.client().await?.logs(
+            id,
+            Some(LogsOptions {
+                follow: true,
+                stdout: true,
+                stderr: true,
+                timestamps: true,
+                since: since.unwrap_or(0),
+                tail: if since.is_some() { "all" } else { "0" }.into(),
+                ..Default::default()
+            }),
+        );
+        // Ends at the first error: the follower attaches again, from where
+        // this stream stopped.
+        Ok(frames
+            .scan(container.to_string(), |container, frame| {
+                let frame = frame
+                    .map_err(|e| tracing::debug!("logs of {container}: {}", docker_error(e)))
+                    .ok();
+                std::future::ready(frame)
+            })
+            .boxed())
     }
 }
 
-/// A container of the project as a [`Node`]; `None` without a service label
-/// (the filter matched the project; the service is what a target names).
-fn node_from_summary(summary: ContainerSummary) -> Option<Node> {
-    let service = summary.labels.unwrap_or_default().remove(SERVICE_LABEL)?;
+/// A container as a [`Node`] of `service`.
+pub(super) fn node_from_summary(summary: ContainerSummary, service: String) -> Option<Node> {
     let container = summary
         .names
         .and_then(|names| names.into_iter().next())
@@ -138,11 +438,22 @@ fn node_from_summary(summary: ContainerSummary) -> Option<Node> {
     })
 }
 
+/// Where Docker published a container port, from its summaries' bindings
+/// (see [`published`]).
+pub(super) fn published_in(summaries: &[ContainerSummary], port: u16) -> Option<SocketAddr> {
+    let bindings: Vec<(Option<String>, u16, u16)> = summaries
+        .iter()
+        .flat_map(|s| s.ports.iter().flatten())
+        .map(|p| (p.ip.clone(), p.private_port, p.public_port.unwrap_or(0)))
+        .collect();
+    published(&bindings, port)
+}
+
 /// Where Docker published a container port, from `(address, container port,
 /// host port)` bindings: loopback when it listens on all addresses, else the
 /// address it is bound to. IPv4 first. A binding Docker reports with an
 /// address that does not parse is skipped.
-fn published(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<SocketAddr> {
+pub(super) fn published(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<SocketAddr> {
     let mut matching: Vec<SocketAddr> = bindings
         .iter()
         .filter(|(_, private, public)| *private == port && *public != 0)
@@ -163,7 +474,7 @@ fn published(bindings: &[(Option<String>, u16, u16)], port: u16) -> Option<Socke
     matching.first().copied()
 }
 
-fn node_state(state: Option<ContainerSummaryStateEnum>) -> NodeState {
+pub(super) fn node_state(state: Option<ContainerSummaryStateEnum>) -> NodeState {
     match state {
         Some(ContainerSummaryStateEnum::RUNNING) => NodeState::Running,
         Some(ContainerSummaryStateEnum::PAUSED) => NodeState::Paused,
@@ -181,7 +492,7 @@ fn node_state(state: Option<ContainerSummaryStateEnum>) -> NodeState {
 
 /// Docker's list API reports health only inside the status text
 /// ("Up 3 minutes (healthy)"); its wording is part of the Engine API.
-fn health_from_status(status: &str) -> Health {
+pub(super) fn health_from_status(status: &str) -> Health {
     if status.contains("(healthy)") {
         Health::Healthy
     } else if status.contains("(unhealthy)") {
@@ -242,24 +553,5 @@ mod tests {
         assert_eq!(shown(&b, 9999), None);
         let v6 = vec![(Some("::1".to_string()), 2379, 5)];
         assert_eq!(shown(&v6, 2379).as_deref(), Some("[::1]:5"));
-    }
-
-    #[test]
-    fn the_label_filter_names_the_project_and_the_service() {
-        let engine = Engine::new("tikv".into());
-        assert_eq!(
-            engine.label_filter(None),
-            HashMap::from([(
-                "label".to_string(),
-                vec!["com.docker.compose.project=tikv".to_string()]
-            )])
-        );
-        assert_eq!(
-            engine.label_filter(Some("pd0"))["label"],
-            [
-                "com.docker.compose.project=tikv",
-                "com.docker.compose.service=pd0"
-            ]
-        );
     }
 }

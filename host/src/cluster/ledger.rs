@@ -83,6 +83,10 @@ pub struct Entry {
     pub container_id: String,
     pub container: String,
     pub service: String,
+    /// The orchestrator's task behind the container (a Swarm task id), so
+    /// that a restore knows which task was hit once Swarm replaced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     /// What was done, e.g. `kill SIGKILL`.
     pub action: String,
     pub undo: UndoAction,
@@ -185,6 +189,7 @@ mod tests {
             service: "etcd1".into(),
             action: "kill SIGKILL".into(),
             undo,
+            task: None,
             at_unix_ms: 1,
         }
     }

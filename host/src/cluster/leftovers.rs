@@ -53,10 +53,11 @@ pub async fn offer(cluster: &Cluster, policy: Policy) {
     if entries.is_empty() {
         return;
     }
-    let project = cluster.project().to_string();
+    let scope = cluster.scope();
     let mut text = format!(
-        "{} fault(s) outstanding from an earlier run of project '{project}':\n",
-        entries.len()
+        "{} fault(s) outstanding from an earlier run of {}:\n",
+        entries.len(),
+        scope.describe()
     );
     for line in describe(&entries) {
         text.push_str(&format!("  {line}\n"));
@@ -68,7 +69,8 @@ pub async fn offer(cluster: &Cluster, policy: Policy) {
         Policy::Report => {
             eprintln!(
                 "they are undone when this show ends; to restore them now, run \
-                 `host recover --project {project}` or start with --restore-leftovers"
+                 `host recover {}` or start with --restore-leftovers",
+                scope.recover_args()
             );
             false
         }
@@ -130,6 +132,7 @@ mod tests {
                 aliases: vec!["etcd1".into()],
                 ipv4_address: None,
             },
+            task: None,
             at_unix_ms: 0,
         };
         assert_eq!(

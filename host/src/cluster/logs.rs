@@ -1,28 +1,31 @@
 //! The one thing the workload needs of the cluster: the logs of a service's
-//! container. A handle for that alone, so the workload can neither list the
+//! node. A handle for that alone, so the workload can neither list the
 //! project nor make a fault.
 
-use super::docker::{Engine, docker_error};
+use super::backend::Backend;
 use super::model::ClusterError;
 use bollard::container::LogOutput;
-use bollard::query_parameters::LogsOptions;
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::sync::Arc;
 
 /// Follows the container logs of the project's services.
 #[derive(Clone)]
 pub struct ServiceLogs {
-    engine: Arc<Engine>,
+    backend: Arc<dyn Backend>,
 }
 
 impl ServiceLogs {
-    pub(super) fn new(engine: Arc<Engine>) -> Self {
-        ServiceLogs { engine }
+    pub(super) fn new(backend: Arc<dyn Backend>) -> Self {
+        ServiceLogs { backend }
     }
 
+    /// The project or stack, as the user named it.
     pub fn project(&self) -> &str {
-        self.engine.project()
+        self.backend.scope().name()
+    }
+
+    pub fn backend_scope(&self) -> &super::Scope {
+        self.backend.scope()
     }
 
     /// The stdout and stderr frames of `service`'s container (the first by
@@ -35,31 +38,15 @@ impl ServiceLogs {
         service: &str,
         since: Option<i32>,
     ) -> Result<Option<BoxStream<'static, LogOutput>>, ClusterError> {
-        let Some(node) = self.engine.list(Some(service)).await?.into_iter().next() else {
+        let nodes = self.backend.list(Some(service)).await?;
+        // A service that was brought back has its running node first.
+        let Some(node) = nodes
+            .iter()
+            .find(|n| n.state == super::NodeState::Running)
+            .or(nodes.first())
+        else {
             return Ok(None);
         };
-        let frames = self.engine.client().await?.logs(
-            &node.id,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                timestamps: true,
-                since: since.unwrap_or(0),
-                tail: if since.is_some() { "all" } else { "0" }.into(),
-                ..Default::default()
-            }),
-        );
-        // Ends at the first error: the follower attaches again, from where
-        // this stream stopped.
-        let frames = frames
-            .scan(node.container, |container, frame| {
-                let frame = frame
-                    .map_err(|e| tracing::debug!("logs of {container}: {}", docker_error(e)))
-                    .ok();
-                std::future::ready(frame)
-            })
-            .boxed();
-        Ok(Some(frames))
+        self.backend.follow_logs(node, since).await.map(Some)
     }
 }

@@ -1,11 +1,13 @@
-//! The Docker side: the compose project's containers, found by their labels,
-//! kept live by Docker's event stream, and every fault recorded in the ledger
+//! The cluster side: the nodes of a Compose project or a Swarm stack, kept
+//! live by the orchestrator's events, and every fault recorded in the ledger
 //! before it is made.
 //!
-//! [`Cluster`] is the one owner of that state; each of its jobs has a file:
+//! [`Cluster`] is the one owner of that state and asks a [`Backend`] for
+//! every query and change; each of its jobs has a file:
 //! - `model`: the vocabulary (nodes, targets, actions, errors, events);
-//! - `docker`: the Engine API client, the project's label filter, and what
-//!   Docker's answers mean;
+//! - `backend`: the seam, and `compose` and `swarm`, its two implementations;
+//! - `docker`: one Docker engine and the container calls both Docker
+//!   backends make on it;
 //! - `watch`: the node list, kept live from Docker's events, and waiting on it;
 //! - `select`: which container a target names (pure);
 //! - `actions`: a flow's action, and the container calls that make it;
@@ -18,6 +20,8 @@
 //!   earlier run left, which project is meant, and the signals `kill` sends.
 
 mod actions;
+pub mod backend;
+pub mod compose;
 mod docker;
 pub mod ledger;
 pub mod leftovers;
@@ -29,6 +33,7 @@ pub mod project;
 mod restore;
 mod select;
 pub mod signal;
+pub mod swarm;
 mod watch;
 
 pub use logs::ServiceLogs;
@@ -38,19 +43,29 @@ pub use model::{
 };
 pub use signal::KillSignal;
 
-use docker::Engine;
+pub use backend::{Backend, Scope};
 use ledger::{Entry, Ledger, UndoAction};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+
+/// The backend that reaches `scope`.
+pub fn backend_for(scope: &Scope) -> Arc<dyn Backend> {
+    match scope {
+        Scope::Compose { project } => Arc::new(compose::Compose::new(project.clone())),
+        Scope::Swarm { stack } => Arc::new(swarm::Swarm::new(stack.clone())),
+    }
+}
 
 /// Where the cluster's events go: the show wraps them for the app; a
 /// command that shows nothing drops them.
 type Report = Box<dyn Fn(ClusterEvent) + Send + Sync>;
 
-/// The compose project's containers and the faults made on them. One per
-/// host process, shared by the flow's API and the show.
+/// The scope's nodes and the faults made on them. One per host process,
+/// shared by the flow's API and the show.
 pub struct Cluster {
-    engine: Arc<Engine>,
+    backend: Arc<dyn Backend>,
+    /// The scope's key (see [`Scope::key`]), for the ledger and helpers.
+    key: String,
     ledger: Mutex<Ledger>,
     /// The latest node list (see `watch`).
     nodes: tokio::sync::watch::Sender<Vec<Node>>,
@@ -58,58 +73,67 @@ pub struct Cluster {
     /// Held while undoing faults, so a scheduled undo and the final restore
     /// never start the same container twice.
     restoring: tokio::sync::Mutex<()>,
-    /// The image network faults run their helpers from.
-    netfault_image: String,
     /// What the kernel offers network faults, probed at the first one.
     mechanisms: tokio::sync::OnceCell<netfault::plan::Mechanisms>,
 }
 
 impl Cluster {
-    /// Connects to the engine named by DOCKER_HOST (or the local socket). An
-    /// unreachable engine is not an error here: the presenter still opens and
-    /// says so; every call then fails with `DockerUnavailable` until the
-    /// engine answers.
+    /// A Compose project's cluster, on the engine named by DOCKER_HOST (or
+    /// the local socket).
     pub async fn connect(
         project: String,
         ledger: Ledger,
         report: impl Fn(ClusterEvent) + Send + Sync + 'static,
     ) -> Arc<Self> {
+        Self::connect_to(Arc::new(compose::Compose::new(project)), ledger, report).await
+    }
+
+    /// The cluster `backend` reaches. An unreachable engine is not an error
+    /// here: the presenter still opens and says so; every call then fails
+    /// with `DockerUnavailable` until the engine answers.
+    pub async fn connect_to(
+        backend: Arc<dyn Backend>,
+        ledger: Ledger,
+        report: impl Fn(ClusterEvent) + Send + Sync + 'static,
+    ) -> Arc<Self> {
         let cluster = Arc::new(Cluster {
-            engine: Arc::new(Engine::new(project)),
+            key: backend.scope().key(),
+            backend,
             ledger: Mutex::new(ledger),
             nodes: tokio::sync::watch::Sender::new(Vec::new()),
             report: Box::new(report),
             restoring: tokio::sync::Mutex::new(()),
-            netfault_image: std::env::var("DEMO_NETFAULT_IMAGE")
-                .ok()
-                .filter(|image| !image.trim().is_empty())
-                .unwrap_or_else(|| netfault::helper::DEFAULT_IMAGE.to_string()),
             mechanisms: tokio::sync::OnceCell::new(),
         });
-        if let Err(e) = cluster.engine.client().await {
+        if let Err(e) = cluster.backend.connect().await {
             tracing::warn!("{e}");
         }
         cluster
     }
 
+    /// The scope's key: a Compose project's name, `swarm-STACK` for a stack.
     pub fn project(&self) -> &str {
-        self.engine.project()
+        &self.key
     }
 
-    /// The handle to follow a service's container logs with, and nothing else.
+    pub fn scope(&self) -> &Scope {
+        self.backend.scope()
+    }
+
+    /// The handle to follow a service's logs with, and nothing else.
     pub fn service_logs(&self) -> ServiceLogs {
-        ServiceLogs::new(self.engine.clone())
+        ServiceLogs::new(self.backend.clone())
     }
 
-    /// The host address Docker published `service`'s container `port` on
-    /// (loopback for a wildcard binding, IPv4 first). `Ok(None)`: the service
-    /// has no such binding; `Err(NotFound)`: the project has no such service.
+    /// The address the presenter's machine reaches `service`'s `port` at
+    /// (loopback for a wildcard binding, IPv4 first). `Ok(None)`: the
+    /// service has no such binding; `Err(NotFound)`: no such service.
     pub async fn published_address(
         &self,
         service: &str,
         port: u16,
     ) -> Result<Option<SocketAddr>, ClusterError> {
-        self.engine.published_address(service, port).await
+        self.backend.published_address(service, port).await
     }
 
     pub fn outstanding_faults(&self) -> Vec<Entry> {
@@ -149,16 +173,20 @@ impl Cluster {
     }
 }
 
-/// The ledger entry of a fault on `node`, `action` as [`Action::describe`]
-/// says it.
-fn entry(node: &Node, action: String, undo: UndoAction) -> Entry {
-    Entry {
-        container_id: node.id.clone(),
-        container: node.container.clone(),
-        service: node.service.clone(),
-        action,
-        undo,
-        at_unix_ms: unix_ms(),
+impl Cluster {
+    /// The ledger entry of a fault on `node`, `action` as
+    /// [`Action::describe`] says it; the task behind it too, where there is
+    /// one.
+    fn entry(&self, node: &Node, action: String, undo: UndoAction) -> Entry {
+        Entry {
+            container_id: node.id.clone(),
+            container: node.container.clone(),
+            service: node.service.clone(),
+            task: self.backend.task_of(&node.id),
+            action,
+            undo,
+            at_unix_ms: unix_ms(),
+        }
     }
 }
 

@@ -30,6 +30,25 @@ pub fn resolve(explicit: Option<&str>, compose_file: &Path) -> anyhow::Result<St
     checked(&normalise(&dir), "the compose file's directory name")
 }
 
+/// A stack name as `docker stack deploy` accepts it: the name prefixes the
+/// stack's services, networks and volumes, so it is refused rather than
+/// normalised into another stack's name.
+pub fn stack_name(name: &str) -> anyhow::Result<String> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if !valid {
+        anyhow::bail!(
+            "'{}' is not a stack name: use letters, digits, '_', '-' or '.' (at most 63), starting with a letter or digit",
+            crate::sanitize::display_line(name)
+        );
+    }
+    Ok(name.to_string())
+}
+
 fn checked(name: &str, from: &str) -> anyhow::Result<String> {
     let normalised = normalise(name);
     if normalised.is_empty() {
@@ -74,6 +93,15 @@ mod tests {
         let file = "services:\n  x:\n    name: nested\nname: \"chaos\" # the project\n";
         assert_eq!(top_level_name(file).as_deref(), Some("chaos"));
         assert_eq!(top_level_name("services:\n  name: x\n"), None);
+    }
+
+    #[test]
+    fn stack_names_are_taken_as_given_or_refused() {
+        assert_eq!(stack_name("demo-etcd").unwrap(), "demo-etcd");
+        assert_eq!(stack_name("Etcd_1.x").unwrap(), "Etcd_1.x");
+        for bad in ["", "-x", "a b", "a/b", "ü", &"a".repeat(64)] {
+            assert!(stack_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

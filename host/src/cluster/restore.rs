@@ -3,11 +3,9 @@
 //! reported, not an error.
 
 use super::Cluster;
-use super::docker::docker_error;
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ClusterEvent, ContainerAction, Node, RestoreOutcome, Target};
+use super::model::{ClusterError, ClusterEvent, Node, RestoreOutcome, Target};
 use super::select::{describe_target, matching};
-use bollard::query_parameters::InspectContainerOptions;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +20,9 @@ impl Cluster {
         after: Duration,
         permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
     ) -> Result<Vec<Node>, ClusterError> {
-        let nodes = self.engine.list(None).await?;
+        let nodes = self.backend.list(None).await?;
+        let (target, _) = self.current_target(&nodes, target).await;
+        let target = &target;
         let outstanding = self.outstanding_faults();
         let chosen: Vec<Node> = matching(&nodes, target)?
             .into_iter()
@@ -92,77 +92,15 @@ impl Cluster {
         outcomes
     }
 
-    /// Undoes one fault, unless the container is already as the undo would
+    /// Undoes one fault, unless the node is already as the undo would
     /// leave it.
     pub(super) async fn restore(&self, entry: &Entry) -> RestoreOutcome {
-        if matches!(
-            entry.undo,
-            UndoAction::Unshape { .. } | UndoAction::Rejoin { .. }
-        ) {
-            return self.restore_network(entry).await;
-        }
-        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
-        let docker = match self.engine.client().await {
-            Ok(docker) => docker,
-            Err(e) => return outcome(false, e.to_string()),
-        };
-        let info = match docker
-            .inspect_container(&entry.container_id, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(info) => info,
-            Err(e) => {
-                return match docker_error(e) {
-                    ClusterError::NotFound(_) => outcome(true, "container is gone".into()),
-                    other => outcome(false, other.to_string()),
-                };
-            }
-        };
-        let state = info.state.unwrap_or_default();
-        let (action, done) = match &entry.undo {
-            UndoAction::Reconnect {
-                network,
-                aliases,
-                ipv4_address,
-            } => {
-                let connected = info
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .is_some_and(|n| n.contains_key(network));
-                if connected {
-                    return outcome(true, format!("already on {network}"));
-                }
-                let reconnected = self
-                    .reconnect(
-                        &entry.container_id,
-                        network,
-                        aliases,
-                        ipv4_address.as_deref(),
-                    )
-                    .await;
-                return match reconnected {
-                    Ok(()) => outcome(true, format!("reconnected to {network}")),
-                    Err(ClusterError::NotFound(_)) => {
-                        outcome(true, format!("network {network} is gone"))
-                    }
-                    Err(e) => outcome(false, e.to_string()),
-                };
-            }
-            UndoAction::Start if state.running == Some(true) => {
-                return outcome(true, "already running".into());
-            }
-            UndoAction::Unpause if state.paused != Some(true) => {
-                return outcome(true, "not paused".into());
-            }
-            UndoAction::Start => (ContainerAction::Start, "started"),
-            UndoAction::Unpause => (ContainerAction::Unpause, "unpaused"),
+        match entry.undo {
             UndoAction::Unshape { .. } | UndoAction::Rejoin { .. } => {
-                return self.restore_network(entry).await;
+                self.restore_network(entry).await
             }
-        };
-        match self.perform(&entry.container_id, &action).await {
-            Ok(()) => outcome(true, done.into()),
-            Err(e) => outcome(false, e.to_string()),
+            UndoAction::Reconnect { .. } => self.backend.reconnect(entry).await,
+            UndoAction::Start | UndoAction::Unpause => self.backend.bring_back(entry).await,
         }
     }
 }

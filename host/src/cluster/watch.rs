@@ -4,7 +4,6 @@
 use super::Cluster;
 use super::model::{ClusterError, ClusterEvent, Node, NodeState};
 use super::select::find_by_id;
-use bollard::query_parameters::EventsOptions;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,14 +43,7 @@ impl Cluster {
         tokio::spawn(async move {
             let mut reported_down = false;
             loop {
-                let mut filters = cluster.engine.label_filter(None);
-                filters.insert("type".to_string(), vec!["container".to_string()]);
-                let stream = cluster.engine.client().await.ok().map(|docker| {
-                    docker.events(Some(EventsOptions {
-                        filters: Some(filters),
-                        ..Default::default()
-                    }))
-                });
+                let stream = cluster.backend.changes().await.ok();
                 match cluster.refresh().await {
                     Ok(_) if reported_down => {
                         reported_down = false;
@@ -72,7 +64,16 @@ impl Cluster {
                 };
                 // When to list again to confirm what events were applied from.
                 let mut confirm_at: Option<tokio::time::Instant> = None;
+                // Changes the stream cannot see (tasks on other machines)
+                // show at the next poll, where the backend needs one.
+                let mut poll = cluster.backend.poll_every().map(tokio::time::interval);
                 loop {
+                    let polled = async {
+                        match poll.as_mut() {
+                            Some(poll) => poll.tick().await,
+                            None => std::future::pending().await,
+                        }
+                    };
                     let confirm = async {
                         match confirm_at {
                             Some(at) => tokio::time::sleep_until(at).await,
@@ -86,19 +87,23 @@ impl Cluster {
                             let _ = cluster.refresh().await;
                             continue;
                         }
+                        _ = polled => {
+                            let _ = cluster.refresh().await;
+                            continue;
+                        }
                         next = stream.next() => next,
                     };
                     match next {
-                        Some(Ok(message)) => {
-                            let action = message.action.unwrap_or_default();
+                        Some(Ok(change)) => {
                             // Health checks run as execs every few seconds; they
                             // change nothing a presenter sees.
-                            if action.starts_with("exec_") {
+                            if change.action.starts_with("exec_") {
                                 continue;
                             }
-                            let id = message.actor.and_then(|actor| actor.id);
-                            match (state_after(&action), id) {
-                                (Some(state), Some(id)) => cluster.apply_state(&id, state),
+                            match state_after(&change.action) {
+                                Some(state) if !change.id.is_empty() => {
+                                    cluster.apply_state(&change.id, state)
+                                }
                                 _ => {
                                     let _ = cluster.refresh().await;
                                 }
@@ -140,7 +145,7 @@ impl Cluster {
 
     /// Asks Docker for the project's containers and publishes them if changed.
     pub async fn refresh(&self) -> Result<Vec<Node>, ClusterError> {
-        let nodes = self.engine.list(None).await?;
+        let nodes = self.backend.list(None).await?;
         let changed = self.nodes.send_if_modified(|current| {
             if *current == nodes {
                 false
@@ -167,8 +172,16 @@ impl Cluster {
         let mut updates = self.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         let mut nodes = self.refresh().await?;
+        let mut id = id.to_string();
         loop {
-            let matching = find_by_id(&nodes, id)?;
+            // A node the orchestrator replaced is waited for as its
+            // successor (a rescheduled Swarm task).
+            if find_by_id(&nodes, &id).is_err()
+                && let Some(now) = self.backend.successor(&id).await
+            {
+                id = now;
+            }
+            let matching = find_by_id(&nodes, &id)?;
             if matching.state == state {
                 return Ok(matching.clone());
             }

@@ -9,12 +9,9 @@ pub mod plan;
 pub mod spec;
 
 use super::Cluster;
-use super::docker::docker_error;
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, Node, RestoreOutcome};
-use super::{entry, unix_ms};
-use bollard::query_parameters::InspectContainerOptions;
-use helper::Namespace;
+use super::unix_ms;
 use plan::{Mechanisms, Plan};
 use spec::ShapeSpec;
 use std::net::Ipv4Addr;
@@ -68,6 +65,21 @@ impl Cluster {
             plan,
         )
         .await
+    }
+
+    /// Drops all of `node`'s traffic but loopback, both ways: a partition
+    /// where the backend cannot cut networks. Healed as an isolation is.
+    pub(super) async fn cut_off(&self, node: &Node) -> Result<(), ClusterError> {
+        if self.has_outstanding(node, Kind::Isolate) {
+            return Err(ClusterError::Failed(format!(
+                "{} is already partitioned or isolated: heal it first",
+                node.container
+            )));
+        }
+        let mechanisms = self.mechanisms().await?;
+        let plan = plan::cut_off(&mechanisms).map_err(ClusterError::Unsupported)?;
+        self.apply(node, "partition".into(), Kind::Isolate, plan)
+            .await
     }
 
     /// Undoes `shape` on `node`.
@@ -127,8 +139,11 @@ impl Cluster {
         kind: Kind,
         plan: Plan,
     ) -> Result<(), ClusterError> {
-        let docker = self.engine.client().await?;
-        let started_at = started_at(&docker, &node.id).await?;
+        let started_at = self
+            .backend
+            .liveness(&node.id)
+            .await?
+            .map_or_else(|| unix_ms().to_string(), |live| live.started_at);
         let delayer = plan
             .delayer
             .as_ref()
@@ -144,21 +159,15 @@ impl Cluster {
                 started_at,
             },
         };
-        let entry = entry(node, described, undo);
+        let entry = self.entry(node, described, undo);
         self.record(&entry)?;
         let made = async {
             if let (Some(name), Some(args)) = (&delayer, &plan.delayer) {
-                helper::start_delayer(
-                    &docker,
-                    &self.netfault_image,
-                    self.project(),
-                    &node.id,
-                    name,
-                    args.argv(),
-                )
-                .await?;
+                self.backend
+                    .start_delayer(&node.id, name, args.argv())
+                    .await?;
             }
-            let output = self.run_plan(&docker, &node.id, "run", &plan.apply).await?;
+            let output = self.run_plan(&node.id, "run", &plan.apply).await?;
             if output.exit_code != 0 {
                 return Err(ClusterError::Failed(output.why()));
             }
@@ -178,29 +187,20 @@ impl Cluster {
 
     async fn run_plan(
         &self,
-        docker: &bollard::Docker,
         target_id: &str,
         verb: &str,
         steps: &[Vec<String>],
     ) -> Result<helper::HelperOutput, ClusterError> {
         let plan = serde_json::json!({ "steps": steps }).to_string();
         let argv = vec![verb.into(), "--plan".into(), plan];
-        helper::run(
-            docker,
-            &self.netfault_image,
-            self.project(),
-            Namespace::Of(target_id),
-            argv,
-        )
-        .await
+        self.backend.run_netfault(target_id, argv).await
     }
 
     /// What the kernel offers, asked once per run (at the first fault).
     async fn mechanisms(&self) -> Result<Mechanisms, ClusterError> {
-        let docker = self.engine.client().await?;
         self.mechanisms
             .get_or_try_init(|| async {
-                let found = helper::probe(&docker, &self.netfault_image, self.project()).await?;
+                let found = self.backend.probe_netfault().await?;
                 tracing::info!("network-fault mechanisms of this Docker host: {found:?}");
                 Ok(found)
             })
@@ -218,23 +218,8 @@ impl Cluster {
         if services.is_empty() {
             return Ok(Vec::new());
         }
-        let docker = self.engine.client().await?;
-        let networks_of = |id: String| {
-            let docker = docker.clone();
-            async move {
-                let info = docker
-                    .inspect_container(&id, None::<InspectContainerOptions>)
-                    .await
-                    .map_err(docker_error)?;
-                Ok::<_, ClusterError>(
-                    info.network_settings
-                        .and_then(|n| n.networks)
-                        .unwrap_or_default(),
-                )
-            }
-        };
-        let own = networks_of(node.id.clone()).await?;
-        let nodes = self.engine.list(None).await?;
+        let own = self.backend.addresses(&node.id).await?;
+        let nodes = self.backend.list(None).await?;
         let mut addresses = Vec::new();
         for service in services {
             let containers: Vec<&Node> = nodes.iter().filter(|n| &n.service == service).collect();
@@ -245,12 +230,8 @@ impl Cluster {
             }
             let before = addresses.len();
             for peer in containers {
-                for (network, endpoint) in networks_of(peer.id.clone()).await? {
-                    if !own.contains_key(&network) {
-                        continue;
-                    }
-                    let address = endpoint.ip_address.unwrap_or_default();
-                    if let Ok(ip) = address.parse::<Ipv4Addr>() {
+                for (network, ip) in self.backend.addresses(&peer.id).await? {
+                    if own.contains_key(&network) {
                         addresses.push(ip);
                     }
                 }
@@ -281,34 +262,24 @@ impl Cluster {
             UndoAction::Rejoin { steps, started_at } => (steps, None, started_at),
             _ => return outcome(false, "not a network fault".into()),
         };
-        let docker = match self.engine.client().await {
-            Ok(docker) => docker,
-            Err(e) => return outcome(false, e.to_string()),
-        };
         let delayer_note = match delayer {
             Some(name) => {
-                helper::remove(&docker, name).await;
+                self.backend.remove_helper(name).await;
                 ", delayer stopped"
             }
             None => "",
         };
-        let now = match docker
-            .inspect_container(&entry.container_id, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(info) => info.state.unwrap_or_default(),
-            Err(e) => {
-                return match docker_error(e) {
-                    ClusterError::NotFound(_) => outcome(
-                        true,
-                        format!("container is gone, and its rules with it{delayer_note}"),
-                    ),
-                    other => outcome(false, other.to_string()),
-                };
+        let now = match self.backend.liveness(&entry.container_id).await {
+            Ok(Some(now)) => now,
+            Ok(None) => {
+                return outcome(
+                    true,
+                    format!("container is gone, and its rules with it{delayer_note}"),
+                );
             }
+            Err(e) => return outcome(false, e.to_string()),
         };
-        let same_namespace = now.running == Some(true)
-            && now.started_at.as_deref().unwrap_or_default() == recorded_start;
+        let same_namespace = now.running && now.started_at == *recorded_start;
         if !same_namespace {
             return outcome(
                 true,
@@ -317,10 +288,7 @@ impl Cluster {
                 ),
             );
         }
-        match self
-            .run_plan(&docker, &entry.container_id, "undo", steps)
-            .await
-        {
+        match self.run_plan(&entry.container_id, "undo", steps).await {
             Ok(output) if output.exit_code == 0 => {
                 let removed = output.stdout.matches("\"removed\"").count();
                 let absent = output.stdout.matches("\"absent\"").count();
@@ -338,9 +306,6 @@ impl Cluster {
     /// needs: finished or stuck `run` helpers, and delayers whose fault is
     /// undone (a host killed between the steps can leave either).
     pub async fn sweep_helpers(&self) {
-        let Ok(docker) = self.engine.client().await else {
-            return;
-        };
         let kept: Vec<String> = self
             .outstanding_faults()
             .iter()
@@ -352,11 +317,11 @@ impl Cluster {
                 _ => None,
             })
             .collect();
-        match helper::leftover_helpers(&docker, self.project()).await {
+        match self.backend.helpers().await {
             Ok(names) => {
                 for name in names.iter().filter(|n| !kept.contains(n)) {
                     tracing::info!("removing leftover network-fault helper {name}");
-                    helper::remove(&docker, name).await;
+                    self.backend.remove_helper(name).await;
                 }
             }
             Err(e) => tracing::warn!("cannot list network-fault helpers: {e}"),
@@ -370,19 +335,6 @@ fn kind_of(undo: &UndoAction) -> Option<Kind> {
         UndoAction::Rejoin { .. } => Some(Kind::Isolate),
         _ => None,
     }
-}
-
-/// When the container last started, as Docker says: a different value later
-/// means a new network namespace.
-async fn started_at(docker: &bollard::Docker, id: &str) -> Result<String, ClusterError> {
-    let info = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .map_err(docker_error)?;
-    Ok(info
-        .state
-        .and_then(|s| s.started_at)
-        .unwrap_or_else(|| unix_ms().to_string()))
 }
 
 /// One delayer per target, named so a later run finds it.

@@ -145,6 +145,28 @@ pub fn isolate(peers: &[Ipv4Addr], mech: &Mechanisms) -> Result<Plan, String> {
     })
 }
 
+/// Drops every packet of the target's but loopback's, both ways: a
+/// partition made in the namespace. Loopback is told by its source
+/// address, so one chain serves INPUT and OUTPUT (`-i`/`-o` would not).
+pub fn cut_off(mech: &Mechanisms) -> Result<Plan, String> {
+    let ipt = iptables(mech)?;
+    let mut apply = vec![argv(&[ipt, "-w", "-N", ISOLATE_CHAIN])];
+    let mut undo = Vec::new();
+    for hook in ["INPUT", "OUTPUT"] {
+        apply.push(argv(&[ipt, "-w", "-I", hook, "1", "-j", ISOLATE_CHAIN]));
+        undo.push(argv(&[ipt, "-w", "-D", hook, "-j", ISOLATE_CHAIN]));
+    }
+    let rule = ["!", "-s", "127.0.0.0/8", "-j", "DROP"];
+    apply.push(joined(&[ipt, "-w", "-A", ISOLATE_CHAIN], &rule));
+    undo.push(joined(&[ipt, "-w", "-D", ISOLATE_CHAIN], &rule));
+    undo.push(argv(&[ipt, "-w", "-X", ISOLATE_CHAIN]));
+    Ok(Plan {
+        apply,
+        undo,
+        delayer: None,
+    })
+}
+
 /// Shapes the traffic leaving the target (towards `peers` only, when given),
 /// or says which part this kernel cannot do. `spec` was validated.
 pub fn shape(spec: &ShapeSpec, peers: &[Ipv4Addr], mech: &Mechanisms) -> Result<Plan, String> {
@@ -391,6 +413,30 @@ mod tests {
             plan.delayer.unwrap().argv().join(" "),
             "delay --queue 7430 --delay-ms 200 --jitter-ms 20 --correlation-pct 0"
         );
+    }
+
+    #[test]
+    fn a_cut_off_drops_all_but_loopback_both_ways_and_undoes_in_reverse() {
+        let plan = cut_off(&here()).unwrap();
+        assert_eq!(
+            lines(&plan.apply),
+            [
+                "iptables -w -N DEMO-ISOLATE",
+                "iptables -w -I INPUT 1 -j DEMO-ISOLATE",
+                "iptables -w -I OUTPUT 1 -j DEMO-ISOLATE",
+                "iptables -w -A DEMO-ISOLATE ! -s 127.0.0.0/8 -j DROP",
+            ]
+        );
+        assert_eq!(
+            lines(&plan.undo),
+            [
+                "iptables -w -D INPUT -j DEMO-ISOLATE",
+                "iptables -w -D OUTPUT -j DEMO-ISOLATE",
+                "iptables -w -D DEMO-ISOLATE ! -s 127.0.0.0/8 -j DROP",
+                "iptables -w -X DEMO-ISOLATE",
+            ]
+        );
+        assert!(plan.delayer.is_none());
     }
 
     #[test]
