@@ -12,9 +12,13 @@
 //!   the userspace delayer fed by NFQUEUE (delay.rs);
 //! - `probe`, `show`: what the kernel offers, what is applied (inspect.rs);
 //! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`: measurement
-//!   tools for tests and benches (measure.rs).
+//!   tools for tests and benches (measure.rs);
+//! - `engine METHOD PATH`, `on --container ID COMMAND …`: for a task on
+//!   another Swarm machine, one container call to that machine's engine, or
+//!   a command in one of its containers' network namespace (engine.rs).
 
 mod delay;
+mod engine;
 mod exec;
 mod inspect;
 mod measure;
@@ -59,7 +63,9 @@ const USAGE: &str = "usage: netfault <command> [options]
   rtt --to IP:PORT --count N --interval-ms I --timeout-ms T
   tcp-sink --port P                accept TCP connections and discard what they send
   tcp-rate --to IP:PORT --seconds S
-  connect --to IP:PORT --timeout-ms T";
+  connect --to IP:PORT --timeout-ms T
+  engine METHOD PATH               one Engine API call on a container (GET .../json, POST .../kill|stop|pause|unpause|start)
+  on --container ID COMMAND ...    run, undo, delay or show in that container's network namespace";
 
 /// `--name value` options, each at most once, none unknown.
 pub struct Opts {
@@ -154,6 +160,8 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "tcp-sink" => measure::tcp_sink(&opts(&["port"])?),
         "tcp-rate" => measure::tcp_rate(&opts(&["to", "seconds"])?),
         "connect" => measure::connect(&opts(&["to", "timeout-ms"])?),
+        "engine" => engine::call(rest),
+        "on" => engine::on(rest, dispatch),
         "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");
             Ok(0)

@@ -7,7 +7,12 @@
 use crate::{loadgen_bin, run, workspace_root};
 use anyhow::{Result, bail};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// One engine has one swarm state: the tests of a process that each join
+/// and leave it take turns, whatever `--test-threads` says.
+static ONE_SWARM_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// How long the stack's containers get to go after `docker stack rm`.
 const TEARDOWN_LIMIT: Duration = Duration::from_secs(90);
@@ -21,6 +26,9 @@ pub struct SwarmStack {
     /// Whether `docker_gwbridge` was there before (else it goes too).
     had_gwbridge: bool,
     torn_down: bool,
+    /// Held until the guard drops; declared last, so it is released after
+    /// the teardown in `drop`.
+    _turn: MutexGuard<'static, ()>,
 }
 
 fn docker(args: &[&str]) -> Result<String> {
@@ -65,6 +73,11 @@ impl SwarmStack {
     /// only), then deploys clusters/etcd/stack.yaml as `name` and waits
     /// until etcd commits writes.
     pub fn deploy(name: &str) -> Result<Self> {
+        // A test that failed while holding it poisoned it; the guard's
+        // teardown ran all the same.
+        let turn = ONE_SWARM_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let had_gwbridge = network_exists("docker_gwbridge");
         let joined = match swarm_state()?.as_str() {
             "active" => false,
@@ -87,6 +100,7 @@ impl SwarmStack {
             joined,
             had_gwbridge,
             torn_down: false,
+            _turn: turn,
         };
         // A leftover of an interrupted earlier run would clash.
         stack.remove_stack();

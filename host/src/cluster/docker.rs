@@ -57,6 +57,16 @@ impl Engine {
         }
     }
 
+    /// The image network faults run their helpers from.
+    pub(super) fn netfault_image(&self) -> &str {
+        &self.netfault_image
+    }
+
+    /// What every helper of this engine's scope is labelled with.
+    pub(super) fn helper_key(&self) -> &str {
+        &self.helper_key
+    }
+
     /// The Engine API client, made on first success.
     pub(super) async fn client(&self) -> Result<Docker, ClusterError> {
         if let Some(docker) = self.lock_client().clone() {

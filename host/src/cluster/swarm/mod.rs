@@ -12,11 +12,13 @@
 //! delay). The ledger records the task as well as the container.
 //!
 //! Machines: the presenter talks to one manager's engine. A task on that
-//! machine is faulted through it; a task on another machine is refused with
-//! a message that says so (docs/swarm.md says what changes on several
-//! machines). The list, the state and the logs come from the manager, so
-//! they cover every machine.
+//! machine is faulted through it; a task on another machine through a
+//! short-lived helper service constrained to that machine (`remote`).
+//! `CHAOS_DEMO_SWARM_HELPERS=always` sends every fault that way, so that a
+//! one-machine swarm (CI) exercises it. The list, the state and the logs
+//! come from the manager, so they cover every machine.
 
+pub mod remote;
 pub mod tasks;
 
 use super::backend::{Backend, Change, Liveness, Scope};
@@ -47,6 +49,17 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 /// How long bringing a service back to its replicas may take.
 const CONVERGE_TIMEOUT: Duration = Duration::from_secs(60);
 const CONVERGE_POLL: Duration = Duration::from_millis(500);
+/// `always`: faults go through helper services even on this machine.
+const HELPERS_ENV: &str = "CHAOS_DEMO_SWARM_HELPERS";
+
+/// Where a call on a container runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    /// Through this presenter's engine.
+    Here,
+    /// Through a helper service on this swarm node.
+    Machine(String),
+}
 
 pub struct Swarm {
     scope: Scope,
@@ -203,21 +216,121 @@ impl Swarm {
             .collect())
     }
 
-    /// Fails unless container `id` runs on this engine's machine (an id the
-    /// listing never saw is left to the engine to refuse).
-    async fn on_this_machine(&self, id: &str) -> Result<(), ClusterError> {
+    /// Where calls on container `id` run: here, or through a helper service
+    /// on the machine its task is on (always, under `HELPERS_ENV=always`).
+    async fn route(&self, id: &str) -> Result<Route, ClusterError> {
+        let always = std::env::var(HELPERS_ENV).is_ok_and(|v| v == "always");
+        Ok(match self.machine_of(id).await? {
+            Some(node) if always || node != self.local_node().await? => Route::Machine(node),
+            _ => Route::Here,
+        })
+    }
+
+    /// Whether container `id` runs on this engine's machine (its addresses
+    /// are routed here, its logs are here).
+    async fn is_here(&self, id: &str) -> Result<bool, ClusterError> {
         let local = self.local_node().await?.to_string();
-        let task = self.lock_seen().tasks.get(id).cloned();
-        match task {
-            Some(task) if !task.node_id.is_empty() && task.node_id != local => {
-                Err(ClusterError::Unsupported(format!(
-                    "{}.{} runs on swarm node {}, and this presenter reaches only node {local}'s engine: point DOCKER_HOST at that node's engine to fault it (docs/swarm.md)",
-                    task.service,
-                    task.slot.map(|s| s.to_string()).unwrap_or_default(),
-                    task.node_id
-                )))
+        Ok(self.machine_of(id).await?.is_none_or(|node| node == local))
+    }
+
+    /// The swarm node container `id`'s task runs on. An id the listing has
+    /// not seen (a fresh `host recover`) is looked up once; `None`: not a
+    /// task of the stack, left to the engine to refuse.
+    async fn machine_of(&self, id: &str) -> Result<Option<String>, ClusterError> {
+        if !self.lock_seen().tasks.contains_key(id) {
+            self.list(None).await?;
+        }
+        Ok(self
+            .lock_seen()
+            .tasks
+            .get(id)
+            .map(|t| t.node_id.clone())
+            .filter(|node| !node.is_empty()))
+    }
+
+    fn helpers<'a>(&'a self, docker: &'a bollard::Docker) -> remote::Helpers<'a> {
+        remote::Helpers {
+            docker,
+            image: self.engine.netfault_image(),
+            key: self.engine.helper_key(),
+        }
+    }
+
+    /// One Engine API call on a container on machine `node`: its status
+    /// and body.
+    async fn call_on(
+        &self,
+        node: &str,
+        method: &str,
+        path: String,
+    ) -> Result<(u16, serde_json::Value), ClusterError> {
+        let docker = self.engine.client().await?;
+        let argv = vec!["engine".to_string(), method.to_string(), path];
+        let output = remote::run(&self.helpers(&docker), node, argv).await?;
+        remote::engine_reply(&output)
+    }
+
+    /// A container's inspection on machine `node`; `None`: no such
+    /// container.
+    async fn inspect_on(
+        &self,
+        node: &str,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, ClusterError> {
+        match self
+            .call_on(node, "GET", format!("/containers/{id}/json"))
+            .await?
+        {
+            (200, body) => Ok(Some(body)),
+            (404, _) => Ok(None),
+            (status, body) => Err(engine_failure(status, &body)),
+        }
+    }
+
+    /// A container fault on machine `node`.
+    async fn perform_on(
+        &self,
+        node: &str,
+        id: &str,
+        action: &ContainerAction,
+    ) -> Result<(), ClusterError> {
+        let path = match action {
+            ContainerAction::Kill { signal } => {
+                format!("/containers/{id}/kill?signal={}", signal.name())
             }
-            _ => Ok(()),
+            ContainerAction::Stop { grace_seconds } => {
+                format!("/containers/{id}/stop?t={grace_seconds}")
+            }
+            ContainerAction::Pause => format!("/containers/{id}/pause"),
+            ContainerAction::Unpause => format!("/containers/{id}/unpause"),
+            ContainerAction::Start | ContainerAction::Restart => {
+                return Err(ClusterError::Failed(
+                    "a swarm task is started by its service, not on its machine".into(),
+                ));
+            }
+        };
+        match self.call_on(node, "POST", path).await? {
+            (200..=299 | 304, _) => Ok(()),
+            (status, body) => Err(engine_failure(status, &body)),
+        }
+    }
+
+    /// Undoes an `Unpause` entry on machine `node`.
+    async fn unpause_on(&self, node: &str, entry: &Entry) -> RestoreOutcome {
+        let outcome = |ok: bool, detail: String| RestoreOutcome::of(entry, ok, detail);
+        match self.inspect_on(node, &entry.container_id).await {
+            Ok(None) => outcome(true, "container is gone".into()),
+            Ok(Some(info)) if info["State"]["Paused"] != true => outcome(true, "not paused".into()),
+            Ok(Some(_)) => {
+                match self
+                    .perform_on(node, &entry.container_id, &ContainerAction::Unpause)
+                    .await
+                {
+                    Ok(()) => outcome(true, "unpaused".into()),
+                    Err(e) => outcome(false, e.to_string()),
+                }
+            }
+            Err(e) => outcome(false, e.to_string()),
         }
     }
 
@@ -344,6 +457,18 @@ impl Swarm {
     }
 }
 
+/// What an engine's refusal means in the cluster's terms.
+fn engine_failure(status: u16, body: &serde_json::Value) -> ClusterError {
+    let message = body["message"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| body.to_string());
+    match status {
+        404 => ClusterError::NotFound(message),
+        _ => ClusterError::Failed(message),
+    }
+}
+
 fn service_name(service: &Service) -> Option<&str> {
     service.spec.as_ref()?.name.as_deref()
 }
@@ -466,7 +591,7 @@ impl Backend for Swarm {
             .into_iter()
             .find(|n| n.state == NodeState::Running);
         match running {
-            Some(node) if self.on_this_machine(&node.id).await.is_ok() => {
+            Some(node) if self.is_here(&node.id).await? => {
                 self.bridge_address(&node.id, port).await
             }
             _ => Ok(None),
@@ -478,7 +603,7 @@ impl Backend for Swarm {
         node: &Node,
         since: Option<i32>,
     ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
-        if self.on_this_machine(&node.id).await.is_ok() {
+        if self.is_here(&node.id).await? {
             return self
                 .engine
                 .follow_logs(&node.id, &node.container, since)
@@ -525,10 +650,10 @@ impl Backend for Swarm {
                 }
                 self.force_update(&service).await
             }
-            _ => {
-                self.on_this_machine(id).await?;
-                self.engine.perform(id, action).await
-            }
+            _ => match self.route(id).await? {
+                Route::Here => self.engine.perform(id, action).await,
+                Route::Machine(node) => self.perform_on(&node, id, action).await,
+            },
         }
     }
 
@@ -550,12 +675,11 @@ impl Backend for Swarm {
                 }
                 Err(e) => RestoreOutcome::of(entry, false, e.to_string()),
             },
-            _ => {
-                if let Err(e) = self.on_this_machine(&entry.container_id).await {
-                    return RestoreOutcome::of(entry, false, e.to_string());
-                }
-                self.engine.bring_back_container(entry).await
-            }
+            _ => match self.route(&entry.container_id).await {
+                Ok(Route::Here) => self.engine.bring_back_container(entry).await,
+                Ok(Route::Machine(node)) => self.unpause_on(&node, entry).await,
+                Err(e) => RestoreOutcome::of(entry, false, e.to_string()),
+            },
         }
     }
 
@@ -577,13 +701,37 @@ impl Backend for Swarm {
     }
 
     async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError> {
-        self.on_this_machine(id).await?;
-        self.engine.liveness(id).await
+        match self.route(id).await? {
+            Route::Here => self.engine.liveness(id).await,
+            Route::Machine(node) => Ok(self.inspect_on(&node, id).await?.map(|info| Liveness {
+                running: info["State"]["Running"] == true,
+                started_at: info["State"]["StartedAt"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            })),
+        }
     }
 
     async fn addresses(&self, id: &str) -> Result<HashMap<String, Ipv4Addr>, ClusterError> {
-        self.on_this_machine(id).await?;
-        self.engine.addresses(id).await
+        match self.route(id).await? {
+            Route::Here => self.engine.addresses(id).await,
+            Route::Machine(node) => {
+                let info = self
+                    .inspect_on(&node, id)
+                    .await?
+                    .ok_or_else(|| ClusterError::NotFound(format!("container {id} is gone")))?;
+                let networks = info["NetworkSettings"]["Networks"].as_object().cloned();
+                Ok(networks
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(network, endpoint)| {
+                        let ip = endpoint["IPAddress"].as_str()?.parse().ok()?;
+                        Some((network, ip))
+                    })
+                    .collect())
+            }
+        }
     }
 
     async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
@@ -595,8 +743,13 @@ impl Backend for Swarm {
         id: &str,
         argv: Vec<String>,
     ) -> Result<HelperOutput, ClusterError> {
-        self.on_this_machine(id).await?;
-        self.engine.run_netfault(id, argv).await
+        match self.route(id).await? {
+            Route::Here => self.engine.run_netfault(id, argv).await,
+            Route::Machine(node) => {
+                let docker = self.engine.client().await?;
+                remote::run(&self.helpers(&docker), &node, in_namespace(id, argv)).await
+            }
+        }
     }
 
     async fn start_delayer(
@@ -605,15 +758,35 @@ impl Backend for Swarm {
         name: &str,
         argv: Vec<String>,
     ) -> Result<(), ClusterError> {
-        self.on_this_machine(id).await?;
-        self.engine.start_delayer(id, name, argv).await
+        match self.route(id).await? {
+            Route::Here => self.engine.start_delayer(id, name, argv).await,
+            Route::Machine(node) => {
+                let docker = self.engine.client().await?;
+                let argv = in_namespace(id, argv);
+                remote::start(&self.helpers(&docker), &node, name, argv, "\"delaying\"").await
+            }
+        }
     }
 
+    /// A helper is a container here or a service elsewhere; either goes.
     async fn remove_helper(&self, name: &str) {
+        if let Ok(docker) = self.engine.client().await {
+            remote::remove(&docker, name).await;
+        }
         self.engine.remove_helper(name).await
     }
 
     async fn helpers(&self) -> Result<Vec<String>, ClusterError> {
-        self.engine.helpers().await
+        let mut helpers = self.engine.helpers().await?;
+        let docker = self.engine.client().await?;
+        helpers.extend(remote::list(&docker, self.engine.helper_key()).await?);
+        Ok(helpers)
     }
+}
+
+/// `argv` run in container `id`'s network namespace by a helper service.
+fn in_namespace(id: &str, argv: Vec<String>) -> Vec<String> {
+    let mut wrapped = vec!["on".to_string(), "--container".to_string(), id.to_string()];
+    wrapped.extend(argv);
+    wrapped
 }

@@ -1,0 +1,201 @@
+//! What the helper does for a presenter whose engine is on another machine:
+//! as a short-lived Swarm service on the target's machine, with that
+//! machine's Docker socket and /proc mounted, it makes one Engine API call
+//! on a container there (`engine`), or enters a container's network
+//! namespace and runs a plan, a delayer or `show` in it (`on`).
+//!
+//! The Engine API is spoken as HTTP/1.0 over the Unix socket: one request
+//! per connection, no chunked replies, nothing else needed.
+
+use crate::{emit, refuse};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+/// Where the service mounts the machine's Docker socket.
+const SOCKET_ENV: &str = "NETFAULT_DOCKER_SOCKET";
+const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+/// Where the service mounts the machine's /proc (a container's namespace
+/// is found through its process there).
+const PROC_ENV: &str = "NETFAULT_HOST_PROC";
+const DEFAULT_PROC: &str = "/host/proc";
+const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A container id or name as the Engine API takes it in a path.
+fn checked_container(id: &str) -> Result<&str> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(id)
+    } else {
+        refuse(format!("{id:?} is not a container id or name"))
+    }
+}
+
+/// The one call a presenter may relay: on a container, and nothing else of
+/// the engine (no image, volume, swarm or exec call).
+fn checked_call(method: &str, path: &str) -> Result<()> {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let parts: Vec<&str> = route.split('/').collect();
+    let allowed = match (method, parts.as_slice()) {
+        ("GET", ["", "containers", id, "json"]) => checked_container(id).is_ok(),
+        (
+            "POST",
+            [
+                "",
+                "containers",
+                id,
+                "kill" | "stop" | "pause" | "unpause" | "start",
+            ],
+        ) => checked_container(id).is_ok(),
+        _ => false,
+    };
+    let query_ok = query
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '=' | '&' | '_' | '-' | '+'));
+    if !allowed || !query_ok {
+        return refuse(format!(
+            "{method} {path} is not a call this helper relays (GET /containers/ID/json, POST /containers/ID/kill|stop|pause|unpause|start)"
+        ));
+    }
+    Ok(())
+}
+
+/// Sends one request to the engine; its status code and body.
+fn request(method: &str, path: &str) -> Result<(u16, String)> {
+    let socket = std::env::var(SOCKET_ENV).unwrap_or_else(|_| DEFAULT_SOCKET.into());
+    let mut stream = UnixStream::connect(&socket)
+        .with_context(|| format!("cannot reach the engine at {socket}"))?;
+    stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply)?;
+    let reply = String::from_utf8_lossy(&reply);
+    let (head, body) = reply
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow!("the engine's reply has no header end"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("the engine's reply has no status: {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// `engine METHOD PATH`: the call, and `{"status": …, "body": …}`; exit 1
+/// unless the engine answered 2xx or 304 (already so).
+pub fn call(args: &[String]) -> Result<i32> {
+    let [method, path] = args else {
+        return refuse("engine takes METHOD PATH");
+    };
+    checked_call(method, path)?;
+    let (status, body) = request(method, path)?;
+    let parsed = serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body));
+    emit(&json!({ "status": status, "body": parsed }));
+    Ok(if (200..300).contains(&status) || status == 304 {
+        0
+    } else {
+        1
+    })
+}
+
+/// `on --container ID COMMAND …`: enters the container's network namespace
+/// (through its process in the machine's /proc), then runs COMMAND there.
+pub fn on(args: &[String], dispatch: impl Fn(&[String]) -> Result<i32>) -> Result<i32> {
+    let [flag, id, rest @ ..] = args else {
+        return refuse("on takes --container ID COMMAND …");
+    };
+    if flag != "--container" || rest.is_empty() {
+        return refuse("on takes --container ID COMMAND …");
+    }
+    if !matches!(rest[0].as_str(), "run" | "undo" | "delay" | "show") {
+        return refuse(format!(
+            "on runs run, undo, delay or show, not {:?}",
+            rest[0]
+        ));
+    }
+    let id = checked_container(id)?;
+    let (status, body) = request("GET", &format!("/containers/{id}/json"))?;
+    if status != 200 {
+        bail!("no container {id} on this machine (the engine said {status})");
+    }
+    let info: Value = serde_json::from_str(&body)?;
+    let pid = info["State"]["Pid"].as_i64().unwrap_or(0);
+    if pid <= 0 {
+        bail!("container {id} is not running");
+    }
+    let proc = std::env::var(PROC_ENV).unwrap_or_else(|_| DEFAULT_PROC.into());
+    let path = format!("{proc}/{pid}/ns/net");
+    let namespace = std::fs::File::open(&path).with_context(|| format!("cannot open {path}"))?;
+    // SAFETY: setns on a namespace file we hold open; it changes only this
+    // thread's (and its children's) network namespace, and this process is
+    // single-threaded until the command below starts.
+    if unsafe { libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        bail!(
+            "cannot enter {id}'s network namespace: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    dispatch(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_container_calls_are_relayed() {
+        for (method, path) in [
+            ("POST", "/containers/abc123/kill?signal=SIGKILL"),
+            ("POST", "/containers/demo_etcd1.1.x/stop?t=1"),
+            ("POST", "/containers/abc/pause"),
+            ("GET", "/containers/abc/json"),
+        ] {
+            assert!(checked_call(method, path).is_ok(), "{method} {path}");
+        }
+        for (method, path) in [
+            ("DELETE", "/containers/abc"),
+            ("POST", "/containers/create"),
+            ("POST", "/containers/abc/exec"),
+            ("POST", "/containers/../images/x/kill"),
+            ("POST", "/containers/abc/kill?signal=$(x)"),
+            ("GET", "/swarm"),
+            ("POST", "/containers//kill"),
+        ] {
+            assert!(checked_call(method, path).is_err(), "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn on_runs_only_namespace_commands() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let never = |_: &[String]| -> Result<i32> { panic!("must not run") };
+        for bad in [
+            &["--container", "abc"][..],
+            &[
+                "--container",
+                "abc",
+                "engine",
+                "GET",
+                "/containers/abc/json",
+            ],
+            &["--container", "a b", "show"],
+            &["--ct", "abc", "show"],
+        ] {
+            let refused = on(&args(bad), never).unwrap_err();
+            assert!(
+                refused.downcast_ref::<crate::Refused>().is_some(),
+                "{bad:?}"
+            );
+        }
+    }
+}
