@@ -384,9 +384,12 @@ impl Swarm {
             )));
         };
         let tasks = self.tasks(&services).await?;
-        let running = tasks::nodes(self.stack(), &tasks, &|_| None)
+        // This engine's word first: a container that just died is still a
+        // running task to Swarm for a moment.
+        let local = self.local_containers().await?;
+        let running = tasks::nodes(self.stack(), &tasks, &|id| local.get(id).copied())
             .iter()
-            .filter(|s| s.task.state == TaskPhase::Running)
+            .filter(|s| s.node.state == NodeState::Running)
             .count();
         let mode = service.spec.as_ref().and_then(|s| s.mode.clone());
         let desired = match mode.and_then(|m| m.replicated).and_then(|r| r.replicas) {

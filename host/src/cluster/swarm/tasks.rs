@@ -205,6 +205,13 @@ mod tests {
     }
 
     #[test]
+    fn a_container_that_just_died_is_down_before_swarm_says_so() {
+        let tasks = [task("a", "s_etcd1", 1, TaskPhase::Running, 1)];
+        let local = |_: &str| Some((NodeState::Exited, Health::None));
+        assert_eq!(nodes("s", &tasks, &local)[0].node.state, NodeState::Exited);
+    }
+
+    #[test]
     fn a_task_without_a_container_yet_goes_by_its_task_id() {
         let mut pending = task("p", "s_etcd1", 1, TaskPhase::Starting, 1);
         pending.container_id.clear();
