@@ -27,7 +27,7 @@ pub mod netfault;
 mod network;
 pub mod project;
 mod restore;
-mod select;
+pub mod select;
 pub mod signal;
 mod watch;
 
