@@ -11,8 +11,8 @@
 //! - `delay --queue N --delay-ms D [--jitter-ms J] [--correlation-pct C]`:
 //!   the userspace delayer fed by NFQUEUE (delay.rs);
 //! - `probe`, `show`: what the kernel offers, what is applied (inspect.rs);
-//! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`: measurement
-//!   tools for tests and benches (measure.rs).
+//! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`, `idle`:
+//!   measurement tools for tests and benches (measure.rs).
 
 mod delay;
 mod exec;
@@ -59,7 +59,8 @@ const USAGE: &str = "usage: netfault <command> [options]
   rtt --to IP:PORT --count N --interval-ms I --timeout-ms T
   tcp-sink --port P                accept TCP connections and discard what they send
   tcp-rate --to IP:PORT --seconds S
-  connect --to IP:PORT --timeout-ms T";
+  connect --to IP:PORT --timeout-ms T
+  idle                             do nothing until SIGTERM (many cheap containers)";
 
 /// `--name value` options, each at most once, none unknown.
 pub struct Opts {
@@ -154,6 +155,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "tcp-sink" => measure::tcp_sink(&opts(&["port"])?),
         "tcp-rate" => measure::tcp_rate(&opts(&["to", "seconds"])?),
         "connect" => measure::connect(&opts(&["to", "timeout-ms"])?),
+        "idle" => measure::idle(&opts(&[])?),
         "-h" | "--help" | "help" => {
             eprintln!("{USAGE}");
             Ok(0)
