@@ -475,19 +475,27 @@ impl App {
         Some(self.elapsed_ms().saturating_sub(*since))
     }
 
+    /// Takes Docker's new list: each node's time in state restarts only when
+    /// its state changed. One lookup per node, updated in place (no new map
+    /// per event); ids no longer listed are dropped when there are some.
     fn set_nodes(&mut self, nodes: Vec<Node>) {
         let now = self.elapsed_ms();
-        let mut since = HashMap::with_capacity(nodes.len());
         for node in &nodes {
             self.timeline
                 .node(now, &node.id, node.state == NodeState::Running);
-            let entry = match self.node_since.get(&node.id) {
-                Some(&(state, at)) if state == node.state => (state, at),
-                _ => (node.state, now),
-            };
-            since.insert(node.id.clone(), entry);
+            match self.node_since.get_mut(&node.id) {
+                Some((state, _)) if *state == node.state => {}
+                Some(entry) => *entry = (node.state, now),
+                None => {
+                    self.node_since.insert(node.id.clone(), (node.state, now));
+                }
+            }
         }
-        self.node_since = since;
+        if self.node_since.len() != nodes.len() {
+            let listed: std::collections::HashSet<&str> =
+                nodes.iter().map(|n| n.id.as_str()).collect();
+            self.node_since.retain(|id, _| listed.contains(id.as_str()));
+        }
         self.timeline
             .keep_nodes(nodes.iter().map(|n| n.id.as_str()));
         self.nodes = nodes;
