@@ -469,6 +469,17 @@ impl App {
             .is_some_and(|(at, _)| self.elapsed_ms().saturating_sub(*at) < FAULT_FLASH_MS)
     }
 
+    /// The containers with a fault the show made that nothing has undone
+    /// yet (their window on the timeline is open), and what the fault was.
+    pub fn faulted(&self) -> HashMap<&str, &str> {
+        self.timeline
+            .faults()
+            .iter()
+            .filter(|w| w.end_ms.is_none())
+            .map(|w| (w.id.as_str(), w.action.as_str()))
+            .collect()
+    }
+
     /// How long `node` has been in its current state, in ms.
     pub fn time_in_state(&self, node: &Node) -> Option<u64> {
         let (_, since) = self.node_since.get(&node.id)?;

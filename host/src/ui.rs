@@ -44,7 +44,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(area);
     let [narration, side] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-    let cluster_rows = app.nodes.len().max(1) as u16 + 2;
+    // The workload keeps at least 5 rows; a cluster too big for the rest is
+    // grouped by service (cluster_panel.rs).
+    let cluster_rows = cluster_panel::height(app, side.height.saturating_sub(5));
     let [cluster, workload] =
         Layout::vertical([Constraint::Length(cluster_rows), Constraint::Min(5)]).areas(side);
 
