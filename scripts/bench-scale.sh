@@ -84,6 +84,7 @@ for n in $SIZES; do
     [[ $(running) -eq $n ]] || { echo "only $(running) of $n containers running" >&2; exit 1; }
     echo "$n containers running ($(( ($(date +%s%N) - t0) / 1000000 )) ms to start $((n - have)))"
     have="$n"
+    sleep 5 # let the engine settle after the starts
     (cd "$ROOT" && SCALE_BENCH_NODES="$n" SCALE_BENCH_PROJECT="$PROJECT" \
         timeout 600 cargo bench -p host --bench scale_docker)
 done

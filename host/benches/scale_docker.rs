@@ -139,15 +139,14 @@ async fn list_nodes(
     state_dir: &std::path::Path,
     expect: usize,
 ) -> anyhow::Result<()> {
+    // Interleaved, so the three see the same moments of a shared machine.
     let (mut raw, mut bytes) = (Vec::new(), 0);
+    let (mut connect_and_list, mut list_again) = (Vec::new(), Vec::new());
     for _ in 0..LIST_ROUNDS {
         if let Some((ms, size)) = raw_list_ms(project)? {
             raw.push(ms);
             bytes = size;
         }
-    }
-    let (mut connect_and_list, mut list_again) = (Vec::new(), Vec::new());
-    for _ in 0..LIST_ROUNDS {
         let ledger = Ledger::open(state_dir, project)?;
         let started = Instant::now();
         let cluster = Cluster::connect(project.to_string(), ledger, |_| {}).await;
