@@ -469,25 +469,44 @@ impl App {
             .is_some_and(|(at, _)| self.elapsed_ms().saturating_sub(*at) < FAULT_FLASH_MS)
     }
 
+    /// The containers with a fault the show made that nothing has undone
+    /// yet (their window on the timeline is open), and what the fault was.
+    pub fn faulted(&self) -> HashMap<&str, &str> {
+        self.timeline
+            .faults()
+            .iter()
+            .filter(|w| w.end_ms.is_none())
+            .map(|w| (w.id.as_str(), w.action.as_str()))
+            .collect()
+    }
+
     /// How long `node` has been in its current state, in ms.
     pub fn time_in_state(&self, node: &Node) -> Option<u64> {
         let (_, since) = self.node_since.get(&node.id)?;
         Some(self.elapsed_ms().saturating_sub(*since))
     }
 
+    /// Takes Docker's new list: each node's time in state restarts only when
+    /// its state changed. One lookup per node, updated in place (no new map
+    /// per event); ids no longer listed are dropped when there are some.
     fn set_nodes(&mut self, nodes: Vec<Node>) {
         let now = self.elapsed_ms();
-        let mut since = HashMap::with_capacity(nodes.len());
         for node in &nodes {
             self.timeline
                 .node(now, &node.id, node.state == NodeState::Running);
-            let entry = match self.node_since.get(&node.id) {
-                Some(&(state, at)) if state == node.state => (state, at),
-                _ => (node.state, now),
-            };
-            since.insert(node.id.clone(), entry);
+            match self.node_since.get_mut(&node.id) {
+                Some((state, _)) if *state == node.state => {}
+                Some(entry) => *entry = (node.state, now),
+                None => {
+                    self.node_since.insert(node.id.clone(), (node.state, now));
+                }
+            }
         }
-        self.node_since = since;
+        if self.node_since.len() != nodes.len() {
+            let listed: std::collections::HashSet<&str> =
+                nodes.iter().map(|n| n.id.as_str()).collect();
+            self.node_since.retain(|id, _| listed.contains(id.as_str()));
+        }
         self.timeline
             .keep_nodes(nodes.iter().map(|n| n.id.as_str()));
         self.nodes = nodes;

@@ -6,6 +6,7 @@ pub mod capability;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
+pub mod cluster_panel;
 pub mod consent;
 pub mod events;
 pub mod flow;

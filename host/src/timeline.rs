@@ -273,7 +273,13 @@ impl Timeline {
     /// Docker reports container `id` running or not.
     pub fn node(&mut self, t_ms: u64, id: &str, running: bool) {
         self.seen(t_ms);
-        let track = self.nodes.entry(id.to_string()).or_default();
+        // Called for every node of every list: no new key unless it is new.
+        if !self.nodes.contains_key(id) {
+            self.nodes.insert(id.to_string(), NodeTrack::default());
+        }
+        let Some(track) = self.nodes.get_mut(id) else {
+            return;
+        };
         let was_down = track.down_since;
         track.running = running;
         match (running, was_down) {

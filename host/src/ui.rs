@@ -9,7 +9,8 @@
 
 use crate::app::{App, Phase, status_word};
 use crate::chart::LiveChart;
-use crate::cluster::{NodeState, state_name};
+use crate::cluster_panel;
+pub use crate::cluster_panel::short_duration;
 use crate::events::Level;
 use crate::markup;
 use crate::sanitize::display_line;
@@ -19,7 +20,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Sparkline, Wrap};
 
 /// Below this the layout cannot say anything useful.
 pub const MIN_WIDTH: u16 = 40;
@@ -43,13 +44,15 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(area);
     let [narration, side] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-    let cluster_rows = app.nodes.len().max(1) as u16 + 2;
+    // The workload keeps at least 5 rows; a cluster too big for the rest is
+    // grouped by service (cluster_panel.rs).
+    let cluster_rows = cluster_panel::height(app, side.height.saturating_sub(5));
     let [cluster, workload] =
         Layout::vertical([Constraint::Length(cluster_rows), Constraint::Min(5)]).areas(side);
 
     render_header(app, frame, header);
     render_narration(app, frame, narration);
-    render_cluster(app, frame, cluster);
+    cluster_panel::render(app, frame, cluster);
     render_workload(app, frame, workload);
     render_log(app, frame, log);
     render_footer(app, frame, footer);
@@ -65,16 +68,6 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if app.show_help {
         render_help(frame, area);
-    }
-}
-
-/// "42s", "3m05s", "1h02m": short enough for a table cell.
-pub fn short_duration(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
-        _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
     }
 }
 
@@ -134,62 +127,6 @@ fn render_narration(app: &App, frame: &mut Frame, area: Rect) {
             .title(" Narration "),
     );
     frame.render_widget(paragraph, area);
-}
-
-fn state_color(state: NodeState) -> Color {
-    match state {
-        NodeState::Running => Color::Green,
-        NodeState::Paused => Color::Yellow,
-        NodeState::Restarting | NodeState::Created => Color::Blue,
-        NodeState::Exited | NodeState::Dead | NodeState::Removing => Color::Red,
-    }
-}
-
-fn render_cluster(app: &App, frame: &mut Frame, area: Rect) {
-    let block = Block::bordered()
-        .border_type(BorderType::Rounded)
-        .title(" Cluster ");
-    if let Some(why) = &app.docker_unavailable {
-        let text = Paragraph::new(format!("Docker unavailable: {}", display_line(why)))
-            .style(Style::new().fg(Color::Red))
-            .wrap(Wrap { trim: true })
-            .block(block);
-        frame.render_widget(text, area);
-        return;
-    }
-    if app.nodes.is_empty() {
-        frame.render_widget(
-            Paragraph::new("no containers in this project").block(block),
-            area,
-        );
-        return;
-    }
-    let rows = app.nodes.iter().map(|node| {
-        let color = state_color(node.state);
-        let since = app
-            .time_in_state(node)
-            .map(short_duration)
-            .unwrap_or_default();
-        Row::new(vec![
-            Span::styled("●", Style::new().fg(color)),
-            Span::raw(display_line(&node.service)),
-            Span::styled(state_name(node.state), Style::new().fg(color).bold()),
-            Span::raw(since),
-            Span::raw(display_line(&node.container)).dim(),
-        ])
-    });
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(1),
-            Constraint::Length(10),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Fill(1),
-        ],
-    )
-    .block(block);
-    frame.render_widget(table, area);
 }
 
 fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
@@ -413,7 +350,7 @@ fn render_help(frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::{Health, Node};
+    use crate::cluster::{Health, Node, NodeState};
     use crate::model::{Capabilities, Chapter, FlowInfo};
     use crate::workload::WorkloadView;
     use ratatui::Terminal;

@@ -11,8 +11,8 @@
 //! - `delay --queue N --delay-ms D [--jitter-ms J] [--correlation-pct C]`:
 //!   the userspace delayer fed by NFQUEUE (delay.rs);
 //! - `probe`, `show`: what the kernel offers, what is applied (inspect.rs);
-//! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`: measurement
-//!   tools for tests and benches (measure.rs);
+//! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`, `idle`:
+//!   measurement tools for tests and benches (measure.rs);
 //! - `engine METHOD PATH`, `on --container ID COMMAND …`: for a task on
 //!   another Swarm machine, one container call to that machine's engine, or
 //!   a command in one of its containers' network namespace (engine.rs).
@@ -64,6 +64,7 @@ const USAGE: &str = "usage: netfault <command> [options]
   tcp-sink --port P                accept TCP connections and discard what they send
   tcp-rate --to IP:PORT --seconds S
   connect --to IP:PORT --timeout-ms T
+  idle                             do nothing until SIGTERM (many cheap containers)
   engine METHOD PATH               one Engine API call on a container (GET .../json, POST .../kill|stop|pause|unpause|start)
   on --container ID COMMAND ...    run, undo, delay or show in that container's network namespace";
 
@@ -160,6 +161,7 @@ fn dispatch(args: &[String]) -> Result<i32> {
         "tcp-sink" => measure::tcp_sink(&opts(&["port"])?),
         "tcp-rate" => measure::tcp_rate(&opts(&["to", "seconds"])?),
         "connect" => measure::connect(&opts(&["to", "timeout-ms"])?),
+        "idle" => measure::idle(&opts(&[])?),
         "engine" => engine::call(rest),
         "on" => engine::on(rest, dispatch),
         "-h" | "--help" | "help" => {

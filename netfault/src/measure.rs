@@ -1,7 +1,7 @@
 //! Measurement tools for the tests and benches, run in containers of the
 //! helper image on a private network (or in another container's netns).
-//! Each is bounded by counts and timeouts except the two servers, which run
-//! until SIGTERM (or `docker rm -f`).
+//! Each is bounded by counts and timeouts except the two servers and `idle`,
+//! which run until SIGTERM (or `docker rm -f`).
 
 use crate::delay::Rng;
 use crate::{Opts, emit};
@@ -24,6 +24,18 @@ fn exit_on_term() {
     for sig in [libc::SIGTERM, libc::SIGINT] {
         // SAFETY: installs an async-signal-safe handler.
         unsafe { libc::signal(sig, exit_now as *const () as libc::sighandler_t) };
+    }
+}
+
+/// Does nothing until SIGTERM: a container that costs no CPU, for benches
+/// that need many of them (scripts/bench-scale.sh).
+pub fn idle(_: &Opts) -> Result<i32> {
+    exit_on_term();
+    emit(&json!({ "idle": true }));
+    loop {
+        // SAFETY: pause has no preconditions; it returns after a handled
+        // signal (the handlers above exit instead).
+        unsafe { libc::pause() };
     }
 }
 

@@ -31,7 +31,7 @@ pub mod netfault;
 mod network;
 pub mod project;
 mod restore;
-mod select;
+pub mod select;
 pub mod signal;
 pub mod swarm;
 mod watch;

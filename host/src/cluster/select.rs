@@ -7,7 +7,7 @@ use rand::seq::IndexedRandom;
 /// Picks the container `target` names among those `permitted` allows and
 /// `action` applies to in their state; a pattern picks one of them at random.
 /// Each way of failing says what the flow asked for.
-pub(super) fn choose(
+pub fn choose(
     nodes: &[Node],
     target: &Target,
     action: &Action,
@@ -50,10 +50,7 @@ pub(super) fn choose(
 }
 
 /// Every container `target` names, whatever its state.
-pub(super) fn matching<'a>(
-    nodes: &'a [Node],
-    target: &Target,
-) -> Result<Vec<&'a Node>, ClusterError> {
+pub fn matching<'a>(nodes: &'a [Node], target: &Target) -> Result<Vec<&'a Node>, ClusterError> {
     Ok(match target {
         Target::Service(name) => nodes.iter().filter(|n| &n.service == name).collect(),
         Target::Pattern(glob) => {
@@ -77,7 +74,7 @@ pub(super) fn describe_target(target: &Target) -> String {
     }
 }
 
-pub(super) fn find_by_id<'a>(nodes: &'a [Node], id: &str) -> Result<&'a Node, ClusterError> {
+pub fn find_by_id<'a>(nodes: &'a [Node], id: &str) -> Result<&'a Node, ClusterError> {
     if let Some(node) = nodes.iter().find(|n| n.id == id || n.container == id) {
         return Ok(node);
     }
