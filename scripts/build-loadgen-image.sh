@@ -28,17 +28,10 @@ for arg in "$@"; do
     esac
 done
 
-(cd "$ROOT" && cargo build --release -p loadgen)
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/loadgen"
-[[ $BIN = /* ]] || BIN="$ROOT/$BIN"
+BIN="$(built_binary "$ROOT" loadgen)"
 sha="$(sha256sum "$BIN" | cut -d' ' -f1)"
-
-if [[ $force -eq 0 ]]; then
-    current_sha="$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)"
-    if [[ $current_sha == "$sha" ]]; then
-        echo "image $TAG is current (loadgen sha256 $sha; --force rebuilds)"
-        exit 0
-    fi
+if [[ $force -eq 0 ]] && image_is_current "$TAG" "$LABEL" "$sha" loadgen; then
+    exit 0
 fi
 
 ctx="$(mktemp -d)"

@@ -41,20 +41,10 @@ if [[ ${#need[@]} -gt 0 ]]; then
     fi
 fi
 
-(cd "$ROOT" && cargo build --release -p netfault)
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/netfault"
-[[ $BIN = /* ]] || BIN="$ROOT/$BIN"
+BIN="$(built_binary "$ROOT" netfault)"
 sha="$(sha256sum "$BIN" | cut -d' ' -f1)"
-
-if [[ $force -eq 0 ]]; then
-    current_sha="$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$TAG" 2>/dev/null || true)"
-    if [[ $current_sha == "$sha" ]]; then
-        echo "image $TAG is current (netfault sha256 $sha; --force rebuilds)"
-        exit 0
-    fi
-    if [[ -n $current_sha ]]; then
-        echo "image $TAG holds another netfault (${current_sha:0:12}, fresh ${sha:0:12}): rebuilding"
-    fi
+if [[ $force -eq 0 ]] && image_is_current "$TAG" "$LABEL" "$sha" netfault; then
+    exit 0
 fi
 
 ctx="$(mktemp -d)"

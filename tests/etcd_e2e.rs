@@ -9,7 +9,7 @@
 
 use e2e::etcd_story::{
     assert_leader_story, assert_quorum_loss_measured, assert_three_kills_seen_by_docker, events,
-    narrations,
+    finished_show, measured_baseline, narrations,
 };
 use e2e::{
     ComposeProject, EtcdPorts, etcd_cluster_up, etcd_endpoints, flow_wasm, loadgen_bin,
@@ -96,29 +96,10 @@ fn full_run(flow: &str, name: &str) {
         Duration::from_secs(360),
     )
     .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let t = read_transcript(&transcript_path).unwrap();
-    eprintln!(
-        "transcript:\n{}",
-        t.iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(output.status.success(), "host failed: {stderr}");
-    assert!(
-        events(&t, "error")
-            .iter()
-            .all(|e| e["source"] == "workload" || e.get("chapter").is_none()),
-        "a chapter failed"
-    );
+    let t = finished_show(&output, &transcript_path, &[]);
 
     // A baseline was measured from the load generator's real output.
-    let baseline = events(&t, "workload")
-        .iter()
-        .find_map(|e| e["baseline"].as_f64())
-        .expect("a baseline was measured");
-    assert!(baseline > 0.0);
+    let baseline = measured_baseline(&t);
 
     // Three kills: a follower (started again in its chapter), the leader,
     // and a second member, which loses quorum.

@@ -11,7 +11,7 @@
 
 use e2e::etcd_story::{
     assert_leader_story, assert_quorum_loss_measured, assert_three_kills_seen_by_docker, events,
-    narrations,
+    finished_show, measured_baseline, narrations,
 };
 use e2e::python::{python_flow_wasm, python_unittests};
 use e2e::{
@@ -98,32 +98,12 @@ fn the_python_etcd_flow_kills_a_follower_then_the_leader_then_quorum_and_restore
         Duration::from_secs(420),
     )
     .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let t = read_transcript(&transcript_path).unwrap();
-    eprintln!(
-        "transcript:\n{}",
-        t.iter()
-            .filter(|e| e["event"] != "workload" && e["event"] != "node")
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(output.status.success(), "host failed: {stderr}");
-    assert!(
-        events(&t, "error")
-            .iter()
-            .all(|e| e["source"] == "workload" || e.get("chapter").is_none()),
-        "a chapter failed"
-    );
+    let t = finished_show(&output, &transcript_path, &["workload", "node"]);
     assert_eq!(events(&t, "chapter").len(), 10, "every chapter ran");
 
     // A baseline was measured from the load generator's real output, and the
     // flow narrated the host's figure.
-    let baseline = events(&t, "workload")
-        .iter()
-        .find_map(|e| e["baseline"].as_f64())
-        .expect("a baseline was measured");
-    assert!(baseline > 0.0);
+    let baseline = measured_baseline(&t);
     let said = narrations(&t);
     assert!(
         said.iter()

@@ -256,47 +256,7 @@ fn assert_network_clean(project: &str) {
     .trim()
     .to_string();
     assert!(!id.is_empty(), "etcd3 of {project} is not running");
-    let shown = run(Command::new("docker").args([
-        "run",
-        "--rm",
-        "--network",
-        &format!("container:{id}"),
-        "--cap-add",
-        "NET_ADMIN",
-        &e2e::netfault::netfault_image(),
-        "show",
-    ]))
-    .unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(
-        shown.contains("\"devs\""),
-        "netfault show said nothing: {shown}"
-    );
-    for leftover in [
-        "DEMO-SHAPE",
-        "DEMO-DELAY",
-        "DEMO-ISOLATE",
-        "NFQUEUE",
-        "statistic",
-        "htb",
-        "netem",
-    ] {
-        assert!(
-            !shown.contains(leftover),
-            "{leftover} left in etcd3's namespace: {shown}"
-        );
-    }
-    let helpers = run(Command::new("docker").args([
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=demo.netfault.project={project}"),
-    ]))
-    .unwrap();
-    assert!(
-        helpers.stdout.trim_ascii().is_empty(),
-        "a network-fault helper (the delayer?) outlived the show"
-    );
+    e2e::netfault::assert_namespace_clean(&id, project);
 }
 
 #[test]

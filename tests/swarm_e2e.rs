@@ -11,7 +11,7 @@
 
 use e2e::etcd_story::{
     Back, assert_leader_story, assert_quorum_loss_measured, assert_three_kills_seen, events,
-    narrations,
+    finished_show, measured_baseline, narrations,
 };
 use e2e::swarm::SwarmStack;
 use e2e::{flow_wasm, host_bin, read_transcript, run, run_host, temp_dir};
@@ -46,22 +46,7 @@ fn the_etcd_flow_runs_unchanged_on_a_swarm_stack_and_every_service_comes_back() 
         Duration::from_secs(400),
     )
     .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let t = read_transcript(&transcript_path).unwrap();
-    eprintln!(
-        "transcript:\n{}",
-        t.iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
-    assert!(output.status.success(), "host failed: {stderr}");
-    assert!(
-        events(&t, "error")
-            .iter()
-            .all(|e| e["source"] == "workload" || e.get("chapter").is_none()),
-        "a chapter failed"
-    );
+    let t = finished_show(&output, &transcript_path, &[]);
 
     // The nodes are the stack's tasks, under the flow's service names.
     let nodes = events(&t, "node");
@@ -82,11 +67,7 @@ fn the_etcd_flow_runs_unchanged_on_a_swarm_stack_and_every_service_comes_back() 
     }
 
     // A baseline from the load generator's output, read from its service.
-    let baseline = events(&t, "workload")
-        .iter()
-        .find_map(|e| e["baseline"].as_f64())
-        .expect("a baseline was measured");
-    assert!(baseline > 0.0);
+    let baseline = measured_baseline(&t);
 
     // Three kills, each seen by Docker; a killed task is back when Swarm
     // runs a new one for its service.
@@ -227,35 +208,7 @@ fn kill_then_recover(name: &str, env: &[(&str, &str)]) {
     }
     assert!(paused(&name).is_empty(), "{:?}", paused(&name));
     let etcd3 = running_container(&name, "etcd3");
-    let shown = run(Command::new("docker").args([
-        "run",
-        "--rm",
-        "--network",
-        &format!("container:{etcd3}"),
-        "--cap-add",
-        "NET_ADMIN",
-        &e2e::netfault::netfault_image(),
-        "show",
-    ]))
-    .unwrap();
-    let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(
-        shown.contains("\"devs\""),
-        "netfault show said nothing: {shown}"
-    );
-    assert!(!shown.contains("DEMO-"), "a chain of ours is left: {shown}");
-    assert!(
-        !shown.contains("netem") && !shown.contains("htb"),
-        "{shown}"
-    );
-    let helpers = run(Command::new("docker").args([
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=demo.netfault.project=swarm-{name}"),
-    ]))
-    .unwrap();
-    assert!(String::from_utf8_lossy(&helpers.stdout).trim().is_empty());
+    e2e::netfault::assert_namespace_clean(&etcd3, &format!("swarm-{name}"));
     let helper_services = run(Command::new("docker").args([
         "service",
         "ls",

@@ -42,3 +42,28 @@ replace_image() {
     fi
     docker image ls "$tag"
 }
+
+# built_binary ROOT CRATE: builds CRATE's binary (release) and prints its
+# path (under CARGO_TARGET_DIR when set).
+built_binary() {
+    local root="$1" crate="$2" bin
+    (cd "$root" && cargo build --release -p "$crate" >&2)
+    bin="${CARGO_TARGET_DIR:-$root/target}/release/$crate"
+    [[ $bin = /* ]] || bin="$root/$bin"
+    echo "$bin"
+}
+
+# image_is_current TAG LABEL SHA NAME: whether image TAG was built from the
+# binary whose sha256 is SHA (its label LABEL says so); says which.
+image_is_current() {
+    local tag="$1" label="$2" sha="$3" name="$4" current
+    current="$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$tag" 2>/dev/null || true)"
+    if [[ $current == "$sha" ]]; then
+        echo "image $tag is current ($name sha256 $sha; --force rebuilds)"
+        return 0
+    fi
+    if [[ -n $current ]]; then
+        echo "image $tag holds another $name (${current:0:12}, fresh ${sha:0:12}): rebuilding"
+    fi
+    return 1
+}

@@ -3,6 +3,45 @@
 //! language told it.
 
 use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+/// The transcript of a whole show, printed for the test's log (without the
+/// events named in `hide`), once the host exited successfully and no
+/// chapter failed.
+pub fn finished_show(output: &Output, transcript: &Path, hide: &[&str]) -> Vec<Value> {
+    let t = crate::read_transcript(transcript).unwrap();
+    eprintln!(
+        "transcript:\n{}",
+        t.iter()
+            .filter(|e| !hide.iter().any(|h| e["event"] == *h))
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        output.status.success(),
+        "host failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        events(&t, "error")
+            .iter()
+            .all(|e| e["source"] == "workload" || e.get("chapter").is_none()),
+        "a chapter failed"
+    );
+    t
+}
+
+/// The baseline the host measured from the load generator's output.
+pub fn measured_baseline(t: &[Value]) -> f64 {
+    let baseline = events(t, "workload")
+        .iter()
+        .find_map(|e| e["baseline"].as_f64())
+        .expect("a baseline was measured");
+    assert!(baseline > 0.0);
+    baseline
+}
 
 pub fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
     transcript.iter().filter(|e| e["event"] == kind).collect()

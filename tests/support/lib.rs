@@ -298,21 +298,28 @@ pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
         ],
     )
     .unwrap();
+    wait_until_etcd_commits(&etcd_endpoints(ports)).unwrap();
+    cluster
+}
+
+/// Waits (60 s at most) until etcd at `endpoints` (loadgen's
+/// comma-separated `--endpoints`) commits writes.
+pub fn wait_until_etcd_commits(endpoints: &str) -> Result<()> {
     let ready = run(Command::new(loadgen_bin()).args([
         "etcd",
         "--check",
         "--wait",
         "60s",
         "--endpoints",
-        &etcd_endpoints(ports),
-    ]))
-    .unwrap();
-    assert!(
-        ready.status.success(),
-        "etcd never became ready: {}",
-        String::from_utf8_lossy(&ready.stderr)
-    );
-    cluster
+        endpoints,
+    ]))?;
+    if !ready.status.success() {
+        bail!(
+            "etcd never became ready: {}",
+            String::from_utf8_lossy(&ready.stderr)
+        );
+    }
+    Ok(())
 }
 
 /// The variants of the hostile crate (tests/guests/hostile), by cargo

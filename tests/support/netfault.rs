@@ -424,3 +424,50 @@ impl Drop for Lab {
         }
     }
 }
+
+/// Asserts that container `id`'s network namespace holds no rule, qdisc or
+/// queue of ours, as a helper in it reads them (never the ledger), and that
+/// no helper labelled `key` is left (a delayer, a stuck run).
+pub fn assert_namespace_clean(id: &str, key: &str) {
+    let shown = crate::run(std::process::Command::new("docker").args([
+        "run",
+        "--rm",
+        "--network",
+        &format!("container:{id}"),
+        "--cap-add",
+        "NET_ADMIN",
+        &netfault_image(),
+        "show",
+    ]))
+    .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.contains("\"devs\""),
+        "netfault show said nothing: {shown}"
+    );
+    for leftover in [
+        "DEMO-SHAPE",
+        "DEMO-DELAY",
+        "DEMO-ISOLATE",
+        "NFQUEUE",
+        "statistic",
+        "htb",
+        "netem",
+    ] {
+        assert!(
+            !shown.contains(leftover),
+            "{leftover} left in {id}'s namespace: {shown}"
+        );
+    }
+    let helpers = crate::run(std::process::Command::new("docker").args([
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=demo.netfault.project={key}"),
+    ]))
+    .unwrap();
+    assert!(
+        helpers.stdout.trim_ascii().is_empty(),
+        "a network-fault helper (the delayer?) outlived the show"
+    );
+}

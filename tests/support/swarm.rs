@@ -4,7 +4,7 @@
 //! host's helpers, and swarm mode itself with the `docker_gwbridge` network
 //! it creates (when the engine was not in a swarm before the test).
 
-use crate::{loadgen_bin, run, workspace_root};
+use crate::{run, workspace_root};
 use anyhow::{Result, bail};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -58,6 +58,13 @@ fn swarm_state() -> Result<String> {
 
 fn network_exists(name: &str) -> bool {
     docker(&["network", "inspect", name, "--format", "{{.Name}}"]).is_ok()
+}
+
+/// The ids of every container (running or not) carrying `label`.
+fn labelled_containers(label: &str) -> Vec<String> {
+    docker(&["ps", "-aq", "--filter", &format!("label={label}")])
+        .map(lines)
+        .unwrap_or_default()
 }
 
 fn lines(text: String) -> Vec<String> {
@@ -170,21 +177,7 @@ impl SwarmStack {
                 Err(e) => return Err(e.context("the stack's members never all ran")),
             }
         };
-        let ready = run(Command::new(loadgen_bin()).args([
-            "etcd",
-            "--check",
-            "--wait",
-            "60s",
-            "--endpoints",
-            &endpoints.join(","),
-        ]))?;
-        if !ready.status.success() {
-            bail!(
-                "etcd on the stack never became ready: {}",
-                String::from_utf8_lossy(&ready.stderr)
-            );
-        }
-        Ok(())
+        crate::wait_until_etcd_commits(&endpoints.join(","))
     }
 
     /// `(service, "running/desired")` of every service of the stack, from
@@ -232,28 +225,13 @@ impl SwarmStack {
         // and volumes can only go after them.
         let deadline = Instant::now() + TEARDOWN_LIMIT;
         while Instant::now() < deadline {
-            let left = docker(&[
-                "ps",
-                "-aq",
-                "--filter",
-                &format!("label=com.docker.stack.namespace={}", self.name),
-            ])
-            .map(lines)
-            .unwrap_or_default();
+            let left = labelled_containers(&format!("com.docker.stack.namespace={}", self.name));
             if left.is_empty() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-        for helper in docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=demo.netfault.project=swarm-{}", self.name),
-        ])
-        .map(lines)
-        .unwrap_or_default()
-        {
+        for helper in labelled_containers(&format!("demo.netfault.project=swarm-{}", self.name)) {
             quiet_docker(&["rm", "-f", &helper]);
         }
         for volume in self.volumes() {
@@ -316,14 +294,7 @@ impl SwarmStack {
     /// What of this test is still on the engine.
     pub fn leftovers(&self) -> Vec<String> {
         let mut left: Vec<String> = Vec::new();
-        let containers = docker(&[
-            "ps",
-            "-aq",
-            "--filter",
-            &format!("label=com.docker.stack.namespace={}", self.name),
-        ])
-        .map(lines)
-        .unwrap_or_default();
+        let containers = labelled_containers(&format!("com.docker.stack.namespace={}", self.name));
         left.extend(containers.into_iter().map(|c| format!("container {c}")));
         left.extend(self.volumes().into_iter().map(|v| format!("volume {v}")));
         left.extend(self.networks().into_iter().map(|n| format!("network {n}")));

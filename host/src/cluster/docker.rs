@@ -418,17 +418,24 @@ impl Engine {
                 ..Default::default()
             }),
         );
-        // Ends at the first error: the follower attaches again, from where
-        // this stream stopped.
-        Ok(frames
-            .scan(container.to_string(), |container, frame| {
-                let frame = frame
-                    .map_err(|e| tracing::debug!("logs of {container}: {}", docker_error(e)))
-                    .ok();
-                std::future::ready(frame)
-            })
-            .boxed())
+        Ok(until_first_error(frames, container))
     }
+}
+
+/// Log frames up to the first error, which is logged: the follower attaches
+/// again, from where this stream stopped.
+pub(super) fn until_first_error(
+    frames: impl futures::Stream<Item = Result<LogOutput, DockerError>> + Send + 'static,
+    whose: &str,
+) -> BoxStream<'static, LogOutput> {
+    frames
+        .scan(whose.to_string(), |whose, frame| {
+            let frame = frame
+                .map_err(|e| tracing::debug!("logs of {whose}: {}", docker_error(e)))
+                .ok();
+            std::future::ready(frame)
+        })
+        .boxed()
 }
 
 /// A container as a [`Node`] of `service`.

@@ -122,33 +122,26 @@ fn chain(
 /// Drops traffic between the target and `peers` both ways: a chain of our
 /// own, jumped to first from INPUT and OUTPUT.
 pub fn isolate(peers: &[Ipv4Addr], mech: &Mechanisms) -> Result<Plan, String> {
-    let ipt = iptables(mech)?;
-    let mut apply = vec![argv(&[ipt, "-w", "-N", ISOLATE_CHAIN])];
-    let mut undo = Vec::new();
-    for hook in ["INPUT", "OUTPUT"] {
-        apply.push(argv(&[ipt, "-w", "-I", hook, "1", "-j", ISOLATE_CHAIN]));
-        undo.push(argv(&[ipt, "-w", "-D", hook, "-j", ISOLATE_CHAIN]));
-    }
-    for peer in peers {
-        let peer = format!("{peer}/32");
-        for direction in ["-s", "-d"] {
-            let rule = [direction, peer.as_str(), "-j", "DROP"];
-            apply.push(joined(&[ipt, "-w", "-A", ISOLATE_CHAIN], &rule));
-            undo.push(joined(&[ipt, "-w", "-D", ISOLATE_CHAIN], &rule));
-        }
-    }
-    undo.push(argv(&[ipt, "-w", "-X", ISOLATE_CHAIN]));
-    Ok(Plan {
-        apply,
-        undo,
-        delayer: None,
-    })
+    let rules: Vec<Vec<String>> = peers
+        .iter()
+        .flat_map(|peer| {
+            let peer = format!("{peer}/32");
+            ["-s", "-d"].map(|direction| argv(&[direction, &peer, "-j", "DROP"]))
+        })
+        .collect();
+    isolation(&rules, mech)
 }
 
 /// Drops every packet of the target's but loopback's, both ways: a
 /// partition made in the namespace. Loopback is told by its source
 /// address, so one chain serves INPUT and OUTPUT (`-i`/`-o` would not).
 pub fn cut_off(mech: &Mechanisms) -> Result<Plan, String> {
+    isolation(&[argv(&["!", "-s", "127.0.0.0/8", "-j", "DROP"])], mech)
+}
+
+/// The isolation chain with `rules`, jumped to first from INPUT and
+/// OUTPUT; undone rule by rule, then the chain.
+fn isolation(rules: &[Vec<String>], mech: &Mechanisms) -> Result<Plan, String> {
     let ipt = iptables(mech)?;
     let mut apply = vec![argv(&[ipt, "-w", "-N", ISOLATE_CHAIN])];
     let mut undo = Vec::new();
@@ -156,9 +149,11 @@ pub fn cut_off(mech: &Mechanisms) -> Result<Plan, String> {
         apply.push(argv(&[ipt, "-w", "-I", hook, "1", "-j", ISOLATE_CHAIN]));
         undo.push(argv(&[ipt, "-w", "-D", hook, "-j", ISOLATE_CHAIN]));
     }
-    let rule = ["!", "-s", "127.0.0.0/8", "-j", "DROP"];
-    apply.push(joined(&[ipt, "-w", "-A", ISOLATE_CHAIN], &rule));
-    undo.push(joined(&[ipt, "-w", "-D", ISOLATE_CHAIN], &rule));
+    for rule in rules {
+        let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+        apply.push(joined(&[ipt, "-w", "-A", ISOLATE_CHAIN], &rule));
+        undo.push(joined(&[ipt, "-w", "-D", ISOLATE_CHAIN], &rule));
+    }
     undo.push(argv(&[ipt, "-w", "-X", ISOLATE_CHAIN]));
     Ok(Plan {
         apply,

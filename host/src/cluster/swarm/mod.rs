@@ -22,7 +22,9 @@ pub mod remote;
 pub mod tasks;
 
 use super::backend::{Backend, Change, Liveness, Scope};
-use super::docker::{Engine, Filters, docker_error, health_from_status, node_state};
+use super::docker::{
+    Engine, Filters, docker_error, health_from_status, node_state, until_first_error,
+};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
 use super::netfault::helper::HelperOutput;
@@ -34,7 +36,6 @@ use bollard::query_parameters::{
     InspectServiceOptions, ListNetworksOptions, ListServicesOptions, ListTasksOptions, LogsOptions,
     UpdateServiceOptions,
 };
-use futures::StreamExt;
 use futures::stream::BoxStream;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -626,14 +627,7 @@ impl Backend for Swarm {
                 ..Default::default()
             }),
         );
-        Ok(frames
-            .scan(full, |service, frame| {
-                let frame = frame
-                    .map_err(|e| tracing::debug!("logs of {service}: {}", docker_error(e)))
-                    .ok();
-                std::future::ready(frame)
-            })
-            .boxed())
+        Ok(until_first_error(frames, &full))
     }
 
     async fn perform(&self, id: &str, action: &ContainerAction) -> Result<(), ClusterError> {
