@@ -35,4 +35,3 @@ fi
 
 scripts/build-etcd-image.sh
 scripts/build-netfault-image.sh
-scripts/build-loadgen-image.sh

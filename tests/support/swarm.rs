@@ -80,6 +80,19 @@ impl SwarmStack {
     /// only), then deploys clusters/etcd/stack.yaml as `name` and waits
     /// until etcd commits writes.
     pub fn deploy(name: &str) -> Result<Self> {
+        // The demo's setup does not build it (only a stack needs it), so a
+        // newcomer's first demo does not wait for it; idempotent.
+        let built = run(
+            Command::new(workspace_root().join("scripts/build-loadgen-image.sh"))
+                .stdin(Stdio::null()),
+        )?;
+        if !built.status.success() {
+            bail!(
+                "building the loadgen image failed: {}",
+                String::from_utf8_lossy(&built.stderr)
+            );
+        }
+        crate::ensure_etcd_image()?;
         // A test that failed while holding it poisoned it; the guard's
         // teardown ran all the same.
         let turn = ONE_SWARM_AT_A_TIME
