@@ -124,13 +124,15 @@ impl Swarm {
                     .await
                     .map_err(docker_error)?;
                 let swarm = info.swarm.unwrap_or_default();
+                // Said as the cluster being unavailable, so the dashboard
+                // shows why its panel is empty; asked again until it works.
                 if swarm.local_node_state != Some(LocalNodeState::ACTIVE) {
-                    return Err(ClusterError::Failed(
+                    return Err(ClusterError::DockerUnavailable(
                         "this Docker engine is not in a swarm: run `docker swarm init` (or point DOCKER_HOST at a manager), or use --backend compose".into(),
                     ));
                 }
                 if swarm.control_available != Some(true) {
-                    return Err(ClusterError::Failed(
+                    return Err(ClusterError::DockerUnavailable(
                         "this Docker engine is a swarm worker, which cannot list the stack's tasks: point DOCKER_HOST at a manager".into(),
                     ));
                 }
