@@ -406,19 +406,22 @@ impl Engine {
         container: &str,
         since: Option<i32>,
     ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
-        let frames = self.client().await?.logs(
-            id,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                timestamps: true,
-                since: since.unwrap_or(0),
-                tail: if since.is_some() { "all" } else { "0" }.into(),
-                ..Default::default()
-            }),
-        );
+        let frames = self.client().await?.logs(id, Some(follow_options(since)));
         Ok(until_first_error(frames, container))
+    }
+}
+
+/// Following logs with Docker's timestamps: every frame since `since`
+/// (whole seconds since 1970), or without it only those from now on.
+pub(super) fn follow_options(since: Option<i32>) -> LogsOptions {
+    LogsOptions {
+        follow: true,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        since: since.unwrap_or(0),
+        tail: if since.is_some() { "all" } else { "0" }.into(),
+        ..Default::default()
     }
 }
 

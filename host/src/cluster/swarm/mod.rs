@@ -23,7 +23,8 @@ pub mod tasks;
 
 use super::backend::{Backend, Change, Liveness, Scope};
 use super::docker::{
-    Engine, Filters, docker_error, health_from_status, node_state, until_first_error,
+    Engine, Filters, docker_error, follow_options, health_from_status, node_state,
+    until_first_error,
 };
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
@@ -33,7 +34,7 @@ use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{LocalNodeState, Service, TaskState};
 use bollard::query_parameters::{
-    InspectServiceOptions, ListNetworksOptions, ListServicesOptions, ListTasksOptions, LogsOptions,
+    InspectServiceOptions, ListNetworksOptions, ListServicesOptions, ListTasksOptions,
     UpdateServiceOptions,
 };
 use futures::stream::BoxStream;
@@ -617,18 +618,11 @@ impl Backend for Swarm {
         }
         // A task elsewhere: the manager relays its service's logs.
         let full = self.full_name(&node.service);
-        let frames = self.engine.client().await?.service_logs(
-            &full,
-            Some(LogsOptions {
-                follow: true,
-                stdout: true,
-                stderr: true,
-                timestamps: true,
-                since: since.unwrap_or(0),
-                tail: if since.is_some() { "all" } else { "0" }.into(),
-                ..Default::default()
-            }),
-        );
+        let frames = self
+            .engine
+            .client()
+            .await?
+            .service_logs(&full, Some(follow_options(since)));
         Ok(until_first_error(frames, &full))
     }
 
