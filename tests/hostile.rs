@@ -284,6 +284,11 @@ fn every_hostile_chapter_is_contained_and_both_projects_stay_up() {
         .find(|text| text.starts_with("xxxx"))
         .expect("the giant narration was shown");
     assert!(giant.len() <= 64 * 1024 + 4, "{} bytes shown", giant.len());
+    let over = chapter_error(&t, "Giant narration");
+    assert!(
+        over.contains("handed the host more than 2 MiB in one call"),
+        "{over}"
+    );
 
     let bomb = chapter_error(&t, "Memory bomb");
     assert!(

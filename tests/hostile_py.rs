@@ -242,6 +242,21 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
         );
     }
 
+    // Lifting (issue 23): one call carrying too much is refused before it is
+    // copied; many calls carrying a lot are paced and stopped like a spin.
+    for title in ["Giant narration", "Huge peer list"] {
+        let refused = error_of(&t, title);
+        assert!(
+            refused.contains("handed the host more than 2 MiB in one call"),
+            "{title}: {refused}"
+        );
+    }
+    let flood = error_of(&t, "Lifting flood");
+    assert!(
+        flood.contains("kept calling the host for more than 2s without waiting"),
+        "{flood}"
+    );
+
     // The show went on after every attack, to the end.
     assert!(
         t.iter()

@@ -584,3 +584,155 @@ fn a_flow_cannot_name_a_command_as_its_workload() {
     assert!(!planted.exists(), "the flow's command ran");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The time of the first transcript event that `pred` picks.
+fn t_of(t: &[serde_json::Value], what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> u64 {
+    t.iter()
+        .find(|e| pred(e))
+        .and_then(|e| e["t_ms"].as_u64())
+        .unwrap_or_else(|| panic!("no {what} in the transcript"))
+}
+
+/// The most of `samples` (kB) within `from..to` ms, and the last one.
+fn rss_within(samples: &[(Duration, u64)], from: u64, to: u64) -> (u64, u64) {
+    let during: Vec<u64> = samples
+        .iter()
+        .filter(|(at, _)| (from..to).contains(&(at.as_millis() as u64)))
+        .map(|(_, kb)| *kb)
+        .collect();
+    (
+        during.iter().copied().max().unwrap_or(0),
+        during.last().copied().unwrap_or(0),
+    )
+}
+
+/// Issue 23, classes 2 and 3: what a call can make the host copy is bounded
+/// per call (refused before it is copied) and per second (paced, and the pace
+/// is busy time), every call counts on the busy clock, and a chapter that
+/// ignores the presenter moving on is stopped within the skip grace.
+#[test]
+fn lifting_is_bounded_and_a_skipped_chapter_stops_within_the_grace() {
+    let cluster = etcd_cluster_up("sbbounds", PORTS);
+    let dir = temp_dir("sb-lifting");
+    let transcript = dir.join("run.jsonl");
+    let wasm = hostile_wasm("lifting");
+    // Six chapters run to their end; the seventh and eighth are skipped
+    // 1.5 s in; the ninth shows the host is still there.
+    let keys = "space space space space space space 1500ms space 1500ms space q";
+    let started = Instant::now();
+    let mut child = headless(
+        wasm.to_str().unwrap(),
+        &cluster.name,
+        &["--transcript", transcript.to_str().unwrap(), "--keys", keys],
+        &dir,
+    )
+    .spawn()
+    .unwrap();
+    let sampler = RssSampler::start(child.id(), started);
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    let samples = sampler.finish();
+    let stderr = read_stderr(&mut child);
+    assert!(status.success(), "{stderr}");
+    let t = read_transcript(&transcript).unwrap();
+
+    for title in ["Aliased peers", "Aliased towards"] {
+        let message = chapter_error(&t, title).unwrap_or_else(|| panic!("{title} ended"));
+        assert!(
+            message.contains("handed the host more than 2 MiB in one call"),
+            "{title}: {message}"
+        );
+    }
+    let tiny = chapter_error(&t, "Many tiny peers").unwrap();
+    assert!(
+        tiny.contains("from-services names 80000 services; at most 16"),
+        "{tiny}"
+    );
+    for title in ["Lifting flood", "Probe flood", "Log flood"] {
+        let message = chapter_error(&t, title).unwrap_or_else(|| panic!("{title} ended"));
+        assert!(
+            message.contains("kept calling the host for more than 2s without waiting"),
+            "{title}: {message}"
+        );
+    }
+    let ignored = chapter_error(&t, "Ignores skip").unwrap();
+    assert!(
+        ignored.contains("after the presenter moved on"),
+        "{ignored}"
+    );
+    let slept = chapter_error(&t, "Ignores skip in WASI").unwrap();
+    assert!(
+        slept.contains("after the presenter moved on; abandoned"),
+        "{slept}"
+    );
+
+    // From SPACE (the next chapter is shown at once) to its action running.
+    let chapter_at = |title: &str| {
+        t_of(&t, title, |e| {
+            e["event"] == "chapter" && e["title"] == title
+        })
+    };
+    let narrated_at = |text: &str| {
+        t_of(&t, text, |e| {
+            e["event"] == "narration" && e["text"].as_str().is_some_and(|s| s.ends_with(text))
+        })
+    };
+    let first_skip = narrated_at("skip-2 started") - chapter_at("Ignores skip in WASI");
+    let second_skip = narrated_at("still here after lifting") - chapter_at("Still here");
+    eprintln!(
+        "FIGURE SPACE -> next chapter running: {first_skip} ms past a flow that keeps calling, {second_skip} ms past one asleep in WASI"
+    );
+    assert!(first_skip < 2_000, "{first_skip} ms");
+    assert!(second_skip < 2_000, "{second_skip} ms");
+
+    // Memory: peak during the lifting chapters, and what is held once the
+    // flow is idle again.
+    let floods_from = chapter_at("Aliased peers");
+    let floods_to = chapter_at("Ignores skip");
+    let (peak, _) = rss_within(&samples, floods_from, floods_to);
+    let end = samples.last().map_or(0, |(at, _)| at.as_millis() as u64);
+    let (_, idle) = rss_within(&samples, chapter_at("Still here"), end + 1);
+    eprintln!(
+        "FIGURE lifting: host RSS peak {} MB during the lifting chapters, {} MB once idle",
+        peak / 1024,
+        idle / 1024
+    );
+    assert!(peak < MAX_RSS_KB, "peak RSS {peak} kB");
+    assert!(idle < 160 * 1024, "RSS once idle {idle} kB");
+    assert_eq!(t.last().unwrap()["outstanding_faults"], 0);
+    assert_cluster_whole(&cluster);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Issue 23, class 4: a `describe()` that returns aliased megabytes is
+/// refused before the consent screen, and describing it costs no more than
+/// the flow's memory in use plus the fixed margin (`lift::DESCRIBE_BYTES`,
+/// 24 MiB) and the host's own (under 64 MiB).
+#[test]
+fn describe_stays_within_the_stated_memory_plus_a_fixed_margin() {
+    let dir = temp_dir("sb-describe-bomb");
+    let wasm = hostile_wasm("describe-bomb");
+    let started = Instant::now();
+    let mut child = host(&["inspect", wasm.to_str().unwrap()], &dir)
+        .spawn()
+        .unwrap();
+    let sampler = RssSampler::start(child.id(), started);
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let samples = sampler.finish();
+    let stderr = read_stderr(&mut child);
+    let peak = samples.iter().map(|(_, kb)| *kb).max().unwrap_or(0);
+    eprintln!(
+        "FIGURE describe bomb: host inspect peak RSS {} MB, {} ms; {}",
+        peak / 1024,
+        started.elapsed().as_millis(),
+        stderr.trim()
+    );
+    assert!(!status.success());
+    assert_one_line(&stderr);
+    assert!(
+        stderr.contains("describe() returned more than 24 MiB of text"),
+        "{stderr}"
+    );
+    // 192 MiB filled by the flow + 24 MiB margin + 64 MiB for the host.
+    assert!(peak < (192 + 24 + 64) * 1024, "peak RSS {peak} kB");
+    std::fs::remove_dir_all(dir).ok();
+}

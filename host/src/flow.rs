@@ -116,22 +116,24 @@ pub fn spawn(
             let Some(current) = instance.as_mut() else {
                 continue;
             };
-            current.api_mut().begin_run(run, cancel);
+            current.api_mut().begin_run(run, cancel.clone());
             let title = info
                 .chapters
                 .get(index as usize)
                 .map(|c| c.title.as_str())
                 .unwrap_or("?");
-            // Quit never waits on a flow: one stuck in a host call the
-            // presenter cannot interrupt (a WASI sleep) is abandoned.
+            // Neither quit nor the next chapter waits on a flow: one stuck in
+            // a host call the presenter cannot interrupt (a WASI sleep) is
+            // abandoned.
             let returned = tokio::select! {
-                returned = current.enter(index) => Some(returned),
-                _ = abandon_after_quit(&ctx.quit) => None,
+                returned = current.enter(index) => Ok(returned),
+                _ = abandon_after_quit(&ctx.quit) => Err(Abandoned::Quit),
+                _ = abandon_after_skip(&cancel) => Err(Abandoned::Skip),
             };
             current.api_mut().flush_narration();
             let outcome = match returned {
-                Some(Ok(result)) => result.map_err(|message| flow_line(message, MAX_ERROR_BYTES)),
-                Some(Err(failure)) => {
+                Ok(Ok(result)) => result.map_err(|message| flow_line(message, MAX_ERROR_BYTES)),
+                Ok(Err(failure)) => {
                     // The store may be mid-call in an undefined state: start afresh.
                     instance = None;
                     Err(flow_line(
@@ -144,10 +146,14 @@ pub fn spawn(
                         MAX_ERROR_BYTES,
                     ))
                 }
-                None => {
+                Err(abandoned) => {
                     instance = None;
+                    let after = match abandoned {
+                        Abandoned::Quit => "the presenter quit",
+                        Abandoned::Skip => "the presenter moved on",
+                    };
                     Err(format!(
-                        "flow {} {} did not return from chapter {} \"{title}\" after the presenter quit; abandoned",
+                        "flow {} {} did not return from chapter {} \"{title}\" after {after}; abandoned",
                         info.name,
                         info.version,
                         index + 1
@@ -169,6 +175,21 @@ const MAX_ERROR_BYTES: usize = 2048;
 /// watchdog traps one that runs at `runtime::QUIT_GRACE`; this catches one that
 /// sits in a host call).
 const ABANDON_AFTER_QUIT: Duration = Duration::from_millis(600);
+
+/// After the presenter moves on, a flow that has not returned is dropped
+/// this soon (the watchdog traps one that runs at `runtime::SKIP_GRACE`).
+const ABANDON_AFTER_SKIP: Duration = Duration::from_millis(850);
+
+/// Why a chapter's call was dropped before it returned.
+enum Abandoned {
+    Quit,
+    Skip,
+}
+
+async fn abandon_after_skip(cancel: &CancellationToken) {
+    cancel.cancelled().await;
+    tokio::time::sleep(ABANDON_AFTER_SKIP).await;
+}
 
 async fn abandon_after_quit(quit: &QuitSignal) {
     quit.token().cancelled().await;

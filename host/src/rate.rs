@@ -48,8 +48,14 @@ impl TokenBucket {
     /// (zero when it is there now). The unit is owed either way, so callers
     /// that wait in turn are spaced out at the rate.
     pub fn take_one_after(&mut self, now: Instant) -> Duration {
+        self.take_after(1.0, now)
+    }
+
+    /// Takes `cost` units, and says how long the caller must wait for them
+    /// first, as [`Self::take_one_after`] does for one.
+    pub fn take_after(&mut self, cost: f64, now: Instant) -> Duration {
         self.refill(now);
-        self.tokens -= 1.0;
+        self.tokens -= cost;
         if self.tokens >= 0.0 {
             Duration::ZERO
         } else {
@@ -87,6 +93,15 @@ mod tests {
         let mut bucket = TokenBucket::new(1.0, 4.0);
         assert!(bucket.try_take(100.0, start));
         assert!(!bucket.try_take(1.0, start));
+    }
+
+    #[test]
+    fn a_large_cost_waits_in_proportion() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(1000.0, 2000.0);
+        assert_eq!(bucket.take_after(1500.0, start), Duration::ZERO);
+        let wait = bucket.take_after(1500.0, start);
+        assert!((wait.as_secs_f64() - 1.0).abs() < 1e-9, "{wait:?}");
     }
 
     #[test]

@@ -335,6 +335,8 @@ const HOSTILE_VARIANTS: &[(&str, &str)] = &[
     ("probes", "probes"),
     ("cmd-workload", "cmd-workload"),
     ("no-imports", "no-imports"),
+    ("lifting", "lifting"),
+    ("describe-bomb", "describe-bomb"),
 ];
 
 /// A hostile pack, built for wasm32-wasip2 once per test process and copied

@@ -52,6 +52,18 @@ const MAX_LOG_BYTES: usize = 8 * 1024;
 /// burst of the same number): a loop of them waits its turn instead of
 /// hammering the engine.
 const IO_CALLS_PER_SECOND: f64 = 20.0;
+/// Bytes of strings a flow may hand the host a second (after a burst of
+/// twice as many), whatever call carries them: every byte is copied out of
+/// the guest, so a loop of large arguments waits its turn, and the wait is
+/// the flow's busy time (see `watchdog`). One call is capped on its own by
+/// `lift::PER_CALL_BYTES` before anything is copied.
+const LIFTED_BYTES_PER_SECOND: f64 = (4 << 20) as f64;
+/// Longest target (service, pattern or container id) a flow may name.
+const MAX_TARGET_BYTES: usize = 256;
+/// Longest signal name.
+const MAX_SIGNAL_BYTES: usize = 32;
+/// Longest probe URL (browsers and servers commonly stop at 8 KiB).
+const MAX_PROBE_URL_BYTES: usize = 8 * 1024;
 
 /// The presenter's "quit": cancels every wait and tells the compute watchdog
 /// when it happened.
@@ -117,6 +129,11 @@ pub struct HostApi {
     log: Option<FlowLog>,
     /// Paces the calls that reach Docker or a probe server.
     io_calls: TokenBucket,
+    /// Paces the bytes the flow hands the host.
+    lifted_bytes: TokenBucket,
+    /// When the busy clock first saw this run's chapter cancelled (skipped
+    /// or quit); the flow then has `runtime::SKIP_GRACE` to return.
+    cancel_seen_at: Option<Instant>,
 }
 
 impl HostApi {
@@ -132,6 +149,8 @@ impl HostApi {
             outbox,
             log: None,
             io_calls: TokenBucket::new(IO_CALLS_PER_SECOND, IO_CALLS_PER_SECOND),
+            lifted_bytes: TokenBucket::new(LIFTED_BYTES_PER_SECOND, 2.0 * LIFTED_BYTES_PER_SECOND),
+            cancel_seen_at: None,
         }
     }
 
@@ -157,9 +176,12 @@ impl HostApi {
 
     /// Marks the call under way as I/O for the flow (Docker, a probe), and
     /// waits for its turn at [`IO_CALLS_PER_SECOND`]. `Err` when the chapter
-    /// was cancelled while waiting.
+    /// was cancelled while waiting. The wait is the flow's busy time: only
+    /// what [`Self::on_server`] measures is not.
     async fn io_turn(&mut self) -> Result<(), ()> {
-        self.call_kind = CallKind::Io;
+        self.call_kind = CallKind::Io {
+            external: Duration::ZERO,
+        };
         let wait = self.io_calls.take_one_after(Instant::now());
         if wait.is_zero() {
             return Ok(());
@@ -168,6 +190,41 @@ impl HostApi {
             _ = self.cancel.cancelled() => Err(()),
             _ = tokio::time::sleep(wait) => Ok(()),
         }
+    }
+
+    /// Runs `server`, the part of an I/O call that waits on Docker or a
+    /// probe server, and books its time as the host's, not the flow's.
+    async fn on_server<T>(&mut self, server: impl std::future::Future<Output = T>) -> T {
+        let started = Instant::now();
+        let result = server.await;
+        if let CallKind::Io { external } = &mut self.call_kind {
+            *external += started.elapsed();
+        }
+        result
+    }
+
+    /// Books `bytes` of the flow's strings against [`LIFTED_BYTES_PER_SECOND`],
+    /// waiting for them when the flow is over its rate. wasmtime has already
+    /// copied them (within `lift::PER_CALL_BYTES`); the wait keeps a loop of
+    /// large calls from copying faster than the rate, and it counts as busy.
+    async fn lifted(&mut self, bytes: usize) {
+        let wait = self.lifted_bytes.take_after(bytes as f64, Instant::now());
+        if wait.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = self.cancel.cancelled() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+
+    /// When this run's chapter was first seen cancelled (`None` while it
+    /// runs on); the first call after the cancel records it.
+    pub(super) fn cancelled_since(&mut self, now: Instant) -> Option<Instant> {
+        if self.cancel_seen_at.is_none() && self.cancel.is_cancelled() {
+            self.cancel_seen_at = Some(now);
+        }
+        self.cancel_seen_at
     }
 
     /// Applies what the flow declared (and the presenter granted).
@@ -179,6 +236,7 @@ impl HostApi {
     pub fn begin_run(&mut self, run: RunId, cancel: CancellationToken) {
         self.run = run;
         self.cancel = cancel;
+        self.cancel_seen_at = None;
         self.outbox.begin_run(run);
     }
 
@@ -192,17 +250,20 @@ impl HostApi {
 
     // What the audience reads.
 
-    pub fn set_narration(&mut self, markup: String) {
+    pub async fn set_narration(&mut self, markup: String) {
+        self.lifted(markup.len()).await;
         let markup = flow_text(markup, MAX_NARRATION_BYTES);
         self.outbox.narration(NarrationOp::Set(markup));
     }
 
-    pub fn append_narration(&mut self, markup: String) {
+    pub async fn append_narration(&mut self, markup: String) {
+        self.lifted(markup.len()).await;
         let markup = flow_text(markup, MAX_NARRATION_BYTES);
         self.outbox.narration(NarrationOp::Append(markup));
     }
 
-    pub fn show_badge(&mut self, text: String, level: Level) {
+    pub async fn show_badge(&mut self, text: String, level: Level) {
+        self.lifted(text.len()).await;
         self.outbox.badge(flow_line(text, 64), level);
     }
 
@@ -223,6 +284,7 @@ impl HostApi {
     /// Shows a countdown from `seconds`, one a second; `false` when the
     /// chapter was cancelled first.
     pub async fn count_down(&mut self, seconds: u32, label: String) -> bool {
+        self.lifted(label.len()).await;
         self.call_kind = CallKind::Wait;
         // Nothing to show: no event, so a loop of these cannot flood the
         // app (it is then a loop of cheap calls, which the watchdog stops).
@@ -330,15 +392,26 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
-            nodes = cluster.refresh() => nodes,
-        }
+        let cancel = self.cancel.clone();
+        self.on_server(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
+                nodes = cluster.refresh() => nodes,
+            }
+        })
+        .await
     }
 
     /// `kill` with the flow's spelling of a signal: only signals that end a
     /// process get through (see `cluster::signal`).
     pub async fn kill_with(&mut self, target: Target, signal: &str) -> Result<Node, ClusterError> {
+        self.lifted(signal.len()).await;
+        if signal.len() > MAX_SIGNAL_BYTES {
+            return Err(ClusterError::Invalid(format!(
+                "a signal name of {} bytes; name a signal like SIGKILL",
+                signal.len()
+            )));
+        }
         let signal = signal.parse::<docker_cluster::KillSignal>()?;
         self.act(target, ContainerAction::Kill { signal }.into())
             .await
@@ -348,6 +421,13 @@ impl HostApi {
     /// allow it on that container's service (and every peer a network
     /// fault names is among that grant's peers).
     pub async fn act(&mut self, target: Target, action: Action) -> Result<Node, ClusterError> {
+        self.lifted(target_bytes(&target) + action_bytes(&action))
+            .await;
+        // The cheap checks first, before anything is copied again or Docker
+        // is asked: the target's length and the action's shape (peers
+        // bounded, each a plausible service name).
+        check_target(&target)?;
+        check_action(&action)?;
         let need = need_of(&action);
         let peers = peers_of(&action).to_vec();
         let grants = self.grants.clone();
@@ -361,10 +441,14 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
-            result = cluster.act(&target, action, &permitted) => result,
-        }
+        let cancel = self.cancel.clone();
+        self.on_server(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
+                result = cluster.act(&target, action, &permitted) => result,
+            }
+        })
+        .await
     }
 
     pub async fn wait_for_node(
@@ -373,6 +457,8 @@ impl HostApi {
         state: NodeState,
         timeout_ms: u32,
     ) -> Result<Node, ClusterError> {
+        self.lifted(id.len()).await;
+        check_target_text(id)?;
         let cluster = self.cluster()?;
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let cancel = self.cancel.clone();
@@ -387,6 +473,8 @@ impl HostApi {
         target: Target,
         ms: u32,
     ) -> Result<Vec<Node>, ClusterError> {
+        self.lifted(target_bytes(&target)).await;
+        check_target(&target)?;
         let grants = self.grants.clone();
         let permitted = move |node: &Node| grants.permits(Need::Undo, &node.service);
         let cluster = self.cluster()?;
@@ -394,10 +482,14 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(ClusterError::Interrupted),
-            result = cluster.undo_after(&target, after, &permitted) => result,
-        }
+        let cancel = self.cancel.clone();
+        self.on_server(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
+                result = cluster.undo_after(&target, after, &permitted) => result,
+            }
+        })
+        .await
     }
 
     // Probes.
@@ -408,6 +500,18 @@ impl HostApi {
         url: &str,
         timeout_ms: u32,
     ) -> Result<Response, ProbeError> {
+        let body = match &request {
+            Request::Post { json } => json.len(),
+            Request::Get => 0,
+        };
+        self.lifted(url.len() + body).await;
+        // Before parsing, and so before any error could echo it back.
+        if url.len() > MAX_PROBE_URL_BYTES {
+            return Err(ProbeError::NotPermitted(format!(
+                "a probe URL of {} bytes; at most {MAX_PROBE_URL_BYTES}",
+                url.len()
+            )));
+        }
         // Parsed once: the grant check, the service rewrite and the client
         // all read this value, never the flow's string.
         let target = match crate::probe_url::ProbeUrl::parse(url) {
@@ -432,15 +536,20 @@ impl HostApi {
         };
         // Cancelling drops the Docker lookup and the request alike: quit
         // never waits on a probe.
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(ProbeError::Interrupted),
-            result = exchange => result,
-        }
+        let cancel = self.cancel.clone();
+        self.on_server(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => Err(ProbeError::Interrupted),
+                result = exchange => result,
+            }
+        })
+        .await
     }
 
     // The author's log.
 
-    pub fn log_line(&mut self, level: tracing::Level, message: String) {
+    pub async fn log_line(&mut self, level: tracing::Level, message: String) {
+        self.lifted(message.len()).await;
         if let Some(flow_log) = &self.log {
             // One call is one log line (the log sanitises it, newlines
             // included, so a message cannot forge others).
@@ -463,6 +572,50 @@ fn need_of(action: &Action) -> Need {
         Action::Network(NetworkAction::Shape(_)) => Need::Fault(FaultAction::Shape),
         Action::Container(ContainerAction::Start | ContainerAction::Unpause)
         | Action::Network(NetworkAction::Heal | NetworkAction::Unshape) => Need::Undo,
+    }
+}
+
+/// The bytes of text a target carries.
+fn target_bytes(target: &Target) -> usize {
+    match target {
+        Target::Service(s) | Target::Pattern(s) | Target::Id(s) => s.len(),
+    }
+}
+
+/// The bytes of text an action carries (the peers a network fault names).
+fn action_bytes(action: &Action) -> usize {
+    peers_of(action).iter().map(String::len).sum()
+}
+
+fn check_target_text(text: &str) -> Result<(), ClusterError> {
+    if text.len() > MAX_TARGET_BYTES {
+        return Err(ClusterError::Invalid(format!(
+            "a target of {} bytes; name a service, a pattern or a container id of at most {MAX_TARGET_BYTES}",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_target(target: &Target) -> Result<(), ClusterError> {
+    match target {
+        Target::Service(s) | Target::Pattern(s) | Target::Id(s) => check_target_text(s),
+    }
+}
+
+/// A network fault's shape (its peer list bounded, each a service name; a
+/// shape's figures in range), checked before the action is copied or any
+/// grant is looked up.
+fn check_action(action: &Action) -> Result<(), ClusterError> {
+    use crate::cluster::netfault::spec;
+    match action {
+        Action::Network(NetworkAction::Isolate { from }) => {
+            spec::validate_peers("from-services", from, false).map_err(ClusterError::Invalid)
+        }
+        Action::Network(NetworkAction::Shape(shape)) => {
+            shape.validate().map_err(ClusterError::Invalid)
+        }
+        _ => Ok(()),
     }
 }
 

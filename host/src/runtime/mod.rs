@@ -9,6 +9,7 @@ use sandbox::{GuestOutput, Sandbox};
 pub mod api;
 pub mod cache;
 mod flow_log;
+pub mod lift;
 pub mod outbox;
 mod sandbox;
 pub mod watchdog;
@@ -34,6 +35,11 @@ const EPOCH_TICK: Duration = Duration::from_millis(20);
 /// After the presenter quits, a flow still running (computing or calling
 /// the host) is trapped this soon.
 pub const QUIT_GRACE: Duration = Duration::from_millis(250);
+/// After the presenter moves on (SPACE, ←), the chapter's waits return at
+/// once as interrupted and every call after that is refused as interrupted;
+/// a flow still running this long after is trapped, so the next chapter
+/// starts whatever the flow is doing.
+pub const SKIP_GRACE: Duration = Duration::from_millis(500);
 
 /// Linear memory a flow gets when it states no need: plenty for a Rust flow.
 pub const DEFAULT_MEMORY_MIB: usize = 64;
@@ -337,15 +343,22 @@ pub struct StoreData {
 }
 
 impl StoreData {
-    /// Traps the flow when the presenter quit more than [`QUIT_GRACE`] ago
-    /// or it overran its busy budget.
-    fn check_watchdog(&self) -> wasmtime::Result<()> {
+    /// Traps the flow when the presenter quit more than [`QUIT_GRACE`] ago,
+    /// moved on from its chapter more than [`SKIP_GRACE`] ago, or it overran
+    /// its busy budget.
+    fn check_watchdog(&mut self) -> wasmtime::Result<()> {
+        let now = std::time::Instant::now();
         if let Some(since) = self.api.quit_requested_at()
-            && since.elapsed() > QUIT_GRACE
+            && now.saturating_duration_since(since) > QUIT_GRACE
         {
             return Err(wasmtime::Error::new(GuestFailure::Interrupted));
         }
-        match self.watchdog.verdict(std::time::Instant::now()) {
+        if let Some(since) = self.api.cancelled_since(now)
+            && now.saturating_duration_since(since) > SKIP_GRACE
+        {
+            return Err(wasmtime::Error::new(GuestFailure::Skipped(SKIP_GRACE)));
+        }
+        match self.watchdog.verdict(now) {
             None => Ok(()),
             Some(Overrun::Compute) => Err(wasmtime::Error::new(GuestFailure::ComputeBudget(
                 self.watchdog.budget(),
@@ -387,6 +400,10 @@ pub enum GuestFailure {
     CallBudget(Duration),
     #[error("stopped because the presenter quit")]
     Interrupted,
+    #[error(
+        "kept running {0:?} after the presenter moved on; stopped (a flow returns when a wait reports it was interrupted)"
+    )]
+    Skipped(Duration),
     #[error("crashed: {trap}{stderr}")]
     Trap { trap: String, stderr: String },
     /// It returned something the host will not take (too many chapters…).
@@ -525,14 +542,16 @@ impl FlowModule {
                     Ok(())
                 }
                 CallHook::ReturningFromHost => {
-                    let kind = data.api.take_call_kind();
-                    data.watchdog.returning_from_host(kind, now);
+                    let StoreData { watchdog, api, .. } = data;
+                    watchdog.returning_from_host(|| api.take_call_kind(), now);
                     data.check_watchdog()
                 }
             }
         });
-        store.epoch_deadline_callback(|ctx| {
-            ctx.data().check_watchdog()?;
+        // Every string and list element a call lifts counts, once per use.
+        store.set_hostcall_fuel(lift::PER_CALL_BYTES);
+        store.epoch_deadline_callback(|mut ctx| {
+            ctx.data_mut().check_watchdog()?;
             Ok(UpdateDeadline::Yield(1))
         });
         store.set_epoch_deadline(1);
@@ -565,12 +584,27 @@ impl FlowInstance {
     /// The flow's self-description; from now on it runs within the memory
     /// it asked for (or the default), refused when that is over the ceiling.
     pub async fn describe(&mut self) -> Result<FlowInfo, GuestFailure> {
+        self.store.set_hostcall_fuel(lift::DESCRIBE_BYTES);
         let result = self.flow.describe(&mut self.store).await;
-        let info = result.map_err(|e| self.failure(e))?;
+        self.store.set_hostcall_fuel(lift::PER_CALL_BYTES);
+        // What lifting and checking the description allocated goes back
+        // before the consent screen: it is the flow's, not the presenter's.
+        let result = result.map(kept_info);
+        lift::give_back_memory();
+        let info = match result {
+            Ok(info) => info,
+            Err(e) if lift::over_budget(&e) => {
+                return Err(GuestFailure::Refused(format!(
+                    "returned more than {} MiB of text (every string counted each time it appears); keep each chapter's narration under 64 KiB",
+                    lift::DESCRIBE_BYTES >> 20
+                )));
+            }
+            Err(e) => return Err(self.failure(e)),
+        }?;
         let need = memory_need(info.capabilities.memory_mib, &self.limits)?;
         self.store.data_mut().limits = store_limits(need);
         self.memory_bytes = need;
-        kept_info(info)
+        Ok(info)
     }
 
     /// The linear memory the flow may use now (after `describe`, its need).
@@ -580,7 +614,9 @@ impl FlowInstance {
 
     pub async fn enter(&mut self, index: u32) -> Result<Result<(), String>, GuestFailure> {
         let result = self.flow.enter(&mut self.store, index).await;
-        result.map_err(|e| self.failure(e))
+        let result = result.map_err(|e| self.failure(e));
+        lift::give_back_memory();
+        result
     }
 
     pub fn api_mut(&mut self) -> &mut HostApi {
@@ -592,7 +628,17 @@ impl FlowInstance {
             return match failure {
                 GuestFailure::ComputeBudget(d) => GuestFailure::ComputeBudget(*d),
                 GuestFailure::CallBudget(d) => GuestFailure::CallBudget(*d),
+                GuestFailure::Skipped(d) => GuestFailure::Skipped(*d),
                 _ => GuestFailure::Interrupted,
+            };
+        }
+        if lift::over_budget(&error) {
+            return GuestFailure::Trap {
+                trap: format!(
+                    "handed the host more than {} MiB in one call (every string and list element counts, however it is shared in memory)",
+                    lift::PER_CALL_BYTES >> 20
+                ),
+                stderr: String::new(),
             };
         }
         let trap = match error.downcast_ref::<wasmtime::Trap>() {

@@ -6,9 +6,12 @@
 //! call a few microseconds of host work. Here the clock counts the guest's
 //! compute *and* the time spent in host calls that return at once; only a
 //! real wait the flow asked for (sleep, countdown, wait-for, lasting at least
-//! [`REST`]) sets it back to zero. Calls that wait on Docker or a probe
-//! server are the host's I/O, not the flow's time: they neither count nor
-//! rest (and are rate-limited where they are made).
+//! [`REST`]) sets it back to zero. A call that reaches Docker or a probe
+//! server counts too, all but the time it really spent waiting on that
+//! server: lifting its arguments, checking them, and waiting its turn at the
+//! rate limit are the flow's time. Only the server's time neither counts nor
+//! rests, so a loop of such calls that are refused at once, or that hand the
+//! host megabytes to copy, is stopped like any other spin.
 //!
 //! The store's call hook tells the clock when each host call starts and ends
 //! (wasmtime brackets every host function, WASI's included); the epoch
@@ -26,8 +29,9 @@ pub enum CallKind {
     /// is the flow's.
     #[default]
     Immediate,
-    /// Waited on Docker or a probe server (rate-limited where it is made).
-    Io,
+    /// Reached Docker or a probe server, and waited `external` on it: that
+    /// time is the host's I/O; the rest of the call is the flow's.
+    Io { external: Duration },
     /// A wait the flow asked for: `sleep`, `countdown`, a `wait-for`.
     Wait,
 }
@@ -50,8 +54,13 @@ pub struct Watchdog {
     in_calls: Duration,
     /// When the guest last got control (from the host or a fresh call).
     stretch_started: Instant,
-    /// Set while a host call is under way.
+    /// Set while a host call is under way: when the outermost one began.
     in_host_since: Option<Instant>,
+    /// How many host calls are under way. More than one when a host call
+    /// runs guest code (lowering a result calls the guest's `cabi_realloc`)
+    /// that calls the host again (`memory.grow` is such a call): the inner
+    /// ones are part of the outer call.
+    host_depth: u32,
 }
 
 impl Watchdog {
@@ -62,6 +71,7 @@ impl Watchdog {
             in_calls: Duration::ZERO,
             stretch_started: Instant::now(),
             in_host_since: None,
+            host_depth: 0,
         }
     }
 
@@ -70,7 +80,16 @@ impl Watchdog {
     }
 
     /// The host calls into the flow (`describe`, `enter`): a fresh budget.
+    ///
+    /// Not so for a call into the guest made from inside a host call: the
+    /// host lowering a result with a string or list into the guest calls the
+    /// guest's allocator (`cabi_realloc`). That is part of the host call, and
+    /// resetting there let every call that returns text (an error, a node)
+    /// start the clock afresh.
     pub fn calling_guest(&mut self, now: Instant) {
+        if self.host_depth > 0 {
+            return;
+        }
         self.computed = Duration::ZERO;
         self.in_calls = Duration::ZERO;
         self.stretch_started = now;
@@ -78,11 +97,23 @@ impl Watchdog {
     }
 
     pub fn entering_host(&mut self, now: Instant) {
+        self.host_depth += 1;
+        if self.host_depth > 1 {
+            return;
+        }
         self.computed += now.saturating_duration_since(self.stretch_started);
         self.in_host_since = Some(now);
     }
 
-    pub fn returning_from_host(&mut self, kind: CallKind, now: Instant) {
+    /// A host call returns; when it is the outermost one, `kind` says what
+    /// it was (asked only then: an inner call must not take the outer
+    /// call's kind).
+    pub fn returning_from_host(&mut self, kind: impl FnOnce() -> CallKind, now: Instant) {
+        self.host_depth = self.host_depth.saturating_sub(1);
+        if self.host_depth > 0 {
+            return;
+        }
+        let kind = kind();
         let took = self
             .in_host_since
             .take()
@@ -93,7 +124,7 @@ impl Watchdog {
                 self.computed = Duration::ZERO;
                 self.in_calls = Duration::ZERO;
             }
-            CallKind::Io => {}
+            CallKind::Io { external } => self.in_calls += took.saturating_sub(external),
             CallKind::Immediate | CallKind::Wait => self.in_calls += took,
         }
         self.stretch_started = now;
@@ -136,7 +167,7 @@ mod tests {
             now += gap;
             dog.entering_host(now);
             now += each;
-            dog.returning_from_host(kind, now);
+            dog.returning_from_host(|| kind, now);
             if let Some(overrun) = dog.verdict(now) {
                 return Some(overrun);
             }
@@ -188,12 +219,35 @@ mod tests {
     #[test]
     fn docker_and_probe_time_is_not_the_flows() {
         // A stop with a 10 s grace period, then more calls: not busy.
-        assert_eq!(run(CallKind::Io, 3, Duration::from_secs(10), ms(1)), None);
+        let waited_all = |d| CallKind::Io { external: d };
+        assert_eq!(
+            run(
+                waited_all(Duration::from_secs(10)),
+                3,
+                Duration::from_secs(10),
+                ms(1)
+            ),
+            None
+        );
         // But a guest that computes between I/O calls still has a budget.
         assert_eq!(
-            run(CallKind::Io, 100, ms(5), ms(100)),
+            run(waited_all(ms(5)), 100, ms(5), ms(100)),
             Some(Overrun::Compute)
         );
+    }
+
+    #[test]
+    fn io_calls_that_do_not_really_wait_count_like_any_other() {
+        // `isolate` refused at once, or handed megabytes to copy: 20 ms of
+        // host time each, none of it spent on Docker.
+        let refused = CallKind::Io {
+            external: Duration::ZERO,
+        };
+        assert_eq!(run(refused, 1000, ms(20), ms(0)), Some(Overrun::Calls));
+        // Waiting its turn at the rate limit (45 ms) is the flow's time too,
+        // even when Docker then answers in 5 ms.
+        let paced = CallKind::Io { external: ms(5) };
+        assert_eq!(run(paced, 1000, ms(50), ms(0)), Some(Overrun::Calls));
     }
 
     #[test]
@@ -209,6 +263,45 @@ mod tests {
             None,
             "a call under way is judged on return"
         );
+    }
+
+    #[test]
+    fn lowering_a_result_into_the_guest_is_no_fresh_start() {
+        // Each call returns an error string: the host calls the guest's
+        // allocator inside the call.
+        let mut now = Instant::now();
+        let mut dog = Watchdog::new(BUDGET);
+        dog.calling_guest(now);
+        let mut verdict = None;
+        for _ in 0..1000 {
+            dog.entering_host(now);
+            now += ms(5);
+            dog.calling_guest(now); // cabi_realloc
+            dog.entering_host(now); // which grows its memory
+            now += Duration::from_micros(10);
+            dog.returning_from_host(|| panic!("an inner call took the kind"), now);
+            dog.returning_from_host(|| CallKind::Immediate, now);
+            verdict = verdict.or(dog.verdict(now));
+        }
+        assert_eq!(verdict, Some(Overrun::Calls));
+    }
+
+    #[test]
+    fn a_wait_whose_result_is_lowered_into_the_guest_still_rests() {
+        // workload.wait-for: 5 s of waiting, then a sample with strings.
+        let mut now = Instant::now();
+        let mut dog = Watchdog::new(BUDGET);
+        dog.calling_guest(now);
+        for _ in 0..10 {
+            now += ms(1500);
+            dog.entering_host(now);
+            now += Duration::from_secs(5);
+            dog.calling_guest(now);
+            dog.entering_host(now);
+            dog.returning_from_host(|| CallKind::Immediate, now);
+            dog.returning_from_host(|| CallKind::Wait, now);
+            assert_eq!(dog.verdict(now), None);
+        }
     }
 
     #[test]

@@ -91,6 +91,9 @@ class Hostile(Flow):
             ("Memory bomb", self.memory_bomb),
             ("Spin", self.spin),
             ("Spin in a builtin", self.spin_builtin),
+            ("Giant narration", self.giant_narration),
+            ("Huge peer list", self.huge_peer_list),
+            ("Lifting flood", self.lifting_flood),
             ("Still here", self.still_here),
         ]:
             info.chapter(Chapter(title).narration(f"Trying: {title}").action(action))
@@ -192,6 +195,25 @@ class Hostile(Flow):
         # The loop runs inside the interpreter's C code, not in Python
         # bytecode: the host's compute clock stops it all the same.
         sum(itertools.count())
+
+    def giant_narration(self):
+        # Over what one call may hand the host: refused before it is copied.
+        narration.set("y" * (6 << 20))
+
+    def huge_peer_list(self):
+        # 100 000 one-letter names: the list alone is over one call's budget.
+        return outcome(lambda: cluster.isolate(Target.service("etcd1"), ["a"] * 100_000))
+
+    def lifting_flood(self):
+        # Under one call's budget each time, as fast as it goes: paced, and
+        # the pace is busy time, so it is stopped like a spin.
+        peers = ["b" * 100_000] * 15
+        for _ in range(1_000_000):
+            try:
+                cluster.isolate(Target.service("etcd1"), peers)
+            except ClusterError:
+                pass
+        return "LEAKED: the lifting flood ran to its end"
 
     def still_here(self):
         narration.set("still here after every attack")

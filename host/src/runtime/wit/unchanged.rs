@@ -16,11 +16,11 @@ macro_rules! unchanged_interfaces_since_v0_1_0 {
 
         impl narration::Host for HostApi {
             async fn set(&mut self, markup: String) {
-                self.set_narration(markup);
+                self.set_narration(markup).await;
             }
 
             async fn append(&mut self, markup: String) {
-                self.append_narration(markup);
+                self.append_narration(markup).await;
             }
 
             async fn badge(&mut self, text: String, level: types::Level) {
@@ -30,7 +30,7 @@ macro_rules! unchanged_interfaces_since_v0_1_0 {
                     types::Level::Warning => Level::Warning,
                     types::Level::Danger => Level::Danger,
                 };
-                self.show_badge(text, level);
+                self.show_badge(text, level).await;
             }
         }
 
@@ -121,7 +121,7 @@ macro_rules! unchanged_interfaces_since_v0_1_0 {
                     wit_log::LogLevel::Warn => tracing::Level::WARN,
                     wit_log::LogLevel::Error => tracing::Level::ERROR,
                 };
-                self.log_line(level, message);
+                self.log_line(level, message).await;
             }
         }
 

@@ -74,7 +74,10 @@ const CHAPTERS: &[(&str, Action<Hostile>)] = &[
         .into())
     }),
     ("Giant narration", |_| {
-        narration::set(&"x".repeat(10 << 20));
+        // 1.5 MiB: within one call's budget, shown cut to 64 KiB.
+        narration::set(&"x".repeat(3 << 19));
+        // 10 MiB: over it, refused before it is copied.
+        narration::set(&"y".repeat(10 << 20));
         Ok(())
     }),
     ("Memory bomb", |_| {

@@ -11,8 +11,16 @@
     feature = "blocking",
     feature = "probes",
     feature = "no-imports",
+    feature = "lifting",
+    feature = "describe-bomb",
 )))]
 mod flow;
+
+#[cfg(feature = "lifting")]
+mod lifting;
+
+#[cfg(feature = "describe-bomb")]
+mod describe_bomb;
 
 #[cfg(feature = "escapes")]
 mod escapes;
