@@ -13,6 +13,7 @@ use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
 use super::netfault::helper::HelperOutput;
 use super::netfault::plan::Mechanisms;
+use super::netfault::sweep::Found;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use futures::stream::BoxStream;
@@ -192,5 +193,5 @@ pub trait Backend: Send + Sync {
     async fn remove_helper(&self, name: &str);
 
     /// The scope's helpers that are still there.
-    async fn helpers(&self) -> Result<Vec<String>, ClusterError>;
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError>;
 }

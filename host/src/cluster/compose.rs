@@ -9,6 +9,7 @@ use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
 use super::netfault::helper::HelperOutput;
 use super::netfault::plan::Mechanisms;
+use super::netfault::sweep::Found;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use futures::stream::BoxStream;
@@ -159,7 +160,7 @@ impl Backend for Compose {
         self.engine.remove_helper(name).await
     }
 
-    async fn helpers(&self) -> Result<Vec<String>, ClusterError> {
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
         self.engine.helpers().await
     }
 }

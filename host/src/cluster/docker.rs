@@ -9,6 +9,7 @@ use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
 use super::netfault::helper::{self, HelperOutput, Namespace};
 use super::netfault::plan::Mechanisms;
+use super::netfault::sweep::Found;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
@@ -392,7 +393,7 @@ impl Engine {
         }
     }
 
-    pub(super) async fn helpers(&self) -> Result<Vec<String>, ClusterError> {
+    pub(super) async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
         let docker = self.client().await?;
         helper::leftover_helpers(&docker, &self.helper_key).await
     }

@@ -532,3 +532,130 @@ async fn the_netem_path_where_the_kernel_has_it_with_docker() {
     assert!(outcomes.iter().all(|o| o.ok), "{outcomes:?}");
     assert_clean(target);
 }
+
+fn running(container: &str) -> bool {
+    let output = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Running}}", container])
+        .output()
+        .expect("running docker");
+    String::from_utf8_lossy(&output.stdout).trim() == "true"
+}
+
+fn present(container: &str) -> bool {
+    Command::new("docker")
+        .args(["inspect", container])
+        .output()
+        .expect("running docker")
+        .status
+        .success()
+}
+
+/// Issue 23: two delays on two members (two delayers, this kernel has no
+/// netem). Sweeps run over and over while the second delay is being made,
+/// then the first one's `undo-after` fires and sweeps: the second delayer
+/// and its `run` helper are never touched, a real leftover is, and the
+/// second delay still applies and is undone cleanly at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_never_takes_a_helper_an_outstanding_fault_owns_with_docker() {
+    let Some(setup) = setup("sweep", &["etcd1", "etcd2", "etcd3"]).await else {
+        return;
+    };
+    let cluster = &setup.cluster;
+    let project = cluster.project().to_string();
+    let names: Vec<&str> = setup.members.iter().map(|m| m.name.as_str()).collect();
+    let _echo = echo_in(names[1]);
+    let delay = |ms| {
+        NetworkAction::Shape(ShapeSpec {
+            delay_ms: ms,
+            ..Default::default()
+        })
+    };
+    let (etcd1, etcd2) = (
+        Target::Service("etcd1".into()),
+        Target::Service("etcd2".into()),
+    );
+    cluster.act(&etcd1, delay(100), &anything).await.unwrap();
+
+    // The second delay is made while sweeps keep running.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (cluster, stop) = (cluster.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut sweeps = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                cluster.sweep_helpers().await;
+                sweeps += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            sweeps
+        })
+    };
+    let made = cluster.act(&etcd2, delay(200), &anything).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sweeps = sweeper.await.unwrap();
+    made.unwrap_or_else(|e| panic!("the delay made during {sweeps} sweep(s) failed: {e}"));
+    assert!(sweeps > 1, "the sweeps overlapped the fault: {sweeps}");
+
+    let delayer_of = |service: &str| {
+        let entries = cluster.outstanding_faults();
+        entries
+            .iter()
+            .find(|e| e.service == service)
+            .and_then(|e| match &e.undo {
+                UndoAction::Unshape { delayer, .. } => delayer.clone(),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no delayer for {service}: {entries:?}"))
+    };
+    let (first, second) = (delayer_of("etcd1"), delayer_of("etcd2"));
+    assert!(running(&first) && running(&second), "both delayers up");
+
+    // A helper of no entry and no call (a killed host's): the timer's sweep
+    // removes it, which also says that sweep has run.
+    let leftover = format!("{project}-leftover-run");
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &leftover,
+        "--network",
+        "none",
+        "--label",
+        &format!("demo.netfault.project={project}"),
+        "--label",
+        "demo.netfault.role=run",
+        "--label",
+        "demo.netfault.op=gone",
+        DEFAULT_IMAGE,
+        "udp-echo",
+        "--port",
+        ECHO_PORT,
+    ]);
+    cluster
+        .undo_after(&etcd1, Duration::from_millis(300), &anything)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while present(&first) || present(&leftover) || cluster.outstanding_faults().len() != 1 {
+        assert!(Instant::now() < deadline, "the undo-after never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    assert!(running(&second), "the other fault's delayer still runs");
+    let during = rtt(names[2], names[1], 20, 50);
+    let measured = median(&during);
+    assert!(
+        (160.0..=240.0).contains(&measured),
+        "etcd2's 200 ms delay still applies, measured {measured} ms: {during}"
+    );
+    assert_clean(names[0]);
+
+    let outcomes = cluster.restore_all().await;
+    assert!(
+        matches!(&outcomes[..], [o] if o.ok && o.service == "etcd2"),
+        "{outcomes:?}"
+    );
+    assert_clean(names[1]);
+    assert_eq!(helpers_of(&project).trim(), "", "no helper left");
+    assert!(cluster.outstanding_faults().is_empty());
+}

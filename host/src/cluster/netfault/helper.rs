@@ -9,6 +9,7 @@
 //! project; `host recover` finds a delayer left by a killed host by them.
 
 use super::plan::Mechanisms;
+use super::sweep::{Found, InUse, OP_LABEL};
 use crate::cluster::docker::docker_error;
 use crate::cluster::model::ClusterError;
 use bollard::Docker;
@@ -100,10 +101,18 @@ fn host_config(namespace: &Namespace<'_>) -> HostConfig {
     }
 }
 
-fn labels(project: &str, namespace: &Namespace<'_>, role: &str) -> HashMap<String, String> {
+/// A helper's labels; `claim` marks it as in use by its call until then
+/// (see `sweep`).
+fn labels(
+    project: &str,
+    namespace: &Namespace<'_>,
+    role: &str,
+    claim: &InUse,
+) -> HashMap<String, String> {
     let mut labels = HashMap::from([
         (PROJECT_LABEL.to_string(), project.to_string()),
         (ROLE_LABEL.to_string(), role.to_string()),
+        (OP_LABEL.to_string(), claim.token().to_string()),
     ]);
     if let Namespace::Of(id) = namespace {
         labels.insert(TARGET_LABEL.to_string(), id.to_string());
@@ -144,11 +153,13 @@ pub async fn run(
     namespace: Namespace<'_>,
     argv: Vec<String>,
 ) -> Result<HelperOutput, ClusterError> {
+    // Held until the helper is removed below, so no sweep takes it mid-run.
+    let claim = InUse::begin();
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         entrypoint: Some(vec![ENTRYPOINT.to_string()]),
         cmd: Some(argv),
-        labels: Some(labels(project, &namespace, "run")),
+        labels: Some(labels(project, &namespace, "run", &claim)),
         host_config: Some(host_config(&namespace)),
         ..Default::default()
     };
@@ -167,6 +178,7 @@ pub async fn run(
         ))),
     };
     remove(docker, &id).await;
+    drop(claim);
     output
 }
 
@@ -236,11 +248,14 @@ pub async fn start_delayer(
     argv: Vec<String>,
 ) -> Result<(), ClusterError> {
     let namespace = Namespace::Of(target_id);
+    // The ledger entry names the delayer before this runs; the claim also
+    // covers a caller that has none while it starts.
+    let claim = InUse::begin();
     let body = ContainerCreateBody {
         image: Some(image.to_string()),
         entrypoint: Some(vec![ENTRYPOINT.to_string()]),
         cmd: Some(argv),
-        labels: Some(labels(project, &namespace, "delayer")),
+        labels: Some(labels(project, &namespace, "delayer", &claim)),
         host_config: Some(host_config(&namespace)),
         ..Default::default()
     };
@@ -302,8 +317,8 @@ pub async fn probe(
         })
 }
 
-/// Helper containers of `project` (all roles), by name, for `host recover`.
-pub async fn leftover_helpers(docker: &Docker, project: &str) -> Result<Vec<String>, ClusterError> {
+/// Helper containers of `project` (all roles), for a sweep to choose from.
+pub async fn leftover_helpers(docker: &Docker, project: &str) -> Result<Vec<Found>, ClusterError> {
     let filters = HashMap::from([(
         "label".to_string(),
         vec![format!("{PROJECT_LABEL}={project}")],
@@ -319,7 +334,13 @@ pub async fn leftover_helpers(docker: &Docker, project: &str) -> Result<Vec<Stri
         .map_err(docker_error)?;
     Ok(containers
         .into_iter()
-        .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
-        .map(|n| n.trim_start_matches('/').to_string())
+        .filter_map(|c| {
+            let name = c.names?.into_iter().next()?;
+            Some(Found {
+                id: c.id?,
+                name: name.trim_start_matches('/').to_string(),
+                op: c.labels.and_then(|mut l| l.remove(OP_LABEL)),
+            })
+        })
         .collect())
 }

@@ -7,6 +7,7 @@
 pub mod helper;
 pub mod plan;
 pub mod spec;
+pub mod sweep;
 
 use super::Cluster;
 use super::ledger::{Entry, UndoAction};
@@ -303,28 +304,24 @@ impl Cluster {
     }
 
     /// Removes helper containers of this project that no outstanding fault
-    /// needs: finished or stuck `run` helpers, and delayers whose fault is
-    /// undone (a host killed between the steps can leave either).
+    /// and no call in progress needs: finished or stuck `run` helpers, and
+    /// delayers whose fault is undone (a host killed between the steps can
+    /// leave either). The rule is `sweep::sweepable`.
     pub async fn sweep_helpers(&self) {
-        let kept: Vec<String> = self
-            .outstanding_faults()
-            .iter()
-            .filter_map(|e| match &e.undo {
-                UndoAction::Unshape {
-                    delayer: Some(name),
-                    ..
-                } => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
-        match self.backend.helpers().await {
-            Ok(names) => {
-                for name in names.iter().filter(|n| !kept.contains(n)) {
-                    tracing::info!("removing leftover network-fault helper {name}");
-                    self.backend.remove_helper(name).await;
-                }
+        let found = match self.backend.helpers().await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!("cannot list network-fault helpers: {e}");
+                return;
             }
-            Err(e) => tracing::warn!("cannot list network-fault helpers: {e}"),
+        };
+        // Read after the listing, never before: a fault made meanwhile is on
+        // the ledger (or its call registered) before its helper exists.
+        let entries = self.outstanding_faults();
+        let in_use = sweep::in_use();
+        for helper in sweep::sweepable(&found, &entries, &in_use) {
+            tracing::info!("removing leftover network-fault helper {}", helper.name);
+            self.backend.remove_helper(&helper.name).await;
         }
     }
 }

@@ -30,6 +30,7 @@ use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
 use super::netfault::helper::HelperOutput;
 use super::netfault::plan::Mechanisms;
+use super::netfault::sweep::Found;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{LocalNodeState, Service, TaskState};
@@ -769,7 +770,7 @@ impl Backend for Swarm {
         self.engine.remove_helper(name).await
     }
 
-    async fn helpers(&self) -> Result<Vec<String>, ClusterError> {
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
         let mut helpers = self.engine.helpers().await?;
         let docker = self.engine.client().await?;
         helpers.extend(remote::list(&docker, self.engine.helper_key()).await?);

@@ -14,6 +14,7 @@
 use crate::cluster::docker::docker_error;
 use crate::cluster::model::ClusterError;
 use crate::cluster::netfault::helper::{HelperOutput, PROJECT_LABEL};
+use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{
@@ -50,6 +51,7 @@ fn spec(
     name: &str,
     node: &str,
     role: &str,
+    claim: &InUse,
     argv: Vec<String>,
 ) -> ServiceSpec {
     let bind = |source: &str, target: &str, read_only: bool| Mount {
@@ -79,6 +81,7 @@ fn spec(
             (PROJECT_LABEL.to_string(), helpers.key.to_string()),
             (ROLE_LABEL.to_string(), role.to_string()),
             (NODE_LABEL.to_string(), node.to_string()),
+            (OP_LABEL.to_string(), claim.token().to_string()),
         ])),
         task_template: Some(TaskSpec {
             container_spec: Some(TaskSpecContainerSpec {
@@ -128,9 +131,11 @@ pub async fn run(
     argv: Vec<String>,
 ) -> Result<HelperOutput, ClusterError> {
     let name = job_name(helpers.key);
+    // Held until the service is removed below, so no sweep takes it mid-run.
+    let claim = InUse::begin();
     helpers
         .docker
-        .create_service(spec(helpers, &name, node, "job", argv), None)
+        .create_service(spec(helpers, &name, node, "job", &claim, argv), None)
         .await
         .map_err(docker_error)?;
     let finished = tokio::time::timeout(JOB_TIMEOUT, finished(helpers.docker, &name)).await;
@@ -150,6 +155,7 @@ pub async fn run(
         ))),
     };
     remove(helpers.docker, &name).await;
+    drop(claim);
     output
 }
 
@@ -221,9 +227,11 @@ pub async fn start(
     argv: Vec<String>,
     ready: &str,
 ) -> Result<(), ClusterError> {
+    // The ledger entry names the delayer; this covers it while it starts.
+    let claim = InUse::begin();
     helpers
         .docker
-        .create_service(spec(helpers, name, node, "delayer", argv), None)
+        .create_service(spec(helpers, name, node, "delayer", &claim, argv), None)
         .await
         .map_err(docker_error)?;
     let deadline = tokio::time::Instant::now() + DELAYER_READY;
@@ -261,8 +269,8 @@ pub async fn remove(docker: &Docker, name: &str) {
     }
 }
 
-/// The scope's helper services, by name.
-pub async fn list(docker: &Docker, key: &str) -> Result<Vec<String>, ClusterError> {
+/// The scope's helper services, for a sweep to choose from.
+pub async fn list(docker: &Docker, key: &str) -> Result<Vec<Found>, ClusterError> {
     let services = docker
         .list_services(Some(ListServicesOptions {
             filters: Some(HashMap::from([(
@@ -273,7 +281,17 @@ pub async fn list(docker: &Docker, key: &str) -> Result<Vec<String>, ClusterErro
         }))
         .await
         .map_err(docker_error)?;
-    Ok(services.into_iter().filter_map(|s| s.spec?.name).collect())
+    Ok(services
+        .into_iter()
+        .filter_map(|s| {
+            let spec = s.spec?;
+            Some(Found {
+                id: s.id?,
+                name: spec.name?,
+                op: spec.labels.and_then(|mut l| l.remove(OP_LABEL)),
+            })
+        })
+        .collect())
 }
 
 /// What `netfault engine` said of one container call: the engine's status
@@ -336,13 +354,16 @@ mod tests {
             image: "demo-netfault:0.1.0",
             key: "swarm-demo",
         };
-        let spec = spec(&helpers, "n", "node7", "job", vec!["show".into()]);
+        let claim = InUse::begin();
+        let spec = spec(&helpers, "n", "node7", "job", &claim, vec!["show".into()]);
         let template = spec.task_template.unwrap();
         assert_eq!(
             template.placement.unwrap().constraints.unwrap(),
             ["node.id==node7"]
         );
-        assert_eq!(spec.labels.unwrap()[PROJECT_LABEL], "swarm-demo");
+        let labels = spec.labels.unwrap();
+        assert_eq!(labels[PROJECT_LABEL], "swarm-demo");
+        assert_eq!(labels[OP_LABEL], claim.token(), "a sweep leaves it alone");
         assert!(spec.mode.unwrap().replicated_job.is_some());
         let container = template.container_spec.unwrap();
         assert_eq!(container.args.unwrap(), ["show"]);
