@@ -14,7 +14,7 @@ use crate::transcript::Transcript;
 use crate::workload::tracker::TrackerConfig;
 use crate::workload::{self, LogFrames, LogSource, SourceSpec};
 use anyhow::{Context, Result};
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -74,21 +74,22 @@ impl std::str::FromStr for KeyScript {
         let steps = text
             .split_whitespace()
             .map(|token| {
-                let key = match token.to_ascii_lowercase().as_str() {
-                    "space" | "enter" | "right" | "next" | "n" => Input::Next,
-                    "left" | "back" | "prev" => Input::Previous,
-                    "q" | "quit" | "esc" => Input::Quit,
-                    "?" | "help" => Input::Help,
-                    other => {
+                let key = match crate::keys::input_named(token) {
+                    Some(input) => input,
+                    None => {
+                        let other = token.to_ascii_lowercase();
                         let pause = other
                             .strip_suffix("ms")
                             .and_then(|n| n.parse().ok().map(Duration::from_millis))
                             .or_else(|| {
-                                other.strip_suffix('s').and_then(|n| n.parse().ok().map(Duration::from_secs_f64))
+                                other
+                                    .strip_suffix('s')
+                                    .and_then(|n| n.parse().ok().map(Duration::from_secs_f64))
                             });
                         return pause.map(ScriptStep::Pause).ok_or_else(|| {
                             anyhow::anyhow!(
-                                "unknown key '{token}' in --keys: use space, enter, right, left, q, ? or a pause like 500ms"
+                                "unknown key '{token}' in --keys: use {} or a pause like 500ms",
+                                crate::keys::script_words()
                             )
                         });
                     }
@@ -453,13 +454,8 @@ async fn read_keys(
         if key.kind != KeyEventKind::Press {
             continue;
         }
-        let input = match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Input::Quit,
-            KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Right => Input::Next,
-            KeyCode::Left => Input::Previous,
-            KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc => Input::Quit,
-            KeyCode::Char('?') => Input::Help,
-            _ => continue,
+        let Some(input) = crate::keys::input_for(&key) else {
+            continue;
         };
         if inputs.send(input).is_err() {
             return;

@@ -7,11 +7,12 @@
 //! [`markup::to_line`]): ratatui drops control characters but would show
 //! the rest of an escape sequence as junk.
 
-use crate::app::{App, Phase, status_word};
+use crate::app::{App, Input, Phase, status_word};
 use crate::chart::LiveChart;
 use crate::cluster_panel;
 pub use crate::cluster_panel::short_duration;
 use crate::events::Level;
+use crate::keys;
 use crate::markup;
 use crate::sanitize::display_line;
 use crate::widgets::{BigDigits, GLYPH_HEIGHT};
@@ -224,7 +225,13 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
             Style::new().fg(Color::Yellow),
         ),
         _ if app.blocks_advance() => Span::styled(
-            " Running… next unlocks when this chapter finishes  ·  ? help  ·  Q quit",
+            format!(
+                " {}",
+                keys::footer(
+                    "Running… next unlocks when this chapter finishes",
+                    &[Input::Previous]
+                )
+            ),
             Style::new().fg(Color::Yellow),
         ),
         _ => {
@@ -232,10 +239,10 @@ fn render_footer(app: &App, frame: &mut Frame, area: Rect) {
                 .flow
                 .chapters
                 .get(app.chapter)
-                .map(|c| display_line(&c.key_hint))
-                .filter(|h| !h.is_empty())
-                .unwrap_or("SPACE next".into());
-            Span::raw(format!(" {hint}  ·  ← back  ·  ? help  ·  Q quit"))
+                .map(|c| display_line(&c.key_hint).into_owned())
+                .filter(|h| !h.trim().is_empty())
+                .unwrap_or_else(keys::default_hint);
+            Span::raw(format!(" {}", keys::footer(&hint, &[])))
         }
     };
     frame.render_widget(Line::from(text), area);
@@ -329,16 +336,11 @@ fn render_restoring(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_help(frame: &mut Frame, area: Rect) {
-    let popup = centered(area, 52, 8);
+    let mut text: Vec<Line> = keys::help_lines().into_iter().map(Line::from).collect();
+    text.push(Line::from(""));
+    text.push(Line::from("Going back never runs a fault again.").dim());
+    let popup = centered(area, 52, text.len() as u16 + 2);
     frame.render_widget(Clear, popup);
-    let text = vec![
-        Line::from("SPACE / ENTER / →   next chapter"),
-        Line::from("←                   previous (narration only)"),
-        Line::from("Q / Esc / Ctrl-C    quit, restoring every fault"),
-        Line::from("?                   this help (? again closes it)"),
-        Line::from(""),
-        Line::from("Going back never runs a fault again.").dim(),
-    ];
     let paragraph = Paragraph::new(text).block(
         Block::bordered()
             .border_type(BorderType::Rounded)

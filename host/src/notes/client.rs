@@ -2,10 +2,11 @@
 //! sends, keeps the talk timer running between views, and sends SPACE and ←
 //! back; q leaves this screen only, never the show.
 
-use super::view::{NotesView, clock};
+use super::view::{NotesCommand, NotesView, clock};
+use crate::app::Input;
 use crate::markup;
 use anyhow::{Context, Result, bail};
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
@@ -50,14 +51,19 @@ pub async fn attach(socket: &Path, project: &str) -> Result<()> {
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
-                let command: &[u8] = match key.code {
-                    KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => break Ok(false),
-                    KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc => break Ok(false),
-                    KeyCode::Char(' ') | KeyCode::Enter | KeyCode::Right => b"next\n",
-                    KeyCode::Left => b"back\n",
-                    _ => continue,
+                let command = match crate::keys::input_for(&key) {
+                    Some(Input::Quit) => break Ok(false),
+                    Some(input) => match NotesCommand::for_input(input) {
+                        Some(command) => command,
+                        None => continue,
+                    },
+                    None => continue,
                 };
-                if writer.write_all(command).await.is_err() {
+                let Ok(mut line) = serde_json::to_vec(&command) else {
+                    continue;
+                };
+                line.push(b'\n');
+                if writer.write_all(&line).await.is_err() {
                     break Ok(true);
                 }
             }

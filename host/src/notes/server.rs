@@ -2,7 +2,7 @@
 //! attached `host notes`, each sending the latest view and reading the
 //! presenter's keys. Nothing here can hold the show up.
 
-use super::view::NotesView;
+use super::view::{NotesCommand, NotesView};
 use crate::app::Input;
 use anyhow::{Context, Result};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -109,11 +109,10 @@ async fn serve(
             pending.extend_from_slice(&chunk[..n]);
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                let input = match line.trim_ascii() {
-                    b"next" => Input::Next,
-                    b"back" => Input::Previous,
-                    _ => continue,
+                let Ok(command) = serde_json::from_slice::<NotesCommand>(&line) else {
+                    continue;
                 };
+                let input = command.input();
                 if inputs.send(input).is_err() {
                     return;
                 }

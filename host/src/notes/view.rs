@@ -4,6 +4,35 @@ use crate::app::{App, Phase};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// What a notes screen asks of the show, one JSON object a line (the show
+/// sends [`NotesView`]s the other way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotesCommand {
+    Next,
+    Back,
+}
+
+impl NotesCommand {
+    /// The command a key asks for on the notes screen (its quit leaves the
+    /// notes only, and it has no help).
+    pub fn for_input(input: crate::app::Input) -> Option<NotesCommand> {
+        match input {
+            crate::app::Input::Next => Some(NotesCommand::Next),
+            crate::app::Input::Previous => Some(NotesCommand::Back),
+            crate::app::Input::Quit | crate::app::Input::Help => None,
+        }
+    }
+
+    /// What the show does with it.
+    pub fn input(self) -> crate::app::Input {
+        match self {
+            NotesCommand::Next => crate::app::Input::Next,
+            NotesCommand::Back => crate::app::Input::Previous,
+        }
+    }
+}
+
 /// One snapshot of the show for the presenter's second screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotesView {
