@@ -27,11 +27,14 @@ struct Finished {
 }
 
 /// Runs `host ARGS` with `env`, reaping it with wait4 for its peak RSS
-/// (the maximum of the host and of every child it reaped: the compile child).
+/// (the maximum of the host and of every child it reaped: the compile
+/// child). Linux also counts the peak of this test process up to the spawn
+/// (exec records the old mm's), so the figure is an upper bound: the tests
+/// keep their own memory small (the bombs are a few MB).
 fn host(args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi::OsStr)]) -> Finished {
-    let out_dir = temp_dir("compile-bounds-out");
-    let stdout_path = out_dir.join(format!("stdout-{}", rand_suffix()));
-    let stderr_path = out_dir.join(format!("stderr-{}", rand_suffix()));
+    let out_dir = temp_dir(&unique("compile-bounds-out"));
+    let stdout_path = out_dir.join("stdout");
+    let stderr_path = out_dir.join("stderr");
     let mut command = Command::new(host_bin());
     command
         .args(args)
@@ -74,21 +77,19 @@ fn host(args: &[&std::ffi::OsStr], env: &[(&str, &std::ffi::OsStr)]) -> Finished
     finished
 }
 
-fn rand_suffix() -> String {
-    format!(
-        "{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default()
-    )
+/// A directory name of its own for each run: the tests run in parallel,
+/// and `temp_dir` empties the directory it is given.
+fn unique(name: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}-{n}")
 }
 
 fn inspect(path: &Path, cache: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Finished {
-    let state = temp_dir("compile-bounds-state");
+    let state = temp_dir(&unique("compile-bounds-state"));
     let mut all: Vec<(&str, &std::ffi::OsStr)> = vec![("CHAOS_DEMO_CACHE_DIR", cache.as_os_str())];
     all.extend_from_slice(env);
-    host(
+    let finished = host(
         &[
             "inspect".as_ref(),
             path.as_os_str(),
@@ -96,7 +97,9 @@ fn inspect(path: &Path, cache: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Finis
             state.as_os_str(),
         ],
         &all,
-    )
+    );
+    let _ = std::fs::remove_dir_all(&state);
+    finished
 }
 
 #[test]
@@ -297,7 +300,7 @@ fn the_compile_child_dies_with_the_host() {
 fn write_compile_bombs() {
     let dir = std::env::var_os("COMPILE_BOMBS_DIR").expect("set COMPILE_BOMBS_DIR");
     std::fs::create_dir_all(&dir).unwrap();
-    for bomb in bombs::all() {
+    for bomb in bombs::all().into_iter().chain(bombs::for_measuring()) {
         std::fs::write(
             Path::new(&dir).join(format!("{}.wasm", bomb.name)),
             &bomb.bytes,

@@ -153,11 +153,35 @@ pub fn all() -> Vec<Bomb> {
         },
         Bomb {
             name: "many-modules",
-            bytes: many_modules(20_000),
+            bytes: many_modules(1_000),
         },
         Bomb {
             name: "nested-components",
             bytes: nested_components(1_000),
+        },
+    ]
+}
+
+/// Packs just within the shape check's bounds (what the compile child's
+/// own bounds are left to hold), and 100 MiB of data (too large to build
+/// in every test run): for scripts/compile-bounds.sh.
+pub fn for_measuring() -> Vec<Bomb> {
+    vec![
+        Bomb {
+            name: "data-bytes",
+            bytes: data_segments(100, 1 << 20),
+        },
+        Bomb {
+            name: "edge-locals",
+            bytes: many_locals(100, 10_000),
+        },
+        Bomb {
+            name: "edge-functions",
+            bytes: empty_functions(50_000),
+        },
+        Bomb {
+            name: "edge-blocks",
+            bytes: deep_blocks(10_000),
         },
     ]
 }

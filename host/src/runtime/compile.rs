@@ -40,7 +40,9 @@ pub struct CompileLimits {
     pub memory_bytes: u64,
     /// Wall-clock time before the child is killed.
     pub deadline: Duration,
-    /// CPU seconds of all the child's threads (`RLIMIT_CPU`).
+    /// CPU seconds of all the child's threads (`RLIMIT_CPU`): the deadline
+    /// on every core, so it only ends a child whose parent stopped watching
+    /// (the deadline comes first otherwise).
     pub cpu_seconds: u64,
     /// Size of the compiled artifact.
     pub output_bytes: u64,
@@ -51,10 +53,11 @@ impl Default for CompileLimits {
     /// it compiles with Winch in ~370 MB peak RSS, 4–7 s on a loaded 2-core
     /// machine (Cranelift: ~440 MB, 13–17 s) and to 46 MB of output.
     fn default() -> Self {
+        let deadline = Duration::from_secs(60);
         CompileLimits {
             memory_bytes: 2 << 30,
-            deadline: Duration::from_secs(60),
-            cpu_seconds: 120,
+            deadline,
+            cpu_seconds: cpu_for(deadline),
             output_bytes: 512 << 20,
         }
     }
@@ -82,10 +85,18 @@ impl CompileLimits {
         }
         if let Some(seconds) = number("CHAOS_DEMO_COMPILE_SECONDS") {
             limits.deadline = Duration::from_secs(seconds);
-            limits.cpu_seconds = seconds.saturating_mul(2);
+            limits.cpu_seconds = cpu_for(limits.deadline);
         }
         limits
     }
+}
+
+fn cpu_for(deadline: Duration) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    deadline
+        .as_secs()
+        .saturating_add(1)
+        .saturating_mul(cores as u64)
 }
 
 /// Why a compile gave no artifact.

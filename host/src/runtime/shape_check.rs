@@ -61,8 +61,8 @@ impl Default for ShapeLimits {
             modules: 256,
             components: 256,
             nesting: 16,
-            functions_per_module: 200_000,
-            functions: 400_000,
+            functions_per_module: 50_000,
+            functions: 100_000,
             locals_per_function: 10_000,
             locals: 1_000_000,
             body_bytes: 8 << 20,
@@ -425,7 +425,7 @@ mod tests {
             ),
             (
                 bombs::empty_functions(1_000_000),
-                "core module 1 declares 1000000 functions; a flow may declare at most 200000 per module",
+                "core module 1 declares 1000000 functions; a flow may declare at most 50000 per module",
             ),
             (
                 bombs::deep_blocks(20_000),
