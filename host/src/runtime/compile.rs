@@ -137,6 +137,15 @@ impl ChildCompiler {
         })
     }
 
+    /// A given binary with given limits (the tests).
+    pub fn with_limits(exe: PathBuf, compiler: Compiler, limits: CompileLimits) -> Self {
+        ChildCompiler {
+            exe,
+            compiler,
+            limits,
+        }
+    }
+
     pub fn limits(&self) -> &CompileLimits {
         &self.limits
     }
@@ -200,7 +209,7 @@ impl ChildCompiler {
                     return Ok(0);
                 };
                 // One byte over the cap tells that it was over; the pipe
-                // then closes and the child dies of SIGPIPE.
+                // then closes, and the child's next write fails and ends it.
                 std::io::copy(&mut stdout.take(cap + 1), out)
             });
             let talker = scope.spawn(move || {
@@ -220,9 +229,13 @@ impl ChildCompiler {
         let written = written
             .map_err(|e| CompileFailure::Trouble(format!("cannot write the compiled flow: {e}")))?;
         if written > cap {
+            let size = if cap >= 1 << 20 {
+                format!("{} MiB", cap >> 20)
+            } else {
+                format!("{} KiB", cap >> 10)
+            };
             return Err(CompileFailure::Bound(format!(
-                "its compiled code is over {} MiB; a flow may compile to at most that",
-                cap >> 20
+                "its compiled code is over {size}; a flow may compile to at most that"
             )));
         }
         match status {
@@ -527,4 +540,66 @@ pub fn deserialize_own(
             format!("{e:#}").lines().next().unwrap_or_default()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(limits: CompileLimits) -> ChildCompiler {
+        ChildCompiler::with_limits(e2e::host_bin(), Compiler::Winch, limits)
+    }
+
+    fn compile(child: &ChildCompiler, wasm: &[u8]) -> (Result<(), CompileFailure>, u64) {
+        let dir = std::env::temp_dir();
+        let (path, mut file) = private_file_in(&dir).unwrap();
+        let result = child.compile_into(wasm, &mut file);
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::remove_file(&path).unwrap();
+        (result, len)
+    }
+
+    #[test]
+    fn the_child_compiles_what_the_parent_loads() {
+        let wasm = std::fs::read(e2e::flow_wasm("etcd")).unwrap();
+        let child = child(CompileLimits::default());
+        let (path, mut file) = private_file_in(&std::env::temp_dir()).unwrap();
+        child.compile_into(&wasm, &mut file).unwrap();
+        let engine = Engine::new(&engine_config(Compiler::Winch)).unwrap();
+        let component = deserialize_own(&engine, &path);
+        std::fs::remove_file(&path).unwrap();
+        assert!(component.is_ok(), "{:?}", component.err());
+    }
+
+    #[test]
+    fn output_over_its_cap_is_cut_off_and_refused() {
+        let wasm = std::fs::read(e2e::flow_wasm("etcd")).unwrap();
+        let limits = CompileLimits {
+            output_bytes: 4 << 10,
+            ..CompileLimits::default()
+        };
+        let (result, written) = compile(&child(limits), &wasm);
+        match result {
+            Err(CompileFailure::Bound(why)) => assert_eq!(
+                why,
+                "its compiled code is over 4 KiB; a flow may compile to at most that"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(written <= (4 << 10) + 1, "{written} bytes kept");
+    }
+
+    #[test]
+    fn bytes_wasmtime_refuses_say_why_in_one_line() {
+        let (result, _) = compile(
+            &child(CompileLimits::default()),
+            b"\0asm\x0d\0\x01\0\x01\xff\xff",
+        );
+        match result {
+            Err(CompileFailure::Invalid(why)) => {
+                assert!(!why.is_empty() && !why.contains('\n'), "{why:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
