@@ -190,9 +190,11 @@ impl ModuleCache {
             return None;
         }
         // SAFETY: the file was written by `store` below from
-        // `Component::serialize` of this same engine configuration (the
-        // name carries the compatibility hash, and wasmtime re-checks it),
-        // and it only ever appears by an atomic rename.
+        // `Component::serialize`, or by `load_or_compile_in` from the
+        // compile child's `Engine::precompile_component` (this binary), of
+        // this same engine configuration (the name carries the
+        // compatibility hash, and wasmtime re-checks it), and it only ever
+        // appears by an atomic rename.
         match unsafe { Component::deserialize_file(engine, entry) } {
             Ok(component) => {
                 // Used now: the last to be evicted (eviction goes by age).
