@@ -251,13 +251,18 @@ fn the_compile_child_dies_with_the_host() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // The child appears once the host has read and checked the pack.
+    // The child appears once the host has read and checked the pack; until
+    // it has exec'd, it still reads as the host.
     let started = Instant::now();
     let child_pid = loop {
         let children =
             std::fs::read_to_string(format!("/proc/{}/task/{}/children", host.id(), host.id()))
                 .unwrap_or_default();
-        if let Some(pid) = children.split_whitespace().next() {
+        let compiling = children.split_whitespace().find(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            String::from_utf8_lossy(&cmdline).contains("__compile")
+        });
+        if let Some(pid) = compiling {
             break pid.to_string();
         }
         assert!(
@@ -266,11 +271,6 @@ fn the_compile_child_dies_with_the_host() {
         );
         std::thread::sleep(Duration::from_millis(10));
     };
-    let cmdline = std::fs::read(format!("/proc/{child_pid}/cmdline")).unwrap_or_default();
-    assert!(
-        String::from_utf8_lossy(&cmdline).contains("__compile"),
-        "{child_pid} is not the compile child"
-    );
     // Ctrl-C to the host alone (a terminal would send it to the child too):
     // the child must die because its parent did.
     unsafe { libc::kill(host.id() as libc::pid_t, libc::SIGINT) };
