@@ -81,6 +81,14 @@ pub enum Subcommand {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Not for people: the bounded child process a flow is compiled in
+    /// (runtime/compile.rs); reads the component on stdin, writes the
+    /// compiled artifact to stdout.
+    #[command(name = "__compile", hide = true)]
+    Compile {
+        /// `winch` or `cranelift`, as the parent's engine.
+        compiler: String,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]

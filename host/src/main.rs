@@ -22,6 +22,10 @@ macro_rules! say {
 fn main() -> ExitCode {
     host::term::mark_main_started();
     let cli = Cli::parse();
+    // The compile child starts no async runtime: only the compiler's threads.
+    if let Some(Subcommand::Compile { compiler }) = &cli.subcommand {
+        return runtime::compile::child_main(compiler);
+    }
     let tokio = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -80,6 +84,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             command: WorkloadCommand::Parse { file, json },
         }) => workload_parse(file.as_deref(), json),
         Some(Subcommand::Report { transcript, output }) => report(&transcript, output),
+        Some(Subcommand::Compile { compiler }) => Ok(runtime::compile::child_main(&compiler)),
         None => present(cli.run).await,
     }
 }

@@ -1,6 +1,7 @@
 //! Shared pieces of the end-to-end tests: building the real binaries and
 //! flows once, and a compose project that is torn down even when a test fails.
 
+pub mod bombs;
 pub mod etcd_story;
 pub mod netfault;
 pub mod python;

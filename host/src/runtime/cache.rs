@@ -9,6 +9,7 @@
 //! atomically (temp file + rename, never a torn file), and an entry not owned
 //! by the current user is ignored and recompiled.
 
+use super::compile::{ChildCompiler, CompileFailure, deserialize_own, private_file_in};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::hash::{Hash, Hasher};
@@ -20,6 +21,15 @@ use wasmtime::component::Component;
 
 /// Entries kept; older ones are removed when a new one is written.
 const MAX_ENTRIES: usize = 64;
+/// The most the entries may take together; the oldest go first. About
+/// twenty Python flows (the largest shipped ones, 46 MB compiled).
+pub const MAX_TOTAL_BYTES: u64 = 1 << 30;
+/// The largest entry kept: a compiled flow bigger than this runs but is not
+/// stored (a 93 KB pack once compiled to 80 MB; that is for the shape check
+/// to refuse, this is the cache's own bound).
+pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
+/// A temp file this old was left by a host that was killed mid-write.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 const EXTENSION: &str = "cwasm";
 
 /// Where compiled flows are kept.
@@ -95,6 +105,82 @@ impl ModuleCache {
         Ok((component, outcome))
     }
 
+    /// As [`Self::load_or_compile`], compiling in `child` under its bounds:
+    /// its artifact is streamed into a private temp file here, renamed into
+    /// place, and loaded from there.
+    pub fn load_or_compile_in(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        child: &ChildCompiler,
+    ) -> Result<(Component, Outcome), CompileFailure> {
+        let entry = self.entry_path(engine, wasm);
+        if let Some(component) = self.read(engine, &entry) {
+            return Ok((component, Outcome::Hit));
+        }
+        let (temp, mut file) = match self.create_dir().and_then(|()| private_file_in(&self.dir)) {
+            Ok(made) => made,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot cache the compiled flow in {}: {e}",
+                    self.dir.display()
+                );
+                let component = super::compile::compile_private(engine, wasm, child)?;
+                return Ok((component, Outcome::CompiledNotStored));
+            }
+        };
+        let stored = child.compile_into(wasm, &mut file).map(|()| {
+            let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+            if size > MAX_ENTRY_BYTES {
+                tracing::warn!(
+                    "not caching the compiled flow: {} MiB is over the {} MiB an entry may take",
+                    size >> 20,
+                    MAX_ENTRY_BYTES >> 20
+                );
+                return false;
+            }
+            match file.sync_all().and_then(|()| fs::rename(&temp, &entry)) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot cache the compiled flow in {}: {e}",
+                        self.dir.display()
+                    );
+                    false
+                }
+            }
+        });
+        drop(file);
+        match stored {
+            Ok(true) => {
+                self.prune();
+                let component = deserialize_own(engine, &entry)?;
+                Ok((component, Outcome::Compiled))
+            }
+            Ok(false) => {
+                let loaded = deserialize_own(engine, &temp);
+                let _ = fs::remove_file(&temp);
+                Ok((loaded?, Outcome::CompiledNotStored))
+            }
+            Err(failure) => {
+                let _ = fs::remove_file(&temp);
+                Err(failure)
+            }
+        }
+    }
+
+    /// The cached component for `wasm`, if there is a usable one.
+    pub fn hit(&self, engine: &Engine, wasm: &[u8]) -> Option<Component> {
+        self.read(engine, &self.entry_path(engine, wasm))
+    }
+
+    fn create_dir(&self) -> std::io::Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+    }
+
     fn read(&self, engine: &Engine, entry: &Path) -> Option<Component> {
         let meta = fs::metadata(entry).ok()?;
         // SAFETY (why the owner check): deserialize trusts its input to be
@@ -104,11 +190,19 @@ impl ModuleCache {
             return None;
         }
         // SAFETY: the file was written by `store` below from
-        // `Component::serialize` of this same engine configuration (the
-        // name carries the compatibility hash, and wasmtime re-checks it),
-        // and it only ever appears by an atomic rename.
+        // `Component::serialize`, or by `load_or_compile_in` from the
+        // compile child's `Engine::precompile_component` (this binary), of
+        // this same engine configuration (the name carries the
+        // compatibility hash, and wasmtime re-checks it), and it only ever
+        // appears by an atomic rename.
         match unsafe { Component::deserialize_file(engine, entry) } {
-            Ok(component) => Some(component),
+            Ok(component) => {
+                // Used now: the last to be evicted (eviction goes by age).
+                if let Ok(file) = fs::File::open(entry) {
+                    let _ = file.set_modified(std::time::SystemTime::now());
+                }
+                Some(component)
+            }
             Err(e) => {
                 tracing::warn!("recompiling: cached {} is unusable: {e}", entry.display());
                 let _ = fs::remove_file(entry);
@@ -118,12 +212,16 @@ impl ModuleCache {
     }
 
     fn store(&self, component: &Component, entry: &Path) -> anyhow::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)?;
+        self.create_dir()?;
         let bytes = component.serialize().map_err(anyhow::Error::from)?;
-        let mut temp = tempfile_in(&self.dir)?;
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            anyhow::bail!(
+                "{} MiB is over the {} MiB an entry may take",
+                bytes.len() >> 20,
+                MAX_ENTRY_BYTES >> 20
+            );
+        }
+        let mut temp = private_file_in(&self.dir)?;
         temp.1.write_all(&bytes)?;
         temp.1.sync_all()?;
         fs::rename(&temp.0, entry)?;
@@ -131,41 +229,49 @@ impl ModuleCache {
         Ok(())
     }
 
-    /// Keeps the newest [`MAX_ENTRIES`] entries.
+    /// Keeps the newest entries within [`MAX_ENTRIES`] and
+    /// [`MAX_TOTAL_BYTES`], and removes temp files a killed host left.
     fn prune(&self) {
-        let Ok(read) = fs::read_dir(&self.dir) else {
-            return;
-        };
-        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = read
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == EXTENSION))
-            .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
-            .collect();
-        if entries.len() <= MAX_ENTRIES {
-            return;
-        }
-        entries.sort();
-        for (_, path) in &entries[..entries.len() - MAX_ENTRIES] {
-            let _ = fs::remove_file(path);
-        }
+        prune(&self.dir, MAX_ENTRIES, MAX_TOTAL_BYTES);
     }
 }
 
-/// A uniquely named, private file in `dir`.
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    let file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    Ok((path, file))
+/// Removes the oldest entries of `dir` (by modification time: a hit
+/// refreshes it) until at most `max_entries` remain taking at most
+/// `max_bytes` together; the newest always stays.
+fn prune(dir: &Path, max_entries: usize, max_bytes: u64) {
+    let Ok(read) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = Vec::new();
+    for path in read.filter_map(|e| e.ok()).map(|e| e.path()) {
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        let is_temp = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"));
+        if is_temp {
+            if now.duration_since(modified).unwrap_or_default() > STALE_TEMP {
+                let _ = fs::remove_file(&path);
+            }
+        } else if path.extension().is_some_and(|x| x == EXTENSION) {
+            entries.push((modified, meta.len(), path));
+        }
+    }
+    // Newest first.
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let mut kept_bytes = 0u64;
+    for (i, (_, len, path)) in entries.iter().enumerate() {
+        kept_bytes = kept_bytes.saturating_add(*len);
+        if i > 0 && (i >= max_entries || kept_bytes > max_bytes) {
+            let _ = fs::remove_file(path);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +341,69 @@ mod tests {
             cache.entry_path(&engine(), EMPTY_COMPONENT),
             cache.entry_path(&other, EMPTY_COMPONENT)
         );
+    }
+
+    #[test]
+    fn the_oldest_entries_go_when_the_total_is_over_its_cap() {
+        let dir = temp_dir("evict");
+        fs::create_dir_all(&dir).unwrap();
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let write = |name: &str, len: usize, age_rank: u64| {
+            let path = dir.join(name);
+            fs::write(&path, vec![0u8; len]).unwrap();
+            let file = fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(base + std::time::Duration::from_secs(age_rank * 60))
+                .unwrap();
+            path
+        };
+        // Oldest first: a, b, c, d (d newest).
+        let a = write("a.cwasm", 100, 1);
+        let b = write("b.cwasm", 100, 2);
+        let c = write("c.cwasm", 100, 3);
+        let d = write("d.cwasm", 100, 4);
+        let stale_temp = write(".tmp-1-2", 100, 0);
+        let not_an_entry = write("notes.txt", 1000, 0);
+        let fresh_temp = dir.join(".tmp-3-4");
+        fs::write(&fresh_temp, b"being written").unwrap();
+
+        prune(&dir, 64, 250);
+        assert!(!a.exists() && !b.exists(), "the oldest went");
+        assert!(c.exists() && d.exists(), "the newest 200 bytes stayed");
+        assert!(!stale_temp.exists(), "a temp file a killed host left went");
+        assert!(fresh_temp.exists(), "a temp file being written stays");
+        assert!(
+            not_an_entry.exists(),
+            "only entries are counted and removed"
+        );
+
+        // The newest stays even alone over the cap; the count cap holds too.
+        prune(&dir, 64, 50);
+        assert!(d.exists() && !c.exists());
+        let e = write("e.cwasm", 10, 5);
+        prune(&dir, 1, 1 << 20);
+        assert!(e.exists() && !d.exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_hit_makes_an_entry_the_newest() {
+        let dir = temp_dir("touch");
+        let cache = ModuleCache::at(&dir);
+        let engine = engine();
+        cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        let entry = cache.entry_path(&engine, EMPTY_COMPONENT);
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&entry)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let (_, outcome) = cache.load_or_compile(&engine, EMPTY_COMPONENT).unwrap();
+        assert_eq!(outcome, Outcome::Hit);
+        let modified = fs::metadata(&entry).unwrap().modified().unwrap();
+        assert!(modified > old + std::time::Duration::from_secs(3000));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

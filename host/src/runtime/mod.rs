@@ -8,10 +8,12 @@ use api::HostApi;
 use sandbox::{GuestOutput, Sandbox};
 pub mod api;
 pub mod cache;
+pub mod compile;
 mod flow_log;
 pub mod lift;
 pub mod outbox;
 mod sandbox;
+pub mod shape_check;
 pub mod watchdog;
 pub mod wit;
 
@@ -131,23 +133,33 @@ impl Compiler {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
+    compiler: Compiler,
     ticker_stop: Arc<AtomicBool>,
     cache: Option<cache::ModuleCache>,
+    /// Compiles packs in a bounded child process (`compile.rs`); `None`
+    /// compiles in this process.
+    child: Option<compile::ChildCompiler>,
 }
 
 impl Runtime {
-    /// A runtime that keeps compiled flows in the user's cache directory.
+    /// The `host` binary's runtime: keeps compiled flows in the user's cache
+    /// directory and compiles in a bounded child process (a re-exec of this
+    /// binary: only `host` itself may call this).
     pub fn new() -> Result<Self> {
-        Self::with_cache(cache::ModuleCache::default_location())
+        let mut runtime = Self::with_cache(cache::ModuleCache::default_location())?;
+        runtime.child = Some(
+            compile::ChildCompiler::current_exe(runtime.compiler)
+                .context("finding the host binary to compile flows with")?,
+        );
+        Ok(runtime)
     }
 
     /// A runtime that compiles every flow it loads (`None`) or caches them in
-    /// the given place.
+    /// the given place, compiling in this process (benches and tests, with
+    /// their own flows; the shape check still applies).
     pub fn with_cache(cache: Option<cache::ModuleCache>) -> Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        config.wasm_component_model(true);
-        Compiler::chosen().configure(&mut config);
+        let compiler = Compiler::chosen();
+        let config = compile::engine_config(compiler);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("starting the wasm engine")?;
@@ -183,6 +195,8 @@ impl Runtime {
             linker,
             ticker_stop,
             cache,
+            child: None,
+            compiler,
         })
     }
 
@@ -190,29 +204,36 @@ impl Runtime {
     /// what to do.
     pub fn load(&self, path: &Path) -> Result<FlowModule> {
         let display = path.display();
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = compile::read_pack(path).map_err(|e| {
             anyhow!("cannot read flow {display}: {e} (pass the path of a .wasm file)")
         })?;
         check_wasm_kind(&bytes).map_err(|why| anyhow!("{display} {why}"))?;
-        let compiled = match &self.cache {
-            Some(cache) => cache
-                .load_or_compile(&self.engine, &bytes)
-                .map(|(c, outcome)| {
-                    tracing::debug!(
-                        "{}: {outcome:?} ({})",
-                        path.display(),
-                        cache.dir().display()
-                    );
-                    c
-                }),
-            None => Component::new(&self.engine, &bytes),
+        let compiled = compile::compiled(
+            &self.engine,
+            self.cache.as_ref(),
+            self.child.as_ref(),
+            &bytes,
+        );
+        let component = match compiled {
+            Ok((component, outcome)) => {
+                tracing::debug!("{}: {outcome:?}", path.display());
+                component
+            }
+            Err(compile::Refused::BeforeCompiling(why)) => {
+                return Err(anyhow!("{display}: refused before compiling: {why}"));
+            }
+            Err(compile::Refused::Compiling(compile::CompileFailure::Bound(why))) => {
+                return Err(anyhow!("{display}: refused while compiling: {why}"));
+            }
+            Err(compile::Refused::Compiling(compile::CompileFailure::Trouble(why))) => {
+                return Err(anyhow!("{display}: cannot compile the flow: {why}"));
+            }
+            Err(compile::Refused::Compiling(compile::CompileFailure::Invalid(why))) => {
+                return Err(anyhow!(
+                    "{display} is not a valid wasm component: {why} (rebuild it with `cargo build --target wasm32-wasip2`)"
+                ));
+            }
         };
-        let component = compiled.map_err(|e| {
-            anyhow!(
-                "{display} is not a valid wasm component: {} (rebuild it with `cargo build --target wasm32-wasip2`)",
-                first_line(&e)
-            )
-        })?;
         let imported = imported_api_version(&self.engine, &component);
         let version = match imported.as_deref() {
             Some(text) => {
