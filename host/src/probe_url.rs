@@ -15,10 +15,19 @@
 //!   `\` read as `/`, IPv4 forms made dotted (`127.1`, `0x7f.0.0.1`), tab and
 //!   newline removed, IPv6 compressed (`[0:0::1]` is `[::1]`).
 //! - Then here: at most [`MAX_URL_BYTES`]; only `http` and `https`; no user
-//!   name or password; no path segment that a server could still decode
-//!   into a step out of the path (see [`check_segment`]); escapes in the
-//!   path canonical (see [`canonical_escapes`]). A request's fragment is
-//!   dropped and its query kept; a prefix with either is refused.
+//!   name or password; no raw `\` in the host or path (WHATWG reads it as
+//!   `/`, RFC 3986 parsers as a character); no empty segment inside the path
+//!   (`//`, which some servers merge and others keep); no path segment that
+//!   any server could read as something other than what the grant check read
+//!   (see [`check_segment`]); escapes in the path canonical (see
+//!   [`canonical_escapes`]). A request's fragment is dropped and its query
+//!   kept; a prefix with either is refused.
+//!
+//! The query is kept as written and not checked for the spellings refused
+//! in the path: a grant names a path, servers route on the path alone, and
+//! what a query means is up to the endpoint the presenter granted (with any
+//! query: `/health?x=1` is under `/health`). A `..` or `%c0%ae` in a query
+//! addresses nothing.
 //!
 //! A prefix covers a URL with the same scheme, host and port whose path is
 //! the prefix's path or below it on a segment boundary: `/v3/kv` covers
@@ -40,8 +49,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use url::{Host, Url};
 
-/// Why a probe URL or a declared prefix is refused. Each message is fit to
-/// show: it never repeats the flow's text.
+/// Why a probe URL or a declared prefix is refused. Each message is one line
+/// fit to show: of the flow's text it repeats at most a normalised path
+/// segment, cut short, which is printable ASCII.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProbeUrlError {
     #[error("not a URL ({0})")]
@@ -54,12 +64,19 @@ pub enum ProbeUrlError {
     PrefixQuery,
     #[error("a probe prefix cannot have a fragment ('#…')")]
     PrefixFragment,
+    /// `shown` is the segment as WHATWG serialised it (printable ASCII:
+    /// controls, spaces, quotes and all non-ASCII are percent-encoded),
+    /// cut to [`SHOWN_SEGMENT_CHARS`].
+    #[error("path segment \"{shown}\" {fault}; write the path plainly")]
+    Segment { shown: String, fault: SegmentFault },
     #[error(
-        "a path segment decodes to '/', '\\' or only dots, which a server could read as leaving the path"
+        "a '\\' in a probe URL's host or path is refused (WHATWG reads it as '/', other parsers as a character); write '/'"
     )]
-    EncodedTraversal,
-    #[error("a path segment is percent-encoded more than {MAX_DECODINGS} times over")]
-    DeepEncoding,
+    Backslash,
+    #[error(
+        "an empty path segment ('//') is refused (some servers merge it with the next, others keep it); write one '/'"
+    )]
+    EmptySegment,
     #[error("a probe URL is longer than {MAX_URL_BYTES} bytes")]
     TooLong,
 }
@@ -70,6 +87,59 @@ pub const MAX_URL_BYTES: usize = 8 * 1024;
 /// How many layers of percent-encoding a path segment may have: each layer
 /// is one more decoding pass to check, and no real path needs more.
 const MAX_DECODINGS: usize = 3;
+/// How much of a refused segment its refusal shows.
+const SHOWN_SEGMENT_CHARS: usize = 40;
+
+/// What is wrong with a path segment: each is a spelling that some server
+/// reads differently from the grant check (which reads the segment as
+/// WHATWG serialised it, and its percent-decodings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentFault {
+    /// `..%2f`, `%2e%2e%5c`, `..;x`, `..%3fx`, `.. `, `...`.
+    #[error(
+        "decodes to '/', '\\' or only dots (before any ';', ':', '?' or '#'), which a server could read as leaving the path"
+    )]
+    Traversal,
+    #[error("is percent-encoded more than {MAX_DECODINGS} times over")]
+    DeepEncoding,
+    /// `%u002e` (IIS), `%2`, `%zz`: servers disagree on what a `%` that
+    /// starts no escape means.
+    #[error(
+        "has a '%' that does not start a two-hex-digit escape ('%u…' is IIS's; a literal '%' is '%25')"
+    )]
+    BadEscape,
+    /// `%c0%ae` (an overlong '.'), `%80`, `%e2%80`, `%ed%a0%80`: lenient
+    /// decoders turn these into ASCII or drop them.
+    #[error(
+        "has a percent-escape that is not valid UTF-8 (overlong, cut short, a lone continuation byte or a surrogate)"
+    )]
+    NotUtf8,
+    /// `%00`, `%09`, `%0d%0a`, `%7f`, `%c2%85`: C servers end the path at
+    /// NUL, others drop or trim controls.
+    #[error("decodes to the control character {0}")]
+    Control(CodePoint),
+    /// `%252e`: a server that decodes twice reads a dot.
+    #[error(
+        "hides a '.' under two layers of percent-encoding, which a server decoding twice reads as a dot"
+    )]
+    DoubleEncodedDot,
+    /// U+FF0E, U+2024, U+2215, U+00A5, U+200B, a mark on a dot: see
+    /// [`plain_outside_ascii`].
+    #[error(
+        "holds {0}, which servers that normalise Unicode or map it to a code page can read as '.', '/', '\\' or nothing (outside ASCII a segment may hold letters, numbers and marks on them)"
+    )]
+    Lookalike(CodePoint),
+}
+
+/// A character as `U+XXXX`: the flow's character itself could be anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodePoint(pub char);
+
+impl fmt::Display for CodePoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "U+{:04X}", u32::from(self.0))
+    }
+}
 
 /// A URL a flow asked to probe, normalised: what the grant check, the
 /// service rewrite and the HTTP client read.
@@ -180,40 +250,193 @@ fn normalised(raw: &str) -> Result<Url, ProbeUrlError> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ProbeUrlError::Userinfo);
     }
-    let segments = url
-        .path()
+    // WHATWG turns a `\` before the query into `/` and keeps the ones in
+    // the query and fragment as they are, so any `\` the raw text has more
+    // of was in the host or path. Counted rather than found by splitting
+    // the raw text ourselves: one parser reads the URL.
+    let backslashes = |text: Option<&str>| text.map_or(0, |t| t.matches('\\').count());
+    if raw.matches('\\').count() > backslashes(url.query()) + backslashes(url.fragment()) {
+        return Err(ProbeUrlError::Backslash);
+    }
+    let path = url.path();
+    // The first segment is the empty one before the leading `/`, the last
+    // is empty when the path ends in `/` (`/v3/` is the directory).
+    let inner = path.split('/').skip(1);
+    let count = inner.clone().count();
+    if inner.take(count.saturating_sub(1)).any(str::is_empty) {
+        return Err(ProbeUrlError::EmptySegment);
+    }
+    let segments = path
         .split('/')
-        .map(|segment| check_segment(segment).map(|()| canonical_escapes(segment)))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|segment| {
+            check_segment(segment).map_err(|fault| ProbeUrlError::Segment {
+                shown: shown_segment(segment),
+                fault,
+            })?;
+            Ok(canonical_escapes(segment))
+        })
+        .collect::<Result<Vec<_>, ProbeUrlError>>()?;
     url.set_path(&segments.join("/"));
     Ok(url)
 }
 
-/// Refuses a path segment that a server could still decode into a step out
-/// of the path. WHATWG has removed `.` and `..` and their `%2e` spellings, but
-/// sends `..%2fx` and `%2e%2e%5c` as written, a server that decodes twice
-/// reads `%252e%252e` as `..`, one that strips `;` parameters (Tomcat) reads
-/// `..;x` as `..`, and Windows trims trailing dots and spaces (`.. `). So the
-/// segment is decoded until nothing changes, and refused if any stage holds
-/// `/` or `\`, or is only dots (and spaces) before its first `;`.
-fn check_segment(segment: &str) -> Result<(), ProbeUrlError> {
-    let mut stage = segment.as_bytes().to_vec();
-    for _ in 0..=MAX_DECODINGS {
-        let before_params = stage.split(|&b| b == b';').next().unwrap_or_default();
-        let only_dots =
-            before_params.contains(&b'.') && before_params.iter().all(|&b| b == b'.' || b == b' ');
-        if only_dots || stage.contains(&b'/') || stage.contains(&b'\\') {
-            return Err(ProbeUrlError::EncodedTraversal);
+/// A serialised segment is printable ASCII (WHATWG percent-encodes the
+/// rest); cut, as the flow chooses its length.
+fn shown_segment(segment: &str) -> String {
+    let mut shown: String = segment.chars().take(SHOWN_SEGMENT_CHARS).collect();
+    if shown.len() < segment.len() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Refuses a path segment that some server could read as something else
+/// than the grant check does. WHATWG has removed `.` and `..` and their
+/// `%2e` spellings, but sends the rest as written, and servers differ in
+/// what they make of it:
+/// - a server that decodes twice reads `%252e%252e` as `..`; so the segment
+///   is decoded until nothing changes (at most [`MAX_DECODINGS`] times) and
+///   every stage is checked, and a dot under two layers is refused outright;
+/// - `..%2f`, `..%5c`: a server that decodes before splitting reads a step
+///   out of the path;
+/// - `..;x` (Tomcat strips `;` parameters), `..:x` (NTFS streams), `..%3fx`
+///   and `..%23x` (a server that decodes and re-parses cuts at `?` and `#`),
+///   `.. ` and `...` (Windows trims trailing dots and spaces): a head of
+///   only dots and spaces is refused;
+/// - `%u002e` (IIS), `%2`, `%zz`: a `%` that starts no escape;
+/// - `%c0%ae`, `%e0%80%ae` (overlong '.'), `%80`, `%e2%80`, `%ed%a0%80`:
+///   escapes that are not UTF-8, which lenient decoders turn into ASCII;
+/// - `%00` (C servers end the path there), `%09`, `%0d`, `%7f`, C1: controls
+///   that servers drop, trim or cut at;
+/// - U+FF0E, U+2024, U+FE52, U+FF0F, U+2215, U+2044, U+00A5, U+200B, a
+///   combining mark on a dot: see [`plain_outside_ascii`].
+///
+/// Left alone deliberately: case (`/ALLOWED` is another path to the grant
+/// and to a case-sensitive server; a case-insensitive one reads a path the
+/// grant check refused, never one it permitted elsewhere), Windows device
+/// names and 8.3 short names (another name, not another directory).
+fn check_segment(segment: &str) -> Result<(), SegmentFault> {
+    let mut stage = std::borrow::Cow::Borrowed(segment);
+    for layer in 0..=MAX_DECODINGS {
+        if leaves_the_path(&stage) {
+            return Err(SegmentFault::Traversal);
         }
-        let decoded: Vec<u8> = percent_encoding::percent_decode(&stage).collect();
-        if decoded == stage {
+        let bytes = stage.as_bytes();
+        for (i, _) in stage.match_indices('%') {
+            let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+            let iis = bytes
+                .get(i + 1)
+                .is_some_and(|b| b.eq_ignore_ascii_case(&b'u'));
+            // As written, every `%` must start an escape; after a decoding a
+            // lone `%` is a literal one (`50%25` is `50%`), but `%u` is still
+            // IIS's escape to a server that decodes twice.
+            if iis || (layer == 0 && !(hex(i + 1) && hex(i + 2))) {
+                return Err(SegmentFault::BadEscape);
+            }
+        }
+        let decoded = percent_encoding::percent_decode(bytes).collect::<Vec<u8>>();
+        let decoded = String::from_utf8(decoded).map_err(|_| SegmentFault::NotUtf8)?;
+        if decoded == *stage {
             return Ok(());
         }
-        stage = decoded;
+        if layer > 0 && decoded.matches('.').count() > stage.matches('.').count() {
+            return Err(SegmentFault::DoubleEncodedDot);
+        }
+        let mut previous = None;
+        for c in decoded.chars() {
+            if c.is_control() {
+                return Err(SegmentFault::Control(CodePoint(c)));
+            }
+            if !c.is_ascii() && !plain_outside_ascii(c, previous) {
+                return Err(SegmentFault::Lookalike(CodePoint(c)));
+            }
+            previous = Some(c);
+        }
+        stage = decoded.into();
     }
     // `%252525…` loses one layer per pass: unbounded, checking it would be
     // quadratic in the flow's text.
-    Err(ProbeUrlError::DeepEncoding)
+    Err(SegmentFault::DeepEncoding)
+}
+
+/// `/` or `\`, or a head of only dots and spaces before any `;` (Tomcat's
+/// path parameters), `:` (an NTFS stream), `?` or `#` (where a server that
+/// decodes and re-parses cuts).
+fn leaves_the_path(stage: &str) -> bool {
+    let head = stage.split([';', ':', '?', '#']).next().unwrap_or_default();
+    let only_dots = head.contains('.') && head.chars().all(|c| c == '.' || c == ' ');
+    only_dots || stage.contains(['/', '\\'])
+}
+
+/// Whether a character outside ASCII is one no server reads as ASCII
+/// punctuation or as nothing. Denying the lookalikes one by one (U+FF0E,
+/// U+2024, U+FE52, U+3002, U+FF61, U+FF0F, U+2215, U+2044, U+29F8, U+FF3C,
+/// U+FE68, U+2216, U+00A5 and U+20A9, which Japanese and Korean code pages
+/// read as `\`, …) leaves out the next one found, so this allows instead:
+/// - letters and numbers (general category L and N), and marks (M) on a
+///   letter, number or mark: a mark after a dot (U+0338 on `.`) is a dot to
+///   a server that strips diacritics;
+/// - never a default-ignorable code point (U+200B, U+00AD, U+FE0F, U+3164),
+///   which NFKC_Casefold and many normalisers delete (`.\u{200b}.` is `..`);
+/// - whose compatibility form (NFKC) holds only ASCII letters and digits
+///   and characters allowed here (U+2488 `⒈` is `1.`, U+00BD `½` is
+///   `1⁄2` with U+2044).
+///
+/// Punctuation, symbols, spaces, format characters and private use are
+/// refused: a probe path has no need of them, and they are where the
+/// lookalikes live.
+fn plain_outside_ascii(c: char, previous: Option<char>) -> bool {
+    use icu_normalizer::ComposingNormalizerBorrowed;
+    let plain = |c: char, previous: Option<char>| {
+        if c.is_ascii() {
+            return c.is_ascii_alphanumeric();
+        }
+        let on_a_base = previous.is_some_and(|p| p.is_alphanumeric() || is_mark(p));
+        (is_letter_or_number(c) || (is_mark(c) && on_a_base)) && !is_default_ignorable(c)
+    };
+    if !plain(c, previous) {
+        return false;
+    }
+    let mut one = [0; 4];
+    let compatible = ComposingNormalizerBorrowed::new_nfkc().normalize(c.encode_utf8(&mut one));
+    let mut before = previous;
+    compatible.chars().all(|d| {
+        let ok = plain(d, before);
+        before = Some(d);
+        ok
+    })
+}
+
+fn general_category(c: char) -> icu_properties::props::GeneralCategory {
+    icu_properties::CodePointMapData::<icu_properties::props::GeneralCategory>::new().get(c)
+}
+
+fn is_letter_or_number(c: char) -> bool {
+    use icu_properties::props::GeneralCategory as G;
+    matches!(
+        general_category(c),
+        G::UppercaseLetter
+            | G::LowercaseLetter
+            | G::TitlecaseLetter
+            | G::ModifierLetter
+            | G::OtherLetter
+            | G::DecimalNumber
+            | G::LetterNumber
+            | G::OtherNumber
+    )
+}
+
+fn is_mark(c: char) -> bool {
+    use icu_properties::props::GeneralCategory as G;
+    matches!(
+        general_category(c),
+        G::NonspacingMark | G::SpacingMark | G::EnclosingMark
+    )
+}
+
+fn is_default_ignorable(c: char) -> bool {
+    icu_properties::CodePointSetData::new::<icu_properties::props::DefaultIgnorableCodePoint>()
+        .contains(c)
 }
 
 /// RFC 3986's normal form of a path segment's escapes (section 6.2.2):
@@ -450,11 +673,11 @@ mod tests {
                 "{raw}"
             );
         }
-        // WHATWG reads `\` as `/`, which ends the authority: what follows is
-        // path, and the host stays the granted one.
+        // WHATWG reads `\` as `/`, which ends the authority, where other
+        // parsers read a user name: refused.
         assert_eq!(
-            url("http://127.0.0.1:2379\\@127.0.0.1:2380/").as_str(),
-            "http://127.0.0.1:2379/@127.0.0.1:2380/"
+            ProbeUrl::parse("http://127.0.0.1:2379\\@127.0.0.1:2380/"),
+            Err(ProbeUrlError::Backslash)
         );
         assert!(!permitted(
             "http://127.0.0.1:24901",
@@ -509,7 +732,6 @@ mod tests {
             "http://127.0.0.1:2379/allowed/%2E%2E/x",
             "http://127.0.0.1:2379/allowed/.%2e/x",
             "http://127.0.0.1:2379/allowed/%2E./x",
-            "http://127.0.0.1:2379/allowed\\..\\x",
             "http://127.0.0.1:2379/allowed/./../x",
         ] {
             assert_eq!(url(raw).as_str(), "http://127.0.0.1:2379/x", "{raw}");
@@ -522,47 +744,354 @@ mod tests {
         assert!(permitted(grant, "http://127.0.0.1:2379/allowed/./x"));
     }
 
-    #[test]
-    fn segments_a_server_could_still_decode_into_traversal_are_refused() {
-        for raw in [
-            "http://127.0.0.1:2379/allowed/..%2fx",
-            "http://127.0.0.1:2379/allowed/..%2Fx",
-            "http://127.0.0.1:2379/allowed/%2e%2e%2fx",
-            "http://127.0.0.1:2379/allowed/%2e%2e%5c",
-            "http://127.0.0.1:2379/allowed/..%5Cx",
-            "http://127.0.0.1:2379/allowed/a%2fb",
-            // Decoded twice.
-            "http://127.0.0.1:2379/allowed/%252e%252e/x",
-            "http://127.0.0.1:2379/allowed/%252fx",
-            "http://127.0.0.1:2379/allowed/%25252e%25252e/x",
-            // Read as `..` by servers that strip `;` parameters.
-            "http://127.0.0.1:2379/allowed/..;/x",
-            "http://127.0.0.1:2379/allowed/..;jsessionid=1/x",
-            "http://127.0.0.1:2379/allowed/%2e%2e;x/y",
-            "http://127.0.0.1:2379/allowed/..%3bx/y",
-            // Trimmed to `..` by Windows.
-            "http://127.0.0.1:2379/allowed/..%20/x",
-            "http://127.0.0.1:2379/allowed/.../x",
-        ] {
-            assert_eq!(
-                ProbeUrl::parse(raw),
-                Err(ProbeUrlError::EncodedTraversal),
-                "{raw}"
-            );
-            assert_eq!(
-                ProbePrefix::parse(raw),
-                Err(ProbeUrlError::EncodedTraversal),
+    /// What is wrong with `raw` as a request and as a prefix (the same).
+    fn fault(raw: &str) -> Option<SegmentFault> {
+        let as_url = match ProbeUrl::parse(raw) {
+            Err(ProbeUrlError::Segment { fault, .. }) => Some(fault),
+            _ => None,
+        };
+        let as_prefix = match ProbePrefix::parse(raw) {
+            Err(ProbeUrlError::Segment { fault, .. }) => Some(fault),
+            _ => None,
+        };
+        assert_eq!(as_url, as_prefix, "{raw}");
+        as_url
+    }
+
+    /// Asserts each of `tails`, after the granted `/allowed/`, is refused
+    /// as a request, as a declared prefix and as a presenter's
+    /// `--allow probe:…`, for `expected`.
+    fn refused(tails: &[&str], expected: impl Fn(SegmentFault) -> bool) {
+        for tail in tails {
+            let raw = format!("http://127.0.0.1:2379/allowed/{tail}");
+            let got = fault(&raw);
+            assert!(got.is_some_and(&expected), "{raw}: {got:?}");
+            assert!(!permitted("http://127.0.0.1:2379/allowed/", &raw), "{raw}");
+            assert!(
+                format!("probe:{raw}")
+                    .parse::<crate::trust::Item>()
+                    .is_err(),
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn segments_a_server_could_still_decode_into_traversal_are_refused() {
+        refused(
+            &[
+                "..%2fx",
+                "..%2Fx",
+                "%2e%2e%2fx",
+                "%2e%2e%5c",
+                "..%5Cx",
+                "a%2fb",
+                // Decoded twice.
+                "%252fx",
+                // Read as `..` by servers that strip `;` parameters.
+                "..;/x",
+                "..;jsessionid=1/x",
+                "%2e%2e;x/y",
+                "..%3bx/y",
+                // An NTFS stream of `..`.
+                "..:x/y",
+                "..%3Ax/y",
+                // Cut at `?` or `#` by a server that decodes and re-parses.
+                "..%3fx/y",
+                "..%23x/y",
+                // Trimmed to `..` by Windows.
+                "..%20/x",
+                ".%20./x",
+                ".../x",
+            ],
+            |f| f == SegmentFault::Traversal,
+        );
         // Dots and parameters inside a name are only a name.
         for raw in [
             "http://127.0.0.1:2379/allowed/a..b",
             "http://127.0.0.1:2379/allowed/v1.2;rev=3",
             "http://127.0.0.1:2379/allowed/.hidden",
             "http://127.0.0.1:2379/allowed/a;..",
+            "http://127.0.0.1:2379/allowed/a:..",
+            "http://127.0.0.1:2379/allowed/x..",
         ] {
             assert!(permitted("http://127.0.0.1:2379/allowed/", raw), "{raw}");
+        }
+    }
+
+    #[test]
+    fn escapes_that_are_not_utf8_are_refused() {
+        refused(
+            &[
+                // Overlong `.`, `/` and `\` in two, three and four bytes.
+                "..%c0%ae",
+                "%c0%ae%c0%ae/x",
+                "%C0%AE%C0%AE/x",
+                "%e0%80%ae%e0%80%ae/x",
+                "%f0%80%80%ae%f0%80%80%ae/x",
+                "..%c0%af",
+                "..%c1%9c",
+                "..%e0%80%af",
+                // Lone continuation bytes, cut short, beyond U+10FFFF.
+                "%80",
+                "..%bf",
+                "%e2%80",
+                "caf%c3",
+                "%f4%90%80%80",
+                "%ff",
+                "%fe%ff",
+                // Surrogates encoded in UTF-8 (CESU-8).
+                "%ed%a0%80",
+                "%ed%bf%bf",
+                // Under a second layer.
+                "%25c0%25ae%25c0%25ae/x",
+            ],
+            |f| f == SegmentFault::NotUtf8,
+        );
+        let why = ProbeUrl::parse("http://127.0.0.1:24841/allowed/..%c0%ae")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            why,
+            "path segment \"..%c0%ae\" has a percent-escape that is not valid UTF-8 (overlong, cut short, a lone continuation byte or a surrogate); write the path plainly"
+        );
+    }
+
+    #[test]
+    fn a_percent_that_starts_no_escape_is_refused() {
+        refused(
+            &[
+                // IIS's `%u`, in either case, bare or under a layer.
+                "%u002e%u002e/x",
+                "%U002E%U002E/x",
+                "..%u2215x",
+                "%uff0e%uff0e/x",
+                "%25u002e%25u002e/x",
+                // IIS decodes `%%32%65` to `%2e`, then to `.`.
+                "%%32%65%%32%65/x",
+                "%2",
+                "a%",
+                "%zz",
+                "%%",
+            ],
+            |f| f == SegmentFault::BadEscape,
+        );
+        // A literal `%` is `%25`, which decodes to a lone `%`.
+        assert!(permitted("http://h/", "http://h/50%25"));
+        assert!(permitted("http://h/", "http://h/50%25off"));
+    }
+
+    #[test]
+    fn encoded_controls_are_refused() {
+        refused(
+            &[
+                "..%00",
+                "..%00/x",
+                "..%09",
+                "..%0d",
+                "..%0a",
+                "a%0d%0aX-Injected:%201",
+                "..%7f",
+                "..%1b",
+                "..%01",
+                // C1: NEL and APC.
+                "..%c2%85",
+                "..%c2%9f",
+                // Under a second layer.
+                "..%2500",
+                "..%2509",
+                // Raw ones, which WHATWG percent-encodes (it strips them at
+                // the ends of the URL, so not last).
+                "..\u{0}/x",
+                "a\u{1b}[31m",
+                "..\u{7f}",
+                "..\u{85}",
+            ],
+            |f| matches!(f, SegmentFault::Control(_)),
+        );
+        assert_eq!(
+            fault("http://h/..%00"),
+            Some(SegmentFault::Control(CodePoint('\0')))
+        );
+        assert_eq!(
+            ProbeUrl::parse("http://h/..%00").unwrap_err().to_string(),
+            "path segment \"..%00\" decodes to the control character U+0000; write the path plainly"
+        );
+    }
+
+    #[test]
+    fn dot_and_slash_lookalikes_are_refused_raw_or_encoded() {
+        let lookalikes = [
+            '\u{ff0e}', // fullwidth full stop
+            '\u{2024}', // one dot leader
+            '\u{2025}', // two dot leader (NFKC `..`)
+            '\u{2026}', // horizontal ellipsis (NFKC `...`)
+            '\u{fe52}', // small full stop
+            '\u{3002}', // ideographic full stop
+            '\u{ff61}', // halfwidth ideographic full stop
+            '\u{00b7}', // middle dot
+            '\u{ff0f}', // fullwidth solidus
+            '\u{2215}', // division slash
+            '\u{2044}', // fraction slash
+            '\u{29f8}', // big solidus
+            '\u{ff3c}', // fullwidth reverse solidus
+            '\u{fe68}', // small reverse solidus
+            '\u{2216}', // set minus
+            '\u{29f5}', // reverse solidus operator
+            '\u{00a5}', // yen sign: `\` in Shift-JIS
+            '\u{20a9}', // won sign: `\` in EUC-KR
+            '\u{ff1b}', // fullwidth semicolon
+            '\u{ff1a}', // fullwidth colon
+            '\u{200b}', // zero width space (default-ignorable)
+            '\u{00ad}', // soft hyphen (default-ignorable)
+            '\u{feff}', // byte order mark
+            '\u{3164}', // hangul filler: a letter, but default-ignorable
+            '\u{00a0}', // no-break space (trimmed as a space)
+            '\u{3000}', // ideographic space
+            '\u{202e}', // right-to-left override
+            '\u{e000}', // private use
+            '\u{2488}', // `⒈`: NFKC `1.`
+            '\u{00bd}', // `½`: NFKC `1⁄2`
+        ];
+        for c in lookalikes {
+            let encoded: String = c.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
+            let double: String = encoded.replace('%', "%25");
+            for tail in [
+                format!("..{c}"),
+                format!("{c}{c}/x"),
+                format!("..{encoded}"),
+                format!("{encoded}{encoded}/x"),
+                format!("a{double}b"),
+            ] {
+                refused(&[tail.as_str()], |f| {
+                    f == SegmentFault::Lookalike(CodePoint(c))
+                });
+            }
+        }
+        // A mark on a dot is a dot to a server that strips diacritics; a
+        // variation selector is also default-ignorable.
+        refused(
+            &[".\u{338}.\u{338}/x", "%2E%CC%B8%2E%CC%B8/x", ".\u{fe0f}./x"],
+            |f| matches!(f, SegmentFault::Lookalike(_)),
+        );
+        assert_eq!(
+            ProbeUrl::parse("http://h/allowed/%EF%BC%8E%EF%BC%8E/x")
+                .unwrap_err()
+                .to_string(),
+            "path segment \"%EF%BC%8E%EF%BC%8E\" holds U+FF0E, which servers that normalise Unicode or map it to a code page can read as '.', '/', '\\' or nothing (outside ASCII a segment may hold letters, numbers and marks on them); write the path plainly"
+        );
+    }
+
+    #[test]
+    fn a_dot_under_two_layers_of_encoding_is_refused() {
+        refused(
+            &[
+                "%252e%252e/x",
+                "%252E%252E/x",
+                "%252e",
+                "a%252eb",
+                "%25252e%25252e/x",
+            ],
+            |f| f == SegmentFault::DoubleEncodedDot,
+        );
+        // One layer is a dot as written: WHATWG resolves or keeps it.
+        assert!(permitted("http://h/v3/", "http://h/v3/a%2eb"));
+    }
+
+    #[test]
+    fn a_raw_backslash_in_the_host_or_path_is_refused_and_in_the_query_kept() {
+        for raw in [
+            "http://127.0.0.1:2379/allowed\\..\\x",
+            "http://127.0.0.1:2379/allowed/a\\b",
+            "http://127.0.0.1:2379\\allowed/x",
+            "http://127.0.0.1:2379\\@127.0.0.1:2380/",
+        ] {
+            assert_eq!(ProbeUrl::parse(raw), Err(ProbeUrlError::Backslash), "{raw}");
+            assert_eq!(
+                ProbePrefix::parse(raw),
+                Err(ProbeUrlError::Backslash),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            url("http://h/x?path=C:\\tmp#a\\b").as_str(),
+            "http://h/x?path=C:\\tmp"
+        );
+    }
+
+    #[test]
+    fn an_empty_segment_inside_the_path_is_refused() {
+        for raw in [
+            "http://h/allowed//x",
+            "http://h//allowed/x",
+            "http://h/allowed//",
+            "http://h//169.254.169.254/",
+        ] {
+            assert_eq!(
+                ProbeUrl::parse(raw),
+                Err(ProbeUrlError::EmptySegment),
+                "{raw}"
+            );
+            assert_eq!(
+                ProbePrefix::parse(raw),
+                Err(ProbeUrlError::EmptySegment),
+                "{raw}"
+            );
+        }
+        // The root and a trailing `/` are not empty segments.
+        assert!(permitted("http://h/", "http://h/"));
+        assert!(permitted("http://h/v3/", "http://h/v3/"));
+        assert!(permitted("http://h/v3/", "http://h/v3/kv/"));
+    }
+
+    #[test]
+    fn ordinary_urls_still_pass() {
+        for (grant, raw, sent) in [
+            (
+                "http://h:2379/v3/",
+                "http://h:2379/v3/kv/range",
+                "http://h:2379/v3/kv/range",
+            ),
+            (
+                "http://h/health",
+                "http://h/health?x=1",
+                "http://h/health?x=1",
+            ),
+            ("http://h/", "http://h/a%20b/c", "http://h/a%20b/c"),
+            ("http://h/", "http://h/a b", "http://h/a%20b"),
+            ("http://h/", "http://h/caf%c3%a9", "http://h/caf%C3%A9"),
+            ("http://h/", "http://h/café", "http://h/caf%C3%A9"),
+            // `i` and a combining diaeresis: a mark on a letter.
+            ("http://h/", "http://h/nai%CC%88ve", "http://h/nai%CC%88ve"),
+            (
+                "http://h/",
+                "http://h/日本/١٢٣",
+                "http://h/%E6%97%A5%E6%9C%AC/%D9%A1%D9%A2%D9%A3",
+            ),
+            (
+                "http://h/",
+                "http://h/v1.2;rev=3/x",
+                "http://h/v1.2;rev=3/x",
+            ),
+            (
+                "http://h/",
+                "http://h/%7Euser/a-b_c.d",
+                "http://h/~user/a-b_c.d",
+            ),
+            (
+                "http://h/",
+                "http://h/a,b=c&d+e!$'()*@",
+                "http://h/a,b=c&d+e!$'()*@",
+            ),
+            // The query is not the grant's business: kept as written.
+            (
+                "http://h/health",
+                "http://h/health?p=..%c0%ae&q=%u002e&r=%00",
+                "http://h/health?p=..%c0%ae&q=%u002e&r=%00",
+            ),
+        ] {
+            assert_eq!(url(raw).as_str(), sent, "{raw}");
+            assert!(permitted(grant, raw), "{raw}");
         }
     }
 
@@ -574,12 +1103,12 @@ mod tests {
         // Three layers are checked; a fourth is refused, whatever it hides.
         assert!(permitted("http://h/v3/", "http://h/v3/%252541"));
         assert_eq!(
-            ProbeUrl::parse("http://h/v3/%25252541"),
-            Err(ProbeUrlError::DeepEncoding)
+            fault("http://h/v3/%25252541"),
+            Some(SegmentFault::DeepEncoding)
         );
         let nested = format!("http://h/v3/%{}", "25".repeat(4000));
         let started = std::time::Instant::now();
-        assert_eq!(ProbeUrl::parse(&nested), Err(ProbeUrlError::DeepEncoding));
+        assert_eq!(fault(&nested), Some(SegmentFault::DeepEncoding));
         assert!(started.elapsed() < std::time::Duration::from_millis(100));
     }
 
@@ -601,10 +1130,11 @@ mod tests {
             "http://127.0.0.1:24901/",
             "http://127.0.0.1:2490\n2/"
         ));
-        // Other controls in the path are percent-encoded, never sent raw.
+        // Other controls in the path are refused (WHATWG would send them
+        // percent-encoded, which servers decode, then drop or cut at).
         assert_eq!(
-            url("http://127.0.0.1:2379/a\u{1b}[31m").as_str(),
-            "http://127.0.0.1:2379/a%1B[31m"
+            fault("http://127.0.0.1:2379/a\u{1b}[31m"),
+            Some(SegmentFault::Control(CodePoint('\u{1b}')))
         );
     }
 
@@ -839,6 +1369,12 @@ mod tests {
         "%2E",
         "%2f",
         "%5c",
+        "%c0%ae",
+        "%u002e",
+        "%00",
+        "%ef%bc%8e",
+        "\u{ff0e}",
+        "%252e",
         "%40",
         "%25",
         ";",
