@@ -257,6 +257,20 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
         "{flood}"
     );
 
+    // Probe paths that lenient servers read as `..`: each refused by the
+    // parser (saying why), none sent.
+    let ambiguous = error_of(&t, "Ambiguous probe paths");
+    for i in 0..8 {
+        let outcome = ambiguous
+            .split(" | ")
+            .find(|o| o.starts_with(&format!("ambiguous {i} =>")))
+            .unwrap_or_else(|| panic!("ambiguous {i} not reported: {ambiguous}"));
+        assert!(
+            outcome.contains("=> parser refused: ProbeError: probe not permitted: "),
+            "{outcome}"
+        );
+    }
+
     // The show went on after every attack, to the end.
     assert!(
         t.iter()

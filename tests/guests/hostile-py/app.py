@@ -24,6 +24,7 @@ from guest_sdk import (
     cluster,
     export_flow,
     narration,
+    probe,
 )
 
 #: A file the test plants on the presenter's machine; reading it is a leak.
@@ -94,6 +95,7 @@ class Hostile(Flow):
             ("Giant narration", self.giant_narration),
             ("Huge peer list", self.huge_peer_list),
             ("Lifting flood", self.lifting_flood),
+            ("Ambiguous probe paths", self.ambiguous_probe_paths),
             ("Still here", self.still_here),
         ]:
             info.chapter(Chapter(title).narration(f"Trying: {title}").action(action))
@@ -202,7 +204,7 @@ class Hostile(Flow):
 
     def huge_peer_list(self):
         # 100 000 one-letter names: the list alone is over one call's budget.
-        return outcome(lambda: cluster.isolate(Target.service("etcd1"), ["a"] * 100_000))
+        raise Failed(outcome(lambda: cluster.isolate(Target.service("etcd1"), ["a"] * 100_000)))
 
     def lifting_flood(self):
         # Under one call's budget each time, as fast as it goes: paced, and
@@ -213,7 +215,31 @@ class Hostile(Flow):
                 cluster.isolate(Target.service("etcd1"), peers)
             except ClusterError:
                 pass
-        return "LEAKED: the lifting flood ran to its end"
+        raise Failed("LEAKED: the lifting flood ran to its end")
+
+    def ambiguous_probe_paths(self):
+        # Spellings that lenient servers read as `..` though the URL standard
+        # does not: refused by the host's parser before anything is sent.
+        base = "http://127.0.0.1:24879/allowed/"
+        paths = [
+            "..%c0%ae/x",  # overlong UTF-8
+            "%u002e%u002e/x",  # IIS %u
+            "..%00/x",  # encoded NUL
+            "..%09/x",  # encoded TAB
+            "\uff0e\uff0e/x",  # fullwidth dots
+            "%e2%80%a4%e2%80%a4/x",  # one-dot leaders, encoded
+            "%252e%252e/x",  # read as `..` after a second decoding
+            "..;/x",  # Tomcat's path parameter
+        ]
+        report = []
+        for i, path in enumerate(paths):
+            got = attempt(lambda: probe.http_get(base + path, 0.5))
+            # The error is cut at 2 KiB: a refusal by the parser (it says
+            # what to write instead) is reported short, anything else whole.
+            if "probe not permitted" in got and "; write " in got:
+                got = "parser refused: " + got[:80]
+            report.append(f"ambiguous {i} => {got}")
+        raise Failed(" | ".join(report))
 
     def still_here(self):
         narration.set("still here after every attack")
