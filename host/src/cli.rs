@@ -1,5 +1,6 @@
 //! Command-line surface. Everything a presenter types is declared here.
 
+use crate::workload::tracker::TrackerConfig;
 use clap::{Args, Parser};
 use std::path::PathBuf;
 
@@ -30,6 +31,9 @@ pub enum Subcommand {
         /// Whose trust file says what is granted (default: as for a run).
         #[arg(long, env = "CHAOS_DEMO_STATE_DIR")]
         state_dir: Option<PathBuf>,
+
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
     /// Restore every fault a previous run left outstanding (after the host was killed).
     Recover {
@@ -139,6 +143,75 @@ pub struct ProjectArgs {
     pub state_dir: Option<PathBuf>,
 }
 
+/// How flows are compiled and kept. Each flag falls back to its environment
+/// variable; nothing deeper in the host reads the environment.
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// The compiler that turns a flow into native code: winch compiles fast
+    /// (a Python flow in a few seconds), cranelift optimises.
+    #[arg(long, value_enum, env = "CHAOS_DEMO_COMPILER", default_value_t)]
+    pub compiler: crate::runtime::Compiler,
+
+    /// Where compiled flows are kept (default: $XDG_CACHE_HOME/chaos-demo/compiled
+    /// or ~/.cache/chaos-demo/compiled).
+    /// An empty value turns the cache off.
+    #[arg(long, env = "CHAOS_DEMO_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<std::ffi::OsString>,
+
+    /// Compile every flow afresh, keeping nothing.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// The most memory compiling one flow may take, in MiB (raise it for a
+    /// trusted flow that needs more).
+    #[arg(
+        long,
+        env = "CHAOS_DEMO_COMPILE_MEMORY_MIB",
+        default_value_t = crate::runtime::compile::DEFAULT_COMPILE_MEMORY_MIB,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub compile_memory_mib: u64,
+
+    /// The longest compiling one flow may take, in seconds.
+    #[arg(
+        long,
+        env = "CHAOS_DEMO_COMPILE_SECONDS",
+        default_value_t = crate::runtime::compile::DEFAULT_COMPILE_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub compile_seconds: u64,
+}
+
+impl RuntimeArgs {
+    /// The runtime's options. An empty `CHAOS_DEMO_CACHE_DIR` turns the
+    /// cache off, as `--no-cache` does.
+    pub fn options(&self) -> crate::runtime::Options {
+        use crate::runtime::cache::ModuleCache;
+        let cache = match &self.cache_dir {
+            _ if self.no_cache => None,
+            Some(dir) if dir.as_os_str().is_empty() => None,
+            Some(dir) => Some(ModuleCache::at(dir)),
+            None => user_dir("XDG_CACHE_HOME", ".cache").map(|home| ModuleCache::under(&home)),
+        };
+        crate::runtime::Options {
+            compiler: self.compiler,
+            cache,
+            compile: crate::runtime::compile::CompileLimits::with(
+                self.compile_memory_mib,
+                self.compile_seconds,
+            ),
+        }
+    }
+}
+
+/// An XDG base directory: `$VAR`, else `~/FALLBACK`.
+pub fn user_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The flow (.wasm component) to present.
@@ -168,6 +241,13 @@ pub struct RunArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
 
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+
+    /// For the restore-after-panic test: the help key panics the show.
+    #[arg(long, hide = true, env = "CHAOS_DEMO_DEBUG_PANIC")]
+    pub debug_panic_on_help: bool,
+
     /// The talk's length, e.g. "20m" or "1h 15m": `host notes` shows the
     /// elapsed time against it, red once it is over.
     #[arg(long, value_parser = humantime::parse_duration)]
@@ -182,15 +262,15 @@ pub struct RunArgs {
     pub workload: Option<String>,
 
     /// Samples kept in the workload window (sparkline and history).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = TrackerConfig::default().window)]
     pub window: usize,
 
     /// Samples averaged into the baseline (after one warm-up sample).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = TrackerConfig::default().baseline_samples)]
     pub baseline_samples: usize,
 
     /// The workload is degraded below this fraction of the baseline.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = TrackerConfig::default().degraded_fraction)]
     pub degraded_below: f64,
 
     /// Host log file (the flow's log and its stdout/stderr go here too).
@@ -211,7 +291,7 @@ pub struct RunArgs {
     /// The most linear memory a flow may ask for (its `memory-mib`), in
     /// MiB. A flow that states no need gets 64 MiB (or this, if lower); one
     /// that asks for more than this is refused before it runs.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = crate::runtime::Limits::default().max_memory_bytes >> 20)]
     pub max_memory_mib: usize,
 
     /// Grant everything the flow asks for (and remember it for this file).

@@ -209,6 +209,10 @@ mod tests {
             .collect();
         assert!(columns.windows(2).all(|w| w[0] == w[1]), "{lines:#?}");
         assert_eq!(lines[0], "SPACE / ENTER / →   next chapter");
-        assert!(lines.iter().any(|l| l.ends_with("quit, restoring every fault")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with("quit, restoring every fault"))
+        );
     }
 }

@@ -53,7 +53,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Subcommand::Inspect {
             file,
             state_dir: dir,
-        }) => inspect(&file, &state_dir(dir.as_deref())).await,
+            runtime,
+        }) => inspect(&file, &state_dir(dir.as_deref()), &runtime.options()).await,
         Some(Subcommand::Notes { project }) => {
             let (scope, state_dir) = project_and_state(&project)?;
             host::notes::client::attach(
@@ -93,10 +94,8 @@ fn state_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
+    let base =
+        host::cli::user_dir("XDG_STATE_HOME", ".local/state").unwrap_or_else(std::env::temp_dir);
     base.join("chaos-demo")
 }
 
@@ -180,6 +179,8 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         },
         record: args.record,
         talk_time: args.talk_time,
+        runtime: args.runtime.options(),
+        debug_panic_on_help: args.debug_panic_on_help,
     };
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
@@ -243,8 +244,8 @@ fn say(line: std::fmt::Arguments<'_>) {
     }
 }
 
-async fn inspect(file: &Path, state_dir: &Path) -> Result<ExitCode> {
-    let rt = runtime::Runtime::new()?;
+async fn inspect(file: &Path, state_dir: &Path, options: &runtime::Options) -> Result<ExitCode> {
+    let rt = runtime::Runtime::new(options)?;
     let module = rt.load(file)?;
     let (events, _) = tokio::sync::mpsc::unbounded_channel();
     let ctx = runtime::api::HostContext::detached(events, Default::default());

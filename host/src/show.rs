@@ -27,8 +27,6 @@ use tokio_util::sync::CancellationToken;
 /// the faults are restored anyway. The flow task itself abandons a chapter
 /// well before this (`flow::ABANDON_AFTER_QUIT`); this is the backstop.
 const FLOW_UNWIND_LIMIT: Duration = Duration::from_secs(1);
-/// When set, the help key panics the show (tests restore after a host panic).
-const DEBUG_PANIC_ENV: &str = "CHAOS_DEMO_DEBUG_PANIC";
 /// Redraw cadence for the clock, times in state and the fault flash when
 /// nothing else changes; every event and key redraws at once.
 const UI_TICK: Duration = Duration::from_millis(500);
@@ -54,6 +52,10 @@ pub struct ShowOptions {
     pub record: Option<PathBuf>,
     /// `--talk-time`: what the notes screen's timer counts against.
     pub talk_time: Option<Duration>,
+    /// How flows are compiled and kept.
+    pub runtime: crate::runtime::Options,
+    /// The help key panics the show (the restore-after-panic test).
+    pub debug_panic_on_help: bool,
 }
 
 /// A headless key script: keys, each sent once the running chapter finished,
@@ -111,7 +113,7 @@ struct Progress {
 
 pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let started = Instant::now();
-    let runtime = Arc::new(Runtime::new()?);
+    let runtime = Arc::new(Runtime::new(&options.runtime)?);
     let module = Arc::new(load_saying_so(&runtime, &options.flow)?);
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
     let quit = QuitSignal::default();
@@ -331,8 +333,8 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
             }
             Some(input) = input_rx.recv() => {
                 // A debug hook for the restore-after-panic test: `?` panics.
-                if input == Input::Help && std::env::var_os(DEBUG_PANIC_ENV).is_some() {
-                    panic!("{DEBUG_PANIC_ENV} is set and `?` was pressed");
+                if input == Input::Help && options.debug_panic_on_help {
+                    panic!("--debug-panic-on-help is set and `?` was pressed");
                 }
                 if input == Input::Quit && app.phase == Phase::Presenting {
                     end = if app.at_last_chapter() && !app.is_running() {

@@ -54,17 +54,10 @@ impl ModuleCache {
         ModuleCache { dir: dir.into() }
     }
 
-    /// `$CHAOS_DEMO_CACHE_DIR`, else `$XDG_CACHE_HOME/chaos-demo/compiled`,
-    /// else `~/.cache/chaos-demo/compiled`. An empty `CHAOS_DEMO_CACHE_DIR`
-    /// turns the cache off.
-    pub fn default_location() -> Option<Self> {
-        if let Some(dir) = std::env::var_os("CHAOS_DEMO_CACHE_DIR") {
-            return (!dir.is_empty()).then(|| Self::at(dir));
-        }
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-        Some(Self::at(base.join("chaos-demo").join("compiled")))
+    /// `DIR/chaos-demo/compiled` under a user's cache directory (the CLI
+    /// passes `$XDG_CACHE_HOME`, else `~/.cache`).
+    pub fn under(cache_home: &Path) -> Self {
+        Self::at(cache_home.join("chaos-demo").join("compiled"))
     }
 
     pub fn dir(&self) -> &Path {

@@ -53,9 +53,9 @@ impl Default for CompileLimits {
     /// it compiles with Winch in ~370 MB peak RSS, 4–7 s on a loaded 2-core
     /// machine (Cranelift: ~440 MB, 13–17 s) and to 46 MB of output.
     fn default() -> Self {
-        let deadline = Duration::from_secs(60);
+        let deadline = Duration::from_secs(DEFAULT_COMPILE_SECONDS);
         CompileLimits {
-            memory_bytes: 2 << 30,
+            memory_bytes: DEFAULT_COMPILE_MEMORY_MIB << 20,
             deadline,
             cpu_seconds: cpu_for(deadline),
             output_bytes: 512 << 20,
@@ -63,31 +63,22 @@ impl Default for CompileLimits {
     }
 }
 
+/// The compile child's default memory cap and deadline (the CLI's defaults
+/// for `--compile-memory-mib` and `--compile-seconds`).
+pub const DEFAULT_COMPILE_MEMORY_MIB: u64 = 2 << 10;
+pub const DEFAULT_COMPILE_SECONDS: u64 = 60;
+
 impl CompileLimits {
-    /// The defaults, with `CHAOS_DEMO_COMPILE_MEMORY_MIB` and
-    /// `CHAOS_DEMO_COMPILE_SECONDS` for a presenter whose trusted flow needs
-    /// more (and for the tests, which need less). Unreadable values are said
-    /// in the log and ignored.
-    pub fn from_env() -> Self {
-        let mut limits = CompileLimits::default();
-        let number = |name: &str| -> Option<u64> {
-            let text = std::env::var(name).ok()?;
-            match text.trim().parse::<u64>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    tracing::warn!("{name}={text:?} is not a positive number; ignored");
-                    None
-                }
-            }
-        };
-        if let Some(mib) = number("CHAOS_DEMO_COMPILE_MEMORY_MIB") {
-            limits.memory_bytes = mib.saturating_mul(1 << 20);
+    /// The defaults with the presenter's memory cap and deadline, for a
+    /// trusted flow that needs more (and for the tests, which need less).
+    pub fn with(memory_mib: u64, seconds: u64) -> Self {
+        let deadline = Duration::from_secs(seconds.max(1));
+        CompileLimits {
+            memory_bytes: memory_mib.max(1).saturating_mul(1 << 20),
+            deadline,
+            cpu_seconds: cpu_for(deadline),
+            ..CompileLimits::default()
         }
-        if let Some(seconds) = number("CHAOS_DEMO_COMPILE_SECONDS") {
-            limits.deadline = Duration::from_secs(seconds);
-            limits.cpu_seconds = cpu_for(limits.deadline);
-        }
-        limits
     }
 }
 
@@ -123,7 +114,7 @@ impl ChildCompiler {
     /// subcommand is dispatched in its `main`). `/proc/self/exe` rather than
     /// its path: the very binary running, even when a rebuild replaced the
     /// file since (another build would make artifacts this engine refuses).
-    pub fn current_exe(compiler: Compiler) -> std::io::Result<Self> {
+    pub fn current_exe(compiler: Compiler, limits: CompileLimits) -> std::io::Result<Self> {
         let proc_exe = Path::new("/proc/self/exe");
         let exe = if proc_exe.exists() {
             proc_exe.to_path_buf()
@@ -133,7 +124,7 @@ impl ChildCompiler {
         Ok(ChildCompiler {
             exe,
             compiler,
-            limits: CompileLimits::from_env(),
+            limits,
         })
     }
 

@@ -92,29 +92,16 @@ impl Default for Limits {
 /// baseline compiler, compiles in one pass: measured here 3× faster than
 /// unoptimised Cranelift (BENCHMARKS.md, "Compiler"), with the same
 /// sandbox (bounds checks, fuel-free epoch interruption, the same traps).
-/// `CHAOS_DEMO_COMPILER=cranelift` keeps the optimising one reachable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--compiler cranelift` (or `CHAOS_DEMO_COMPILER`) keeps the optimising one
+/// reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Compiler {
+    #[default]
     Winch,
     Cranelift,
 }
 
 impl Compiler {
-    /// `CHAOS_DEMO_COMPILER` (`winch` or `cranelift`), Winch by default; an
-    /// unknown value is said once in the log and ignored.
-    pub fn chosen() -> Compiler {
-        match std::env::var("CHAOS_DEMO_COMPILER").ok().as_deref() {
-            None | Some("" | "winch") => Compiler::Winch,
-            Some("cranelift") => Compiler::Cranelift,
-            Some(other) => {
-                tracing::warn!(
-                    "CHAOS_DEMO_COMPILER={other:?} is neither winch nor cranelift; using winch"
-                );
-                Compiler::Winch
-            }
-        }
-    }
-
     fn configure(self, config: &mut Config) {
         match self {
             Compiler::Winch => {
@@ -127,6 +114,18 @@ impl Compiler {
             }
         }
     }
+}
+
+/// How the `host` binary's runtime compiles and keeps flows: the CLI builds
+/// it once from its flags (and their environment fallbacks); nothing below
+/// reads the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub compiler: Compiler,
+    /// Where compiled flows are kept; `None` compiles every time.
+    pub cache: Option<cache::ModuleCache>,
+    /// The bounds of the compile child.
+    pub compile: compile::CompileLimits,
 }
 
 /// The engine and linker, built once per process.
@@ -145,10 +144,10 @@ impl Runtime {
     /// The `host` binary's runtime: keeps compiled flows in the user's cache
     /// directory and compiles in a bounded child process (a re-exec of this
     /// binary: only `host` itself may call this).
-    pub fn new() -> Result<Self> {
-        let mut runtime = Self::with_cache(cache::ModuleCache::default_location())?;
+    pub fn new(options: &Options) -> Result<Self> {
+        let mut runtime = Self::with(options.compiler, options.cache.clone())?;
         runtime.child = Some(
-            compile::ChildCompiler::current_exe(runtime.compiler)
+            compile::ChildCompiler::current_exe(runtime.compiler, options.compile.clone())
                 .context("finding the host binary to compile flows with")?,
         );
         Ok(runtime)
@@ -158,7 +157,10 @@ impl Runtime {
     /// the given place, compiling in this process (benches and tests, with
     /// their own flows; the shape check still applies).
     pub fn with_cache(cache: Option<cache::ModuleCache>) -> Result<Self> {
-        let compiler = Compiler::chosen();
+        Self::with(Compiler::default(), cache)
+    }
+
+    fn with(compiler: Compiler, cache: Option<cache::ModuleCache>) -> Result<Self> {
         let config = compile::engine_config(compiler);
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
