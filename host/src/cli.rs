@@ -245,7 +245,12 @@ pub struct RunArgs {
     pub runtime: RuntimeArgs,
 
     /// For the restore-after-panic test: the help key panics the show.
-    #[arg(long, hide = true, env = "CHAOS_DEMO_DEBUG_PANIC")]
+    #[arg(
+        long,
+        hide = true,
+        env = "CHAOS_DEMO_DEBUG_PANIC",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub debug_panic_on_help: bool,
 
     /// The talk's length, e.g. "20m" or "1h 15m": `host notes` shows the
