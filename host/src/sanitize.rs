@@ -184,22 +184,26 @@ fn skip_string(chars: &mut Chars<'_>) {
 }
 
 /// Flow-supplied text as the host keeps it: without controls or escape
-/// sequences (see `sanitize`), cut to `max` bytes.
+/// sequences (see `sanitize`), cut to `max` bytes (and a `…` when cut).
 pub fn flow_text(text: String, max: usize) -> String {
-    let text = truncated(text, max);
-    match display_text(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
-    }
+    kept(text, max, display_text)
 }
 
 /// [`flow_text`] for one-line places (badges, labels, log lines).
 pub fn flow_line(text: String, max: usize) -> String {
+    kept(text, max, display_line)
+}
+
+/// Cut, cleaned, and cut again: the first cut bounds the cleaning's work,
+/// the second what cleaning added (a tab becomes four spaces, so 64 tabs
+/// cut at 64 bytes came out as 256; found by the `sanitize` fuzz target).
+fn kept(text: String, max: usize, clean: fn(&str) -> Cow<'_, str>) -> String {
     let text = truncated(text, max);
-    match display_line(&text) {
-        std::borrow::Cow::Borrowed(_) => text,
-        std::borrow::Cow::Owned(clean) => clean,
-    }
+    let text = match clean(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    };
+    truncated(text, max)
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary.
@@ -218,6 +222,15 @@ pub fn truncated(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tabs_turned_into_spaces_stay_within_the_cut() {
+        let tabs = "\t".repeat(64);
+        let kept = flow_text(tabs.clone(), 64);
+        assert!(kept.len() <= 64 + '…'.len_utf8(), "{} bytes", kept.len());
+        assert!(kept.starts_with("    "));
+        assert!(flow_line(tabs, 64).len() <= 64 + '…'.len_utf8());
+    }
 
     #[test]
     fn flow_text_is_cut_on_a_character_boundary() {
