@@ -227,18 +227,14 @@ fn show_cluster() -> Result<(), FlowError> {
 /// Who leads now, against `before`: the same leader in the same term is
 /// the chapter's point (`same`); `none` when nobody names a leader.
 fn say_who_leads_now(before: &Leadership, now: Option<Leadership>, same: &str, none: &str) {
-    match now {
-        Some(l) if l.leader == before.leader && l.term == before.term => {
-            say!("{} still leads, same term {}: {same}", l.leader, l.term)
-        }
-        Some(l) => say!(
-            "Now {} leads, term {} (was {} in term {}).",
-            l.leader,
-            l.term,
-            before.leader,
-            before.term
-        ),
-        None => say!("{none}"),
+    let Some(Leadership { leader, term }) = now else {
+        return say!("{none}");
+    };
+    let (was, then) = (&before.leader, before.term);
+    if (&leader, term) == (was, then) {
+        say!("{leader} still leads, same term {term}: {same}");
+    } else {
+        say!("Now {leader} leads, term {term} (was {was} in term {then}).");
     }
 }
 
@@ -261,12 +257,8 @@ impl EtcdDemo {
     /// `1234 ops/s (80% of baseline) (normal)`: the throughput now.
     fn throughput_now(&self) -> Result<String, FlowError> {
         let current = workload::current()?.map_or(0.0, |s| s.ops_per_sec);
-        let status = workload::status()?;
-        Ok(format!(
-            "{}{} ({status})",
-            ops(current),
-            self.percent(current)
-        ))
+        let (status, percent) = (workload::status()?, self.percent(current));
+        Ok(format!("{}{percent} ({status})", ops(current)))
     }
 
     fn measure_baseline(&mut self) -> Result<(), FlowError> {
@@ -306,12 +298,10 @@ impl EtcdDemo {
             Some(after) => {
                 let secs = killed_at.elapsed().as_secs_f64();
                 self.election_secs = Some(secs);
-                let terms = (before.term, after.term);
+                let (from, to) = (before.term, after.term);
                 say!(
-                    "{} was elected leader {secs:.1} s after the kill (term {} → {}).",
-                    green(&after.leader),
-                    terms.0,
-                    terms.1
+                    "{} was elected leader {secs:.1} s after the kill (term {from} → {to}).",
+                    green(&after.leader)
                 );
             }
             None => say!("No new leader within {} s.", ELECTION_TIMEOUT.as_secs()),
@@ -510,13 +500,11 @@ impl EtcdDemo {
             Some(new) => {
                 let secs = isolated_at.elapsed().as_secs_f64();
                 self.minority_election_secs = Some(secs);
-                let terms = (before.term, new.term);
+                let (from, to) = (before.term, new.term);
                 say!(
                     "The majority side has a new leader, {}, {secs:.1} s after the isolation \
-                     (term {} → {}).",
-                    green(&new.leader),
-                    terms.0,
-                    terms.1
+                     (term {from} → {to}).",
+                    green(&new.leader)
                 );
             }
             None => {
@@ -530,8 +518,7 @@ impl EtcdDemo {
 
         let (said, refused) = members::write_through(old)?;
         narration::append(said);
-        failure = failure.or(refused);
-        failure.map_or(Ok(()), |why| Err(why.into()))
+        failure.or(refused).map_or(Ok(()), |why| Err(why.into()))
     }
 
     fn summarise(&mut self) -> Result<(), FlowError> {
