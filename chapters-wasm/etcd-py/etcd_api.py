@@ -88,11 +88,14 @@ def parse_members(body: str) -> List[Member]:
     return out
 
 
+def member_name(members: Sequence[Member], id_: int) -> Optional[str]:
+    """The name of the member with `id_`."""
+    return next((m.name for m in members if m.id == id_), None)
+
+
 def leader_name(status: Status, members: Sequence[Member]) -> Optional[str]:
     """The leader's name, if the status names a leader that is in the list."""
-    if status.leader == 0:
-        return None
-    return next((m.name for m in members if m.id == status.leader), None)
+    return member_name(members, status.leader) if status.leader != 0 else None
 
 
 def agreed_leader(statuses: Sequence[Optional[Status]]) -> Optional[Tuple[int, int]]:

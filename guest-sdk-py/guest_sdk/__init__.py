@@ -53,6 +53,9 @@ from .errors import (
     require,
 )
 from .info import Action, Chapter, FlowInfo
+from .markup import Markup, bold, dim, green, red, yellow
+from .narration import say
+from .workload import NewSamples
 from .types import (
     FaultAction,
     Health,
@@ -95,6 +98,14 @@ __all__ = [
     "Response",
     "Level",
     "ShapeSpec",
+    "Markup",
+    "bold",
+    "dim",
+    "green",
+    "red",
+    "yellow",
+    "say",
+    "NewSamples",
     "cluster",
     "log",
     "markup",

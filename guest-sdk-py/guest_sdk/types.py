@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
+
+if TYPE_CHECKING:
+    from .markup import Markup
 
 
 class Level(Enum):
@@ -45,6 +48,12 @@ class NodeState(Enum):
 
     def __str__(self) -> str:
         return self.name.lower()
+
+    def styled(self) -> "Markup":
+        """The state for the audience: green when running, red otherwise."""
+        from .markup import green, red
+
+        return green(self) if self is NodeState.RUNNING else red(self)
 
 
 class Health(Enum):

@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from . import _wit, markup
-from .errors import WorkloadError, context, require
+from . import _wit
+from .errors import Failed, WorkloadError, context, require
+from .markup import Markup, bold
 from .types import OpStat, Sample, Status
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "ops",
     "Baseline",
     "measure_baseline",
+    "NewSamples",
     "Sample",
     "OpStat",
     "Status",
@@ -70,9 +72,9 @@ class Baseline:
     #: read, when the load tool reports percentiles.
     p99_ms: Optional[float] = None
 
-    def describe(self) -> str:
+    def describe(self) -> Markup:
         """One line of narration, e.g. `Baseline: 1234 ops/s, p99 8.0 ms`."""
-        line = f"Baseline: {markup.bold(ops(self.ops_per_sec))}"
+        line = "Baseline: " + bold(ops(self.ops_per_sec))
         if self.p99_ms is not None:
             line += f", p99 {self.p99_ms:.1f} ms"
         return line
@@ -97,3 +99,58 @@ def measure_baseline(timeout: float) -> Baseline:
     measured = Baseline(ops_per_sec, sample.worst_p99_ms() if sample else None)
     narration.append(measured.describe())
     return measured
+
+
+class NewSamples:
+    """A cursor over the host's workload samples: each `next()` returns a
+    sample newer than the last one it returned, waiting for it if need be.
+    No index arithmetic in the flow, and no sample is read twice. The Rust
+    SDK's `workload::NewSamples`.
+
+        samples = NewSamples.from_now()
+        first = samples.next()    # received after `from_now`
+        second = samples.next()   # after `first`
+    """
+
+    #: How long `next` waits for a new sample by default (seconds); the host
+    #: receives one about every second.
+    TIMEOUT = 10.0
+    #: How often it looks for one (seconds).
+    POLL = 0.25
+
+    def __init__(self, seen: Optional[int] = None, timeout: float = TIMEOUT) -> None:
+        #: `t_ms` of the last sample seen; `None`: any sample is new.
+        self.seen = seen
+        self._timeout = timeout
+
+    @classmethod
+    def from_now(cls) -> "NewSamples":
+        """Samples received after the latest one the host has now."""
+        return cls.after(current())
+
+    @classmethod
+    def after(cls, sample: Optional[Sample]) -> "NewSamples":
+        """Samples received after `sample` (every sample when `None`)."""
+        return cls(sample.t_ms if sample is not None else None)
+
+    def timeout(self, seconds: float) -> "NewSamples":
+        """Waits at most `seconds` for each new sample instead."""
+        self._timeout = seconds
+        return self
+
+    def next(self) -> Sample:
+        """The next new sample. Raises `Failed` when none came within the
+        timeout, `Interrupted` when the presenter moved on."""
+        from .timing import poll_until
+
+        seen = self.seen
+
+        def newer() -> Optional[Sample]:
+            sample = current()
+            return sample if sample is not None and (seen is None or sample.t_ms > seen) else None
+
+        sample = poll_until(self._timeout, self.POLL, newer)
+        if sample is None:
+            raise Failed(f"the workload sent no sample for {self._timeout:g} s")
+        self.seen = sample.t_ms
+        return sample

@@ -19,6 +19,8 @@ from guest_sdk import (  # noqa: E402
     Flow,
     FlowInfo,
     Interrupted,
+    Markup,
+    NewSamples,
     Node,
     NodeState,
     Health,
@@ -30,8 +32,10 @@ from guest_sdk import (  # noqa: E402
     _wit,
     context,
     markup,
+    narration,
     recipes,
     require,
+    say,
     timing,
     workload,
 )
@@ -254,15 +258,189 @@ class Calls(unittest.TestCase):
         self.assertEqual(b.percent(617.2), 50.0)
 
 
-class Markup(unittest.TestCase):
-    def test_helpers_escape_brackets_in_user_text(self):
-        self.assertEqual(markup.red("[x]"), "[red][[x][/]")
-        self.assertEqual(markup.bold("ok"), "[bold]ok[/]")
-        self.assertEqual(markup.escape("a[b"), "a[[b")
+class MarkupTests(unittest.TestCase):
+    def test_spans_escape_brackets_in_user_text(self):
+        self.assertEqual(markup.red("[x]").as_str(), "[red][[x][/]")
+        self.assertEqual(markup.bold("ok").as_str(), "[bold]ok[/]")
+        self.assertEqual(markup.escape("a[b").as_str(), "a[[b")
         for tag in ("dim", "green", "yellow", "blue", "cyan"):
-            self.assertEqual(getattr(markup, tag)("t"), f"[{tag}]t[/]")
+            self.assertEqual(getattr(markup, tag)("t").as_str(), f"[{tag}]t[/]")
         with self.assertRaises(ValueError):
             markup.tagged("blink", "x")
+
+    def test_plain_text_of_any_kind_is_escaped_and_markup_is_kept(self):
+        error = "refused: [red]boom[/]"
+        line = "Failed: " + markup.red("no commit") + f" ({error})."
+        self.assertEqual(line.as_str(), "Failed: [red]no commit[/] (refused: [[red]boom[[/]).")
+        self.assertEqual((markup.bold("etcd1") + " leads (term " + 7 + ").").as_str(), "[bold]etcd1[/] leads (term 7).")
+        self.assertEqual(markup.bold(markup.red("x")).as_str(), "[bold][red]x[/][/]")
+        self.assertEqual(Markup.raw("[green]Done.[/]").as_str(), "[green]Done.[/]")
+        self.assertEqual(Markup.text("[bold]x[/]").as_str(), "[[bold]x[[/]")
+        self.assertEqual(
+            Markup.join([markup.bold("etcd1"), "etc[d]2"], ", ").as_str(), "[bold]etcd1[/], etc[[d]2"
+        )
+
+    def test_markup_refuses_to_become_a_str_that_would_show_its_tags(self):
+        with self.assertRaisesRegex(TypeError, "cannot be formatted into a str"):
+            f"Killed {markup.red('db1')}."
+        with self.assertRaises(TypeError):
+            str(markup.bold("x"))
+
+    def test_format_escapes_everything_but_markup_arguments(self):
+        got = markup.format(
+            "{} [{}] {:.1f} s: {why} {:>5}|{}", "etcd1", markup.bold("etcd2"), 2.345, 42, markup.red("[!]"), why="[red]x[/]"
+        )
+        self.assertEqual(got.as_str(), "etcd1 [[[bold]etcd2[/]] 2.3 s: [[red]x[[/]    42|[red][[!][/]")
+        said = []
+        with mock.patch.object(_wit, "narration_append", side_effect=said.append):
+            say("{} leads (term {}).", markup.bold("e[1]"), 3)
+            narration.append("plain [text]")
+            narration.append(markup.green("up"))
+        self.assertEqual(said, ["[bold]e[[1][/] leads (term 3).", "plain [[text]", "[green]up[/]"])
+
+    def test_a_node_state_is_green_when_running_and_red_otherwise(self):
+        self.assertEqual(NodeState.RUNNING.styled().as_str(), "[green]running[/]")
+        self.assertEqual(NodeState.EXITED.styled().as_str(), "[red]exited[/]")
+
+
+class FakeClock:
+    """A clock that moves only when the flow waits; the presenter moves on
+    at wait number `interrupt_at`, if given."""
+
+    def __init__(self, interrupt_at=None):
+        self.now = 0.0
+        self.waits = 0
+        self.interrupt_at = interrupt_at
+
+    def sleep(self, ms):
+        self.waits += 1
+        self.now += ms / 1000
+        return self.waits != self.interrupt_at
+
+    def __enter__(self):
+        self._patches = [
+            mock.patch.object(_wit, "timing_sleep", side_effect=self.sleep),
+            mock.patch("guest_sdk.timing.time.monotonic", side_effect=lambda: self.now),
+        ]
+        for p in self._patches:
+            p.start()
+        return self
+
+    def __exit__(self, *exc):
+        for p in self._patches:
+            p.stop()
+
+
+class Helpers(unittest.TestCase):
+    def test_poll_returns_the_first_value_without_waiting_more(self):
+        answers = iter([None, None, "etcd2"])
+        with FakeClock() as clock:
+            self.assertEqual(timing.poll_until(10, 1, lambda: next(answers)), "etcd2")
+        self.assertEqual(clock.waits, 2)
+
+    def test_poll_gives_up_at_the_deadline_after_a_last_look(self):
+        asked = []
+        with FakeClock() as clock:
+            self.assertIsNone(timing.poll_until(2.5, 1, lambda: asked.append(clock.now)))
+        self.assertEqual(asked, [0.0, 1.0, 2.0, 2.5])
+
+    def test_an_interrupted_wait_ends_the_poll_as_interrupted(self):
+        with FakeClock(interrupt_at=2) as clock:
+            with self.assertRaises(Interrupted):
+                timing.poll_until(10, 1, lambda: None)
+        self.assertEqual(clock.waits, 2)
+
+    def test_only_a_cancelled_countdown_says_fault_cancelled(self):
+        said = []
+        with mock.patch.object(_wit, "narration_append", side_effect=said.append):
+            with mock.patch.object(_wit, "timing_countdown", return_value=False):
+                with self.assertRaises(Interrupted):
+                    recipes.count_down_to_fault(3, "Slowing in")
+            with mock.patch.object(_wit, "timing_countdown", return_value=True):
+                recipes.count_down_to_fault(3, "Slowing in")
+        self.assertEqual(said, ["Fault cancelled."])
+
+    def scoped(self, body_raises=None, undo_raises=None, apply_raises=None):
+        """Runs a scoped fault whose steps record themselves."""
+        node = Node("etcd1", "p-etcd1-1", "c0ffee", NodeState.RUNNING, Health.NONE)
+        steps, said = [], []
+
+        def apply():
+            steps.append("apply")
+            if apply_raises:
+                raise apply_raises
+            return node
+
+        def undo(n):
+            self.assertIs(n, node)
+            steps.append("undo")
+            if undo_raises:
+                raise undo_raises
+
+        def undo_after(target, ms):
+            steps.append(f"net {ms}")
+            return [node]
+
+        with mock.patch.object(_wit, "cluster_undo_after", side_effect=undo_after), mock.patch.object(
+            _wit, "narration_append", side_effect=said.append
+        ), mock.patch.object(_wit, "log"):
+            try:
+                with recipes.scoped_fault(apply, 60, undo) as n:
+                    self.assertIs(n, node)
+                    steps.append("body")
+                    if body_raises:
+                        raise body_raises
+            except BaseException as e:  # noqa: B902 - the test looks at what came out
+                return e, steps, said
+        return None, steps, said
+
+    def test_a_scoped_fault_is_undone_after_its_block(self):
+        error, steps, said = self.scoped()
+        self.assertIsNone(error)
+        self.assertEqual(steps, ["apply", "net 60000", "body", "undo"])
+        self.assertEqual(said, ["[dim](Safety net: the host undoes it in 60 s whatever happens.)[/]"])
+
+    def test_a_failed_or_interrupted_block_still_has_its_fault_undone(self):
+        error, steps, _ = self.scoped(body_raises=Failed("no p99"))
+        self.assertEqual((type(error), str(error)), (Failed, "no p99"))
+        self.assertEqual(steps, ["apply", "net 60000", "body", "undo"])
+        error, steps, _ = self.scoped(body_raises=Interrupted())
+        self.assertIsInstance(error, Interrupted)
+        self.assertEqual(steps, ["apply", "net 60000", "body", "undo"])
+
+    def test_a_fault_that_was_not_applied_is_neither_run_nor_undone(self):
+        error, steps, _ = self.scoped(apply_raises=ClusterError("not-permitted", "etcd1"))
+        self.assertIsInstance(error, ClusterError)
+        self.assertEqual(steps, ["apply"])
+
+    def test_a_failed_undo_is_the_news_and_says_the_host_will_undo_it(self):
+        error, _, _ = self.scoped(undo_raises=ClusterError("failed", "gone"))
+        self.assertEqual(
+            str(error), "could not undo the fault on etcd1 (the host undoes it when the show ends): Docker refused: gone"
+        )
+        error, _, _ = self.scoped(undo_raises=Interrupted())
+        self.assertIsInstance(error, Interrupted)
+
+    def test_the_cursor_yields_each_sample_newer_than_the_last_once(self):
+        from guest_sdk import Sample
+
+        latest = iter([5, 5, 6, 6, 6, 9])
+        with FakeClock() as clock, mock.patch.object(
+            _wit, "workload_current", side_effect=lambda: Sample(next(latest), 1.0, 0.0, [])
+        ):
+            samples = NewSamples.after(Sample(5, 1.0, 0.0, []))
+            self.assertEqual(samples.next().t_ms, 6)
+            self.assertEqual(samples.next().t_ms, 9)
+        self.assertEqual(clock.waits, 4)
+
+    def test_without_a_start_any_sample_is_new_and_silence_fails_with_a_sentence(self):
+        from guest_sdk import Sample
+
+        with FakeClock(), mock.patch.object(_wit, "workload_current", return_value=Sample(1, 1.0, 0.0, [])):
+            samples = NewSamples.after(None).timeout(2)
+            self.assertEqual(samples.next().t_ms, 1)
+            with self.assertRaisesRegex(Failed, "^the workload sent no sample for 2 s$"):
+                samples.next()
 
 
 class Shape(unittest.TestCase):

@@ -350,9 +350,25 @@ impl fmt::Display for NodeState {
     }
 }
 
+impl NodeState {
+    /// The state for the audience: green when running, red otherwise.
+    pub fn styled(self) -> crate::markup::Markup {
+        match self {
+            NodeState::Running => crate::markup::green(self),
+            _ => crate::markup::red(self),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_running_node_is_green_and_any_other_state_red() {
+        assert_eq!(NodeState::Running.styled().as_str(), "[green]running[/]");
+        assert_eq!(NodeState::Exited.styled().as_str(), "[red]exited[/]");
+    }
 
     #[test]
     fn a_new_shape_spec_shapes_nothing_and_the_builder_sets_every_field() {

@@ -41,11 +41,12 @@ pub use info::{Action, Chapter, FlowInfo};
 /// Everything a flow usually needs, in one `use`.
 pub mod prelude {
     pub use crate::cluster::{self, ClusterError, Node, NodeState, ShapeSpec, Target};
+    pub use crate::markup::{Markup, bold, dim, green, red, yellow};
     pub use crate::probe::{self, ProbeError};
-    pub use crate::workload::{self, Sample, Status, WorkloadError};
+    pub use crate::workload::{self, NewSamples, Sample, Status, WorkloadError};
     pub use crate::{
         Action, Chapter, Context, FaultAction, Flow, FlowError, FlowInfo, export_flow, log, markup,
-        narration, recipes, timing,
+        narration, recipes, say, timing,
     };
 }
 

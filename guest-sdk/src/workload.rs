@@ -2,10 +2,11 @@
 //! Needs `FlowInfo::reads_workload()`.
 
 use crate::bindings::demo::flow::workload as raw;
+use crate::markup::{Markup, bold};
 use crate::{Context, FlowError};
 pub use raw::{OpStat, Sample, Status, WorkloadError};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The latest sample.
 pub fn current() -> Result<Option<Sample>, WorkloadError> {
@@ -61,16 +62,95 @@ pub fn measure_baseline(timeout: Duration) -> Result<Baseline, FlowError> {
         ops_per_sec,
         p99_ms: sample.as_ref().and_then(Sample::worst_p99_ms),
     };
-    crate::narration::append(&measured.describe());
+    crate::narration::append(measured.describe());
     Ok(measured)
+}
+
+/// A cursor over the host's workload samples: each [`NewSamples::next`]
+/// returns a sample newer than the last one it returned, waiting for it if
+/// need be. No index arithmetic in the flow, and no sample is read twice.
+///
+/// ```no_run
+/// # use guest_sdk::prelude::*;
+/// # fn chapter() -> Result<(), FlowError> {
+/// let mut samples = workload::NewSamples::from_now()?;
+/// let first = samples.next()?; // received after `from_now`
+/// let second = samples.next()?; // after `first`
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct NewSamples {
+    /// `t_ms` of the last sample seen; `None`: any sample is new.
+    seen: Option<u64>,
+    timeout: Duration,
+}
+
+impl NewSamples {
+    /// How long [`NewSamples::next`] waits for a new sample by default; the
+    /// host receives one about every second.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+    /// How often it looks for one.
+    pub const POLL: Duration = Duration::from_millis(250);
+
+    /// Samples received after the latest one the host has now.
+    pub fn from_now() -> Result<Self, WorkloadError> {
+        Ok(Self::after(current()?.as_ref()))
+    }
+
+    /// Samples received after `sample` (every sample when `None`).
+    pub fn after(sample: Option<&Sample>) -> Self {
+        NewSamples {
+            seen: sample.map(|s| s.t_ms),
+            timeout: Self::TIMEOUT,
+        }
+    }
+
+    /// Waits at most `timeout` for each new sample instead.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The next new sample. Fails when none came within the timeout;
+    /// `Err(Interrupted)` when the presenter moved on.
+    // Not an `Iterator`: the stream never ends, it waits and can fail, so
+    // `Option<Result<…>>` would only add a case no caller has.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Sample, FlowError> {
+        let started = Instant::now();
+        self.next_with(
+            || Ok(current()?),
+            || started.elapsed(),
+            crate::timing::sleep,
+        )
+    }
+
+    pub(crate) fn next_with(
+        &mut self,
+        mut latest: impl FnMut() -> Result<Option<Sample>, FlowError>,
+        elapsed: impl FnMut() -> Duration,
+        wait: impl FnMut(Duration) -> bool,
+    ) -> Result<Sample, FlowError> {
+        let seen = self.seen;
+        let check = || Ok(latest()?.filter(|s| seen.is_none_or(|t| s.t_ms > t)));
+        let sample = crate::timing::poll_with(self.timeout, Self::POLL, check, elapsed, wait)?
+            .ok_or_else(|| {
+                format!(
+                    "the workload sent no sample for {} s",
+                    self.timeout.as_secs()
+                )
+            })?;
+        self.seen = Some(sample.t_ms);
+        Ok(sample)
+    }
 }
 
 impl Baseline {
     /// One line of narration, e.g. `Baseline: 1234 ops/s, p99 8 ms`.
-    pub fn describe(&self) -> String {
-        let mut line = format!("Baseline: {}", crate::markup::bold(&ops(self.ops_per_sec)));
+    pub fn describe(&self) -> Markup {
+        let mut line = "Baseline: " + bold(ops(self.ops_per_sec));
         if let Some(p99) = self.p99_ms {
-            line.push_str(&format!(", p99 {p99:.1} ms"));
+            line += format!(", p99 {p99:.1} ms");
         }
         line
     }
@@ -117,5 +197,86 @@ impl fmt::Display for Status {
             Status::Normal => "normal",
             Status::Degraded => "degraded",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timing::tests::FakeClock;
+
+    fn sample(t_ms: u64) -> Sample {
+        Sample {
+            t_ms,
+            ops_per_sec: 100.0,
+            failures_per_sec: 0.0,
+            ops: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_cursor_yields_each_sample_newer_than_the_last_once() {
+        // What the host holds as "latest" at each look.
+        let latest = [Some(5), Some(5), Some(6), Some(6), Some(6), Some(9)];
+        let mut looks = latest.iter();
+        let clock = FakeClock::new(None);
+        let mut samples = NewSamples::after(Some(&sample(5)));
+        let mut next = || {
+            samples.next_with(
+                || Ok(looks.next().copied().flatten().map(sample)),
+                || clock.now.get(),
+                |d| clock.wait(d),
+            )
+        };
+        assert_eq!(next().map(|s| s.t_ms), Ok(6));
+        assert_eq!(next().map(|s| s.t_ms), Ok(9));
+        assert_eq!(clock.waits.get(), 4, "it waited while nothing was new");
+    }
+
+    #[test]
+    fn without_a_start_any_sample_is_new_and_silence_fails_with_a_sentence() {
+        let clock = FakeClock::new(None);
+        let mut samples = NewSamples::after(None).timeout(Duration::from_secs(2));
+        let first = samples.next_with(
+            || Ok(Some(sample(1))),
+            || clock.now.get(),
+            |d| clock.wait(d),
+        );
+        assert_eq!(first.map(|s| s.t_ms), Ok(1));
+        let silent = samples.next_with(
+            || Ok(Some(sample(1))),
+            || clock.now.get(),
+            |d| clock.wait(d),
+        );
+        assert_eq!(
+            silent.map(|s| s.t_ms),
+            Err(FlowError::Failed(
+                "the workload sent no sample for 2 s".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn an_interruption_while_waiting_for_a_sample_is_one() {
+        let clock = FakeClock::new(Some(1));
+        let mut samples = NewSamples::after(Some(&sample(3)));
+        let got = samples.next_with(
+            || Ok(Some(sample(3))),
+            || clock.now.get(),
+            |d| clock.wait(d),
+        );
+        assert_eq!(got.map(|s| s.t_ms), Err(FlowError::Interrupted));
+    }
+
+    #[test]
+    fn the_baseline_line_escapes_nothing_it_should_not() {
+        let b = Baseline {
+            ops_per_sec: 1234.4,
+            p99_ms: Some(8.04),
+        };
+        assert_eq!(
+            b.describe().as_str(),
+            "Baseline: [bold]1234 ops/s[/], p99 8.0 ms"
+        );
     }
 }

@@ -64,10 +64,12 @@ pub fn parse_members(body: &str) -> Result<Vec<Member>, String> {
 
 /// The leader's name, if the status names a leader that is in the list.
 pub fn leader_name(status: &Status, members: &[Member]) -> Option<String> {
-    members
-        .iter()
-        .find(|m| status.leader != 0 && m.id == status.leader)
-        .map(|m| m.name.clone())
+    member_name(members, status.leader).filter(|_| status.leader != 0)
+}
+
+/// The name of the member with `id`.
+pub fn member_name(members: &[Member], id: u64) -> Option<String> {
+    members.iter().find(|m| m.id == id).map(|m| m.name.clone())
 }
 
 /// The leader every member names, with its own term, when every member

@@ -1,8 +1,19 @@
 //! Latency figures from the host's workload samples, as the slow-leader
-//! chapter compares them. Pure, so it is tested natively
-//! (`cargo test -p etcd-flow`).
+//! chapter compares them. The rules are pure, so they are tested natively
+//! (`cargo test -p etcd-flow`); the two readers at the end take them to the
+//! host's samples.
 
-use guest_sdk::workload::Sample;
+use guest_sdk::prelude::*;
+use std::time::Duration;
+
+/// One-second samples whose median p99 is compared, before and during.
+const P99_SAMPLES: usize = 3;
+/// Samples without a successful operation tolerated while collecting them.
+const P99_SKIPS: usize = 5;
+/// How long p99 gets to come back near its earlier value after `unshape`.
+const P99_RECOVERY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Consecutive samples near the earlier p99 that count as "back".
+const P99_BACK_SAMPLES: usize = 2;
 
 /// A p99 at most this many times the earlier one counts as "near" it…
 const NEAR_FACTOR: f64 = 1.5;
@@ -44,6 +55,47 @@ pub fn near(before_ms: f64, now_ms: f64) -> bool {
 pub fn list_ms(figures: &[f64]) -> String {
     let each: Vec<String> = figures.iter().map(|f| format!("{f:.1}")).collect();
     format!("{} ms", each.join(", "))
+}
+
+/// The median p99 (ms) of the successful writes of the next
+/// [`P99_SAMPLES`] new samples that have some, and those figures.
+pub fn median_p99(samples: &mut NewSamples) -> Result<(f64, Vec<f64>), FlowError> {
+    let mut figures = Vec::with_capacity(P99_SAMPLES);
+    let mut skipped = 0;
+    while figures.len() < P99_SAMPLES {
+        match ok_p99_ms(&samples.next()?) {
+            Some(p99) => figures.push(p99),
+            None if skipped < P99_SKIPS => skipped += 1,
+            None => {
+                let n = P99_SKIPS + 1;
+                return Err(
+                    format!("{n} workload samples without a p99 of successful operations").into(),
+                );
+            }
+        }
+    }
+    Ok((median(&figures).context("no p99 figures")?, figures))
+}
+
+/// Waits until [`P99_BACK_SAMPLES`] new samples in a row have a p99 near
+/// `before_ms`; returns the last one. Fails after [`P99_RECOVERY_TIMEOUT`]
+/// with the last figure seen.
+pub fn wait_p99_back(before_ms: f64, samples: &mut NewSamples) -> Result<f64, FlowError> {
+    let (mut streak, mut last) = (0, None);
+    // No pause between looks: each waits for the next sample.
+    let back = timing::poll_until(P99_RECOVERY_TIMEOUT, Duration::ZERO, || {
+        let p99 = ok_p99_ms(&samples.next()?);
+        let near_before = p99.is_some_and(|ms| near(before_ms, ms));
+        streak = if near_before { streak + 1 } else { 0 };
+        last = p99.or(last);
+        Ok(p99.filter(|_| streak >= P99_BACK_SAMPLES))
+    })?;
+    back.ok_or_else(|| {
+        let last = last.map_or("none".to_string(), |ms| format!("{ms:.1} ms"));
+        let secs = P99_RECOVERY_TIMEOUT.as_secs();
+        format!("p99 did not come back near {before_ms:.1} ms within {secs} s (last: {last})")
+            .into()
+    })
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ fn pd_stores_or_say_why() -> Result<Option<Vec<pd::Store>>, FlowError> {
         Ok(stores) => Ok(Some(stores)),
         Err(FlowError::Interrupted) => Err(FlowError::Interrupted),
         Err(why) => {
-            narration::append(&format!("PD's store view is unavailable: {why}"));
+            narration::append(format!("PD's store view is unavailable: {why}"));
             Ok(None)
         }
     }
@@ -174,23 +174,20 @@ fn narrate_stores(stores: &[pd::Store]) {
             "Disconnected" => markup::yellow(&store.state),
             _ => markup::red(&store.state),
         };
-        narration::append(&format!(
-            "PD: store {} ({}) {state}, {} leaders / {} regions",
-            store.id,
-            store.service(),
-            store.leader_count,
-            store.region_count
-        ));
+        narration::append(
+            format!("PD: store {} ({}) ", store.id, store.service())
+                + state
+                + format!(
+                    ", {} leaders / {} regions",
+                    store.leader_count, store.region_count
+                ),
+        );
     }
 }
 
 fn show_cluster() -> Result<(), FlowError> {
     for node in cluster::list_nodes()? {
-        let state = match node.state {
-            NodeState::Running => markup::green(&node.state.to_string()),
-            _ => markup::red(&node.state.to_string()),
-        };
-        narration::append(&format!("{:<8} {state}", node.service));
+        narration::append(format!("{:<8} ", node.service) + node.state.styled());
     }
     if let Some(stores) = pd_stores_or_say_why()? {
         narrate_stores(&stores);
@@ -236,25 +233,22 @@ impl TikvDemo {
                 let current = sample.as_ref().map_or(0.0, |s| s.ops_per_sec);
                 self.dip_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
                 self.p99_during_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
-                let mut line = format!(
-                    "Throughput fell to {}{}",
-                    markup::red(&ops(current)),
-                    self.percent(current)
-                );
+                let mut line =
+                    "Throughput fell to " + markup::red(ops(current)) + self.percent(current);
                 if let Some(p99) = self.p99_during_ms {
-                    line.push_str(&format!(", p99 {p99:.0} ms"));
+                    line += format!(", p99 {p99:.0} ms");
                 }
                 if let Some(after) = self.dip_after {
-                    line.push_str(&format!(", {after:.1} s after the kill"));
+                    line += format!(", {after:.1} s after the kill");
                 }
-                narration::append(&format!("{line}."));
+                narration::append(line + ".");
             }
             Err(WorkloadError::Timeout) => {
                 let current = workload::current()
                     .ok()
                     .flatten()
                     .map_or(0.0, |s| s.ops_per_sec);
-                narration::append(&format!(
+                narration::append(format!(
                     "The cluster absorbed the loss: throughput stayed at {} (never below half of the baseline).",
                     ops(current)
                 ));
@@ -282,12 +276,11 @@ impl TikvDemo {
                     .map(|at| format!(" {:.0} s after the kill", at.elapsed().as_secs_f64()))
                     .unwrap_or_default();
                 narrate_stores(&stores);
-                narration::append(&format!(
-                    "PD calls store {} {}{since}: {}.",
-                    store.id,
-                    markup::yellow(&store.state),
-                    store.meaning()
-                ));
+                narration::append(
+                    format!("PD calls store {} ", store.id)
+                        + markup::yellow(&store.state)
+                        + format!("{since}: {}.", store.meaning()),
+                );
                 if store.state == "Disconnected" {
                     narration::append(
                         "It would call it Down only after max-store-down-time (30 min by default) \
@@ -300,7 +293,7 @@ impl TikvDemo {
             }
             if started.elapsed() > PD_DISCONNECT_WAIT {
                 let state = dead.map_or("not listed", |s| s.state.as_str());
-                narration::append(&format!(
+                narration::append(format!(
                     "After {} s PD still reports {}: {state}.",
                     PD_DISCONNECT_WAIT.as_secs(),
                     victim.service
@@ -311,7 +304,7 @@ impl TikvDemo {
         }
         if let Some(low) = trough() {
             self.trough = Some(low);
-            narration::append(&format!(
+            narration::append(format!(
                 "Lowest one-second throughput so far: {}{}.",
                 ops(low),
                 self.percent(low)
@@ -332,11 +325,14 @@ impl TikvDemo {
         let current = sample.as_ref().map_or(0.0, |s| s.ops_per_sec);
         self.p99_after_ms = sample.as_ref().and_then(|s| s.worst_p99_ms());
         self.recovered_after = self.killed_at.map(|at| at.elapsed().as_secs_f64());
-        narration::append(&format!(
-            "Throughput is back to {} {:.1} s after the restart.",
-            markup::green(&ops(current)),
-            started.elapsed().as_secs_f64()
-        ));
+        narration::append(
+            "Throughput is back to "
+                + markup::green(ops(current))
+                + format!(
+                    " {:.1} s after the restart.",
+                    started.elapsed().as_secs_f64()
+                ),
+        );
         if let Some(stores) = pd_stores_or_say_why()? {
             narrate_stores(&stores);
         }
@@ -347,18 +343,18 @@ impl TikvDemo {
         let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} ms"));
         let secs = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1} s"));
         if let Some(b) = self.baseline {
-            narration::append(&b.describe());
+            narration::append(b.describe());
         }
         if let Some(low) = self.trough {
-            narration::append(&format!("Dip: {}{}", ops(low), self.percent(low)));
+            narration::append(format!("Dip: {}{}", ops(low), self.percent(low)));
         }
-        narration::append(&format!(
+        narration::append(format!(
             "p99: before {}, during {}, after {}",
             ms(self.baseline.and_then(|b| b.p99_ms)),
             ms(self.p99_during_ms),
             ms(self.p99_after_ms)
         ));
-        narration::append(&format!(
+        narration::append(format!(
             "Degraded after {}; back to normal {} after the kill.",
             secs(self.dip_after),
             secs(self.recovered_after)

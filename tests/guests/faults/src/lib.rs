@@ -138,7 +138,7 @@ fn soak() -> Result<(), FlowError> {
         let node = cluster::start(&node.target())?;
         wait(&node, NodeState::Running)?;
         if cycle == 1 || cycle == SOAK_CYCLES {
-            narration::append(&format!("soak cycle {cycle} done"));
+            narration::append(format!("soak cycle {cycle} done"));
             timing::pause(MARKER_HOLD)?;
         }
     }

@@ -52,7 +52,8 @@ impl Flow for Escapes {
                     .narration(&evil("narration"))
                     .key_hint(&format!("hint{}", PAYLOADS[1]))
                     .action(|_| {
-                        narration::append(&evil("appended"));
+                        // Raw: the host, not the SDK, must make these bytes harmless.
+                        narration::append(Markup::raw(&evil("appended")));
                         narration::badge(&evil("badge"), Level::Warning);
                         log::warn(&evil("logged"));
                         println!("{}", evil("stdout"));

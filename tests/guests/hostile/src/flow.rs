@@ -75,9 +75,9 @@ const CHAPTERS: &[(&str, Action<Hostile>)] = &[
     }),
     ("Giant narration", |_| {
         // 1.5 MiB: within one call's budget, shown cut to 64 KiB.
-        narration::set(&"x".repeat(3 << 19));
+        narration::set(Markup::raw("x".repeat(3 << 19)));
         // 10 MiB: over it, refused before it is copied.
-        narration::set(&"y".repeat(10 << 20));
+        narration::set(Markup::raw("y".repeat(10 << 20)));
         Ok(())
     }),
     ("Memory bomb", |_| {

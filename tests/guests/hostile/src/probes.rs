@@ -107,7 +107,7 @@ fn report(name: &str, urls: &[&str]) -> String {
             Ok(response) => format!("status {}", response.status),
             Err(e) => e.message(),
         };
-        narration::append(&markup::escape(&format!("{name} {i} => {got}")));
+        narration::append(format!("{name} {i} => {got}"));
         // Within the host's narration rate.
         timing::sleep(Duration::from_millis(20));
     }
