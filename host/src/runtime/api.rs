@@ -194,9 +194,18 @@ impl HostApi {
 
     /// Runs `server`, the part of an I/O call that waits on Docker or a
     /// probe server, and books its time as the host's, not the flow's.
-    async fn on_server<T>(&mut self, server: impl std::future::Future<Output = T>) -> T {
+    /// Cancelling the chapter drops it and gives `interrupted`: quit and
+    /// skip never wait on a server.
+    async fn on_server<T>(
+        &mut self,
+        server: impl std::future::Future<Output = T>,
+        interrupted: T,
+    ) -> T {
         let started = Instant::now();
-        let result = server.await;
+        let result = tokio::select! {
+            _ = self.cancel.cancelled() => interrupted,
+            result = server => result,
+        };
         if let CallKind::Io { external } = &mut self.call_kind {
             *external += started.elapsed();
         }
@@ -392,14 +401,8 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        let cancel = self.cancel.clone();
-        self.on_server(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
-                nodes = cluster.refresh() => nodes,
-            }
-        })
-        .await
+        self.on_server(cluster.refresh(), Err(ClusterError::Interrupted))
+            .await
     }
 
     /// `kill` with the flow's spelling of a signal: only signals that end a
@@ -441,13 +444,10 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        let cancel = self.cancel.clone();
-        self.on_server(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
-                result = cluster.act(&target, action, &permitted) => result,
-            }
-        })
+        self.on_server(
+            cluster.act(&target, action, &permitted),
+            Err(ClusterError::Interrupted),
+        )
         .await
     }
 
@@ -482,13 +482,10 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
-        let cancel = self.cancel.clone();
-        self.on_server(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => Err(ClusterError::Interrupted),
-                result = cluster.undo_after(&target, after, &permitted) => result,
-            }
-        })
+        self.on_server(
+            cluster.undo_after(&target, after, &permitted),
+            Err(ClusterError::Interrupted),
+        )
         .await
     }
 
@@ -536,14 +533,7 @@ impl HostApi {
         };
         // Cancelling drops the Docker lookup and the request alike: quit
         // never waits on a probe.
-        let cancel = self.cancel.clone();
-        self.on_server(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => Err(ProbeError::Interrupted),
-                result = exchange => result,
-            }
-        })
-        .await
+        self.on_server(exchange, Err(ProbeError::Interrupted)).await
     }
 
     // The author's log.

@@ -88,19 +88,12 @@ const CHAPTERS: &[(&str, Action<Blocking>)] = &[
 
 impl Flow for Blocking {
     fn describe(&self) -> FlowInfo<Self> {
-        let mut info = FlowInfo::new("blocking", "0.1.0")
+        let info = FlowInfo::new("blocking", "0.1.0")
             .description("Never returns from a chapter, in several ways")
             .grant_faults("etcd1", &[FaultAction::Kill])
             .http_probe(HANGING_SERVER)
             .reads_workload();
-        for &(title, action) in CHAPTERS {
-            info = info.chapter(
-                Chapter::new(title)
-                    .narration(&format!("Stuck: {title}"))
-                    .action(action),
-            );
-        }
-        info
+        crate::one_chapter_each(info, "Stuck", CHAPTERS)
     }
 }
 

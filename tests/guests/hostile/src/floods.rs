@@ -104,17 +104,10 @@ struct Floods;
 
 impl Flow for Floods {
     fn describe(&self) -> FlowInfo<Self> {
-        let mut info = FlowInfo::new("floods", "0.1.0")
+        let info = FlowInfo::new("floods", "0.1.0")
             .description("Asks the host for too much, one way per chapter")
             .reads_workload();
-        for &(title, action) in CHAPTERS {
-            info = info.chapter(
-                Chapter::new(title)
-                    .narration(&format!("Trying: {title}"))
-                    .action(action),
-            );
-        }
-        info
+        crate::one_chapter_each(info, "Trying", CHAPTERS)
     }
 }
 

@@ -125,14 +125,7 @@ impl Flow for Hostile {
             // Would run a command on the presenter's machine.
             info = info.default_workload("cmd:touch /tmp/hostile-cmd-workload-ran");
         }
-        for &(title, action) in CHAPTERS {
-            info = info.chapter(
-                Chapter::new(title)
-                    .narration(&format!("Trying: {title}"))
-                    .action(action),
-            );
-        }
-        info
+        crate::one_chapter_each(info, "Trying", CHAPTERS)
     }
 }
 

@@ -22,6 +22,36 @@ mod lifting;
 #[cfg(feature = "describe-bomb")]
 mod describe_bomb;
 
+/// `info` with one chapter per `(title, action)`, each narrating
+/// "`verb`: title": the shape every misbehaving pack here shares.
+#[cfg(any(
+    feature = "blocking",
+    feature = "floods",
+    feature = "lifting",
+    not(any(
+        feature = "api-v9",
+        feature = "other-world",
+        feature = "escapes",
+        feature = "probes",
+        feature = "no-imports",
+        feature = "describe-bomb",
+    ))
+))]
+fn one_chapter_each<F: guest_sdk::Flow>(
+    mut info: guest_sdk::FlowInfo<F>,
+    verb: &str,
+    chapters: &[(&str, guest_sdk::Action<F>)],
+) -> guest_sdk::FlowInfo<F> {
+    for &(title, action) in chapters {
+        info = info.chapter(
+            guest_sdk::Chapter::new(title)
+                .narration(&format!("{verb}: {title}"))
+                .action(action),
+        );
+    }
+    info
+}
+
 #[cfg(feature = "escapes")]
 mod escapes;
 

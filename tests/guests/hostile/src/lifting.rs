@@ -117,16 +117,9 @@ struct Lifting;
 
 impl Flow for Lifting {
     fn describe(&self) -> FlowInfo<Self> {
-        let mut info = FlowInfo::new("lifting", "0.1.0")
+        let info = FlowInfo::new("lifting", "0.1.0")
             .description("Makes the host copy too much, one way per chapter");
-        for &(title, action) in CHAPTERS {
-            info = info.chapter(
-                Chapter::new(title)
-                    .narration(&format!("Trying: {title}"))
-                    .action(action),
-            );
-        }
-        info
+        crate::one_chapter_each(info, "Trying", CHAPTERS)
     }
 }
 
