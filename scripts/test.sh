@@ -8,4 +8,6 @@ scripts/setup.sh
 scripts/build-flows.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# Import cycles among the host's modules, at any depth (exits 1 on one).
+python3 scripts/module-cycles.py
 cargo test --workspace -- --test-threads=1

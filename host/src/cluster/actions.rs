@@ -194,7 +194,7 @@ mod tests {
                             .act(target, ContainerAction::Kill { signal }, &anything)
                             .await
                     }
-                    Err(refused) => Err(refused),
+                    Err(refused) => Err(refused.into()),
                 }
             }
         };

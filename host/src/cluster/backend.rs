@@ -11,7 +11,7 @@
 
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
-use super::netfault::helper::HelperOutput;
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;

@@ -7,7 +7,7 @@ use super::backend::{Backend, Change, Liveness, Scope};
 use super::docker::{Engine, Filters, node_from_summary, published_in};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
-use super::netfault::helper::HelperOutput;
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;

@@ -228,6 +228,13 @@ pub enum ClusterError {
     Unsupported(String),
 }
 
+/// A `kill` spelling that ends in no undoable fault is a failed action.
+impl From<super::signal::Refused> for ClusterError {
+    fn from(refused: super::signal::Refused) -> Self {
+        ClusterError::Failed(refused.0)
+    }
+}
+
 /// An action the host performed on a container for the flow.
 #[derive(Debug, Clone, Serialize)]
 pub struct Performed {

@@ -3,7 +3,7 @@
 //! helper image's own tools, and what restore leaves is read back from the
 //! target's namespace by a helper, never from the ledger.
 
-use super::helper::DEFAULT_IMAGE;
+use crate::cluster::docker::helper::{self, DEFAULT_IMAGE};
 use crate::cluster::ledger::{Ledger, UndoAction};
 use crate::cluster::model::{NetworkAction, NodeState, ShapeSpec, Target};
 use crate::cluster::{Cluster, Node};
@@ -487,7 +487,7 @@ async fn the_netem_path_where_the_kernel_has_it_with_docker() {
         return;
     };
     let docker = bollard::Docker::connect_with_defaults().unwrap();
-    let found = super::helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
+    let found = helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
         .await
         .unwrap();
     let etcd1 = Target::Service("etcd1".into());

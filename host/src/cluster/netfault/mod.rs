@@ -2,9 +2,10 @@
 //! (netem-like delay, jitter, loss, bandwidth…) and `isolate` (a partial
 //! partition), each planned as exact commands (`plan`), its undo written to
 //! the ledger before anything changes, and applied by a helper container
-//! (`helper`). The spec a flow sends is checked first (`spec`).
+//! (`docker::helper` on Docker). The spec a flow sends is checked first
+//! (`spec`); `output` is what a finished helper said.
 
-pub mod helper;
+pub mod output;
 pub mod plan;
 pub mod spec;
 pub mod sweep;
@@ -191,7 +192,7 @@ impl Cluster {
         target_id: &str,
         verb: &str,
         steps: &[Vec<String>],
-    ) -> Result<helper::HelperOutput, ClusterError> {
+    ) -> Result<output::HelperOutput, ClusterError> {
         let plan = serde_json::json!({ "steps": steps }).to_string();
         let argv = vec![verb.into(), "--plan".into(), plan];
         self.backend.run_netfault(target_id, argv).await

@@ -22,13 +22,13 @@ pub mod remote;
 pub mod tasks;
 
 use super::backend::{Backend, Change, Liveness, Scope};
+use super::docker::error::docker_error;
 use super::docker::{
-    Engine, Filters, docker_error, follow_options, health_from_status, node_state,
-    until_first_error,
+    Engine, Filters, follow_options, health_from_status, node_state, until_first_error,
 };
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
-use super::netfault::helper::HelperOutput;
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;

@@ -11,9 +11,10 @@
 //! Every helper service carries our labels, so a restore (or `host
 //! recover`) finds a delayer left by a killed presenter.
 
-use crate::cluster::docker::docker_error;
+use crate::cluster::docker::error::docker_error;
+use crate::cluster::docker::helper::PROJECT_LABEL;
 use crate::cluster::model::ClusterError;
-use crate::cluster::netfault::helper::{HelperOutput, PROJECT_LABEL};
+use crate::cluster::netfault::output::HelperOutput;
 use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
 use bollard::container::LogOutput;

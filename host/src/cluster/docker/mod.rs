@@ -4,10 +4,13 @@
 //! Docker's answers mean in the cluster's terms. Which containers are nodes,
 //! and what their services are called, is each backend's business.
 
+pub mod error;
+pub mod helper;
+
 use super::backend::Liveness;
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
-use super::netfault::helper::{self, HelperOutput, Namespace};
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use bollard::Docker;
@@ -21,8 +24,10 @@ use bollard::query_parameters::{
     InspectContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
     RestartContainerOptions, StartContainerOptions, StopContainerOptions,
 };
+use error::docker_error;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use helper::Namespace;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
@@ -522,17 +527,6 @@ pub(super) fn health_from_status(status: &str) -> Health {
         Health::Starting
     } else {
         Health::None
-    }
-}
-
-pub(super) fn docker_error(error: DockerError) -> ClusterError {
-    match error {
-        DockerError::DockerResponseServerError {
-            status_code: 404,
-            message,
-        } => ClusterError::NotFound(message),
-        DockerError::DockerResponseServerError { message, .. } => ClusterError::Failed(message),
-        other => ClusterError::DockerUnavailable(other.to_string()),
     }
 }
 

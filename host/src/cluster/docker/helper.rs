@@ -8,10 +8,11 @@
 //! Helpers carry our labels, never Compose's, so they are never nodes of the
 //! project; `host recover` finds a delayer left by a killed host by them.
 
-use super::plan::Mechanisms;
-use super::sweep::{Found, InUse, OP_LABEL};
-use crate::cluster::docker::docker_error;
+use super::error::docker_error;
 use crate::cluster::model::ClusterError;
+use crate::cluster::netfault::output::HelperOutput;
+use crate::cluster::netfault::plan::Mechanisms;
+use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -36,48 +37,6 @@ const ROLE_LABEL: &str = "demo.netfault.role";
 /// A helper that has not finished by then is stuck (iptables' lock, a
 /// wedged engine): it is removed and the fault fails.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// What a finished helper said.
-#[derive(Debug, Clone)]
-pub struct HelperOutput {
-    pub exit_code: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl HelperOutput {
-    /// The helper's own words on why it failed: its last stderr line, or the
-    /// last failed step it printed.
-    pub fn why(&self) -> String {
-        let failed_step = self.stdout.lines().rev().find_map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).ok()?;
-            let failed = v.get("ok") == Some(&serde_json::Value::Bool(false))
-                || v.get("outcome").and_then(|o| o.as_str()) == Some("failed");
-            failed.then(|| {
-                let argv = v["argv"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default();
-                let stderr = v["stderr"].as_str().unwrap_or("").trim().to_string();
-                format!("`{argv}` failed: {stderr}")
-            })
-        });
-        failed_step
-            .or_else(|| {
-                self.stderr
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| format!("the helper exited with {}", self.exit_code))
-    }
-}
 
 /// Where a helper runs.
 pub enum Namespace<'a> {
