@@ -6,12 +6,11 @@
 use super::backend::{Backend, Change, Liveness, Scope};
 use super::docker::{Engine, Filters, node_from_summary, published_in};
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
+use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
 use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;
-use bollard::container::LogOutput;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -101,7 +100,7 @@ impl Backend for Compose {
         &self,
         node: &Node,
         since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError> {
         self.engine
             .follow_logs(&node.id, &node.container, since)
             .await

@@ -24,6 +24,8 @@ mod actions;
 pub mod backend;
 pub mod compose;
 mod docker;
+#[cfg(test)]
+mod fake;
 pub mod ledger;
 pub mod leftovers;
 mod logs;
@@ -32,6 +34,8 @@ pub mod netfault;
 mod network;
 pub mod project;
 mod restore;
+#[cfg(test)]
+mod rule_tests;
 pub mod select;
 pub mod signal;
 pub mod swarm;
@@ -39,8 +43,8 @@ mod watch;
 
 pub use logs::ServiceLogs;
 pub use model::{
-    Action, ClusterError, ClusterEvent, ContainerAction, Health, NetworkAction, Node, NodeState,
-    Performed, RestoreOutcome, ShapeSpec, Target, state_name,
+    Action, ClusterError, ClusterEvent, ContainerAction, Health, LogFrame, LogStream,
+    NetworkAction, Node, NodeState, Performed, RestoreOutcome, ShapeSpec, Target, state_name,
 };
 pub use signal::KillSignal;
 

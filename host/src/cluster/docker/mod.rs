@@ -7,9 +7,11 @@
 pub mod error;
 pub mod helper;
 
-use super::backend::Liveness;
+use super::backend::{Change, ChangeKind, Liveness};
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
+use super::model::{
+    ClusterError, ContainerAction, Health, LogFrame, LogStream, Node, NodeState, RestoreOutcome,
+};
 use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
@@ -111,8 +113,7 @@ impl Engine {
     pub(super) async fn container_changes(
         &self,
         mut filters: Filters,
-    ) -> Result<BoxStream<'static, Result<super::backend::Change, ClusterError>>, ClusterError>
-    {
+    ) -> Result<BoxStream<'static, Result<Change, ClusterError>>, ClusterError> {
         filters.insert("type".to_string(), vec!["container".to_string()]);
         let events = self
             .client()
@@ -122,12 +123,17 @@ impl Engine {
                 ..Default::default()
             }));
         Ok(events
-            .map(|event| {
-                let message = event.map_err(docker_error)?;
-                Ok(super::backend::Change {
-                    id: message.actor.and_then(|a| a.id).unwrap_or_default(),
-                    action: message.action.unwrap_or_default(),
-                })
+            .filter_map(|event| {
+                let change = match event.map_err(docker_error) {
+                    Ok(message) => change_of(message.action.as_deref().unwrap_or("")).map(|kind| {
+                        Ok(Change {
+                            id: message.actor.and_then(|a| a.id).unwrap_or_default(),
+                            kind,
+                        })
+                    }),
+                    Err(e) => Some(Err(e)),
+                };
+                std::future::ready(change)
             })
             .boxed())
     }
@@ -411,7 +417,7 @@ impl Engine {
         id: &str,
         container: &str,
         since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError> {
         let frames = self.client().await?.logs(id, Some(follow_options(since)));
         Ok(until_first_error(frames, container))
     }
@@ -436,15 +442,42 @@ pub(super) fn follow_options(since: Option<i32>) -> LogsOptions {
 pub(super) fn until_first_error(
     frames: impl futures::Stream<Item = Result<LogOutput, DockerError>> + Send + 'static,
     whose: &str,
-) -> BoxStream<'static, LogOutput> {
+) -> BoxStream<'static, LogFrame> {
     frames
         .scan(whose.to_string(), |whose, frame| {
             let frame = frame
+                .map(log_frame)
                 .map_err(|e| tracing::debug!("logs of {whose}: {}", docker_error(e)))
                 .ok();
             std::future::ready(frame)
         })
         .boxed()
+}
+
+/// Docker's frame in the seam's terms: stderr, or else stdout (a TTY's
+/// console output is the process's stdout).
+fn log_frame(output: LogOutput) -> LogFrame {
+    let stream = match output {
+        LogOutput::StdErr { .. } => LogStream::Stderr,
+        _ => LogStream::Stdout,
+    };
+    LogFrame {
+        stream,
+        bytes: output.into_bytes().to_vec(),
+    }
+}
+
+/// What Docker's container event `action` means; `None` for the health
+/// checks, which run as execs every few seconds and change nothing a
+/// presenter sees.
+pub(super) fn change_of(action: &str) -> Option<ChangeKind> {
+    Some(match action {
+        "die" | "stop" => ChangeKind::Now(NodeState::Exited),
+        "start" | "unpause" | "restart" => ChangeKind::Now(NodeState::Running),
+        "pause" => ChangeKind::Now(NodeState::Paused),
+        exec if exec.starts_with("exec_") => return None,
+        _ => ChangeKind::Other,
+    })
 }
 
 /// A container as a [`Node`] of `service`.
@@ -533,6 +566,29 @@ pub(super) fn health_from_status(status: &str) -> Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_events_become_typed_changes() {
+        assert_eq!(change_of("die"), Some(ChangeKind::Now(NodeState::Exited)));
+        assert_eq!(change_of("stop"), Some(ChangeKind::Now(NodeState::Exited)));
+        assert_eq!(
+            change_of("start"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(
+            change_of("restart"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(
+            change_of("unpause"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(change_of("pause"), Some(ChangeKind::Now(NodeState::Paused)));
+        assert_eq!(change_of("exec_start: /bin/sh -c etcdctl"), None);
+        assert_eq!(change_of("exec_die"), None);
+        assert_eq!(change_of("destroy"), Some(ChangeKind::Other));
+        assert_eq!(change_of(""), Some(ChangeKind::Other));
+    }
 
     #[test]
     fn health_is_read_from_the_status_text() {

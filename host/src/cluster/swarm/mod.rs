@@ -27,12 +27,13 @@ use super::docker::{
     Engine, Filters, follow_options, health_from_status, node_state, until_first_error,
 };
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
+use super::model::{
+    ClusterError, ContainerAction, Health, LogFrame, Node, NodeState, RestoreOutcome,
+};
 use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;
-use bollard::container::LogOutput;
 use bollard::models::{LocalNodeState, Service, TaskState};
 use bollard::query_parameters::{
     InspectServiceOptions, ListNetworksOptions, ListServicesOptions, ListTasksOptions,
@@ -610,7 +611,7 @@ impl Backend for Swarm {
         &self,
         node: &Node,
         since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError> {
         if self.is_here(&node.id).await? {
             return self
                 .engine
