@@ -19,8 +19,8 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerSummary, ContainerSummaryStateEnum, EndpointIpamConfig, EndpointSettings,
-    NetworkConnectRequest, NetworkDisconnectRequest,
+    ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum, EndpointIpamConfig,
+    EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
 };
 use bollard::query_parameters::{
     InspectContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
@@ -176,10 +176,7 @@ impl Engine {
     }
 
     /// `Ok(None)`: no such container.
-    async fn inspect(
-        &self,
-        id: &str,
-    ) -> Result<Option<bollard::models::ContainerInspectResponse>, ClusterError> {
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInspectResponse>, ClusterError> {
         match self
             .client()
             .await?
@@ -330,13 +327,7 @@ impl Engine {
     }
 
     pub(super) async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError> {
-        Ok(self.inspect(id).await?.map(|info| {
-            let state = info.state.unwrap_or_default();
-            Liveness {
-                running: state.running == Some(true),
-                started_at: state.started_at.unwrap_or_default(),
-            }
-        }))
+        Ok(self.inspect(id).await?.map(liveness_of))
     }
 
     pub(super) async fn addresses(
@@ -347,16 +338,7 @@ impl Engine {
             .inspect(id)
             .await?
             .ok_or_else(|| ClusterError::NotFound(format!("container {id} is gone")))?;
-        Ok(info
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(network, endpoint)| {
-                let ip = endpoint.ip_address?.parse::<Ipv4Addr>().ok()?;
-                Some((network, ip))
-            })
-            .collect())
+        Ok(addresses_of(info))
     }
 
     pub(super) async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
@@ -421,6 +403,28 @@ impl Engine {
         let frames = self.client().await?.logs(id, Some(follow_options(since)));
         Ok(until_first_error(frames, container))
     }
+}
+
+/// Whether an inspected container runs, and since when.
+pub(super) fn liveness_of(info: ContainerInspectResponse) -> Liveness {
+    let state = info.state.unwrap_or_default();
+    Liveness {
+        running: state.running == Some(true),
+        started_at: state.started_at.unwrap_or_default(),
+    }
+}
+
+/// An inspected container's IPv4 address on each network it is on.
+pub(super) fn addresses_of(info: ContainerInspectResponse) -> HashMap<String, Ipv4Addr> {
+    info.network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(network, endpoint)| {
+            let ip = endpoint.ip_address?.parse::<Ipv4Addr>().ok()?;
+            Some((network, ip))
+        })
+        .collect()
 }
 
 /// Following logs with Docker's timestamps: every frame since `since`
