@@ -10,7 +10,7 @@
 
 use super::error::docker_error;
 use crate::cluster::model::ClusterError;
-use crate::cluster::netfault::output::HelperOutput;
+use crate::cluster::netfault::output::{HelperOutput, delaying, last_line};
 use crate::cluster::netfault::plan::Mechanisms;
 use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
@@ -228,7 +228,7 @@ pub async fn start_delayer(
         .map_err(docker_error)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        if logs(docker, &id, true).await.contains("\"delaying\"") {
+        if delaying(&logs(docker, &id, true).await) {
             return Ok(());
         }
         let info = docker
@@ -240,12 +240,8 @@ pub async fn start_delayer(
             .map_err(docker_error)?;
         let running = info.state.and_then(|s| s.running).unwrap_or(false);
         if !running || tokio::time::Instant::now() > deadline {
-            let why = logs(docker, &id, false).await;
-            let why = why
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no output");
+            let why =
+                last_line(&logs(docker, &id, false).await).unwrap_or_else(|| "no output".into());
             return Err(ClusterError::Failed(format!(
                 "the delayer did not start: {why}"
             )));
@@ -262,18 +258,12 @@ pub async fn probe(
     project: &str,
 ) -> Result<Mechanisms, ClusterError> {
     let output = run(docker, image, project, Namespace::Own, vec!["probe".into()]).await?;
-    let line = output
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'));
-    line.and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| {
-            ClusterError::Failed(format!(
-                "the network-fault helper's probe failed: {}",
-                output.why()
-            ))
-        })
+    output.mechanisms().ok_or_else(|| {
+        ClusterError::Failed(format!(
+            "the network-fault helper's probe failed: {}",
+            output.why()
+        ))
+    })
 }
 
 /// Helper containers of `project` (all roles), for a sweep to choose from.

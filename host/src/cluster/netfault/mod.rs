@@ -193,8 +193,10 @@ impl Cluster {
         verb: &str,
         steps: &[Vec<String>],
     ) -> Result<output::HelperOutput, ClusterError> {
-        let plan = serde_json::json!({ "steps": steps }).to_string();
-        let argv = vec![verb.into(), "--plan".into(), plan];
+        let plan = netfault_proto::Plan {
+            steps: steps.to_vec(),
+        };
+        let argv = vec![verb.into(), "--plan".into(), plan.to_arg()];
         self.backend.run_netfault(target_id, argv).await
     }
 
@@ -292,8 +294,7 @@ impl Cluster {
         }
         match self.run_plan(&entry.container_id, "undo", steps).await {
             Ok(output) if output.exit_code == 0 => {
-                let removed = output.stdout.matches("\"removed\"").count();
-                let absent = output.stdout.matches("\"absent\"").count();
+                let (removed, absent) = output.undone();
                 outcome(
                     true,
                     format!("removed {removed} rule(s) ({absent} already gone){delayer_note}"),

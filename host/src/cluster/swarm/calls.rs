@@ -9,6 +9,7 @@ use crate::cluster::backend::Backend;
 use crate::cluster::ledger::Entry;
 use crate::cluster::model::{ClusterError, ContainerAction, RestoreOutcome};
 use bollard::models::ContainerInspectResponse;
+use netfault_proto::EngineReply;
 
 /// `always`: faults go through helper services even on this machine.
 const HELPERS_ENV: &str = "CHAOS_DEMO_SWARM_HELPERS";
@@ -52,14 +53,10 @@ fn fault_path(id: &str, action: &ContainerAction) -> Result<String, ClusterError
 }
 
 /// What an engine's refusal means in the cluster's terms.
-fn engine_failure(status: u16, body: &serde_json::Value) -> ClusterError {
-    let message = body["message"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| body.to_string());
-    match status {
-        404 => ClusterError::NotFound(message),
-        _ => ClusterError::Failed(message),
+fn engine_failure(reply: &EngineReply) -> ClusterError {
+    match reply.status {
+        404 => ClusterError::NotFound(reply.message()),
+        _ => ClusterError::Failed(reply.message()),
     }
 }
 
@@ -111,7 +108,7 @@ impl Swarm {
         node: &str,
         method: &str,
         path: String,
-    ) -> Result<(u16, serde_json::Value), ClusterError> {
+    ) -> Result<EngineReply, ClusterError> {
         let docker = self.engine.client().await?;
         let argv = vec!["engine".to_string(), method.to_string(), path];
         let output = remote::run(&self.helpers(&docker), node, argv).await?;
@@ -125,17 +122,17 @@ impl Swarm {
         node: &str,
         id: &str,
     ) -> Result<Option<ContainerInspectResponse>, ClusterError> {
-        match self
+        let reply = self
             .call_on(node, "GET", format!("/containers/{id}/json"))
-            .await?
-        {
-            (200, body) => serde_json::from_value(body).map(Some).map_err(|e| {
+            .await?;
+        match reply.status {
+            200 => reply.body_as().map(Some).map_err(|e| {
                 ClusterError::Failed(format!(
                     "the engine on swarm node {node} described container {id} in a form this host cannot read: {e}"
                 ))
             }),
-            (404, _) => Ok(None),
-            (status, body) => Err(engine_failure(status, &body)),
+            404 => Ok(None),
+            _ => Err(engine_failure(&reply)),
         }
     }
 
@@ -147,9 +144,10 @@ impl Swarm {
         action: &ContainerAction,
     ) -> Result<(), ClusterError> {
         let path = fault_path(id, action)?;
-        match self.call_on(node, "POST", path).await? {
-            (200..=299 | 304, _) => Ok(()),
-            (status, body) => Err(engine_failure(status, &body)),
+        let reply = self.call_on(node, "POST", path).await?;
+        match reply.status {
+            200..=299 | 304 => Ok(()),
+            _ => Err(engine_failure(&reply)),
         }
     }
 
@@ -229,32 +227,33 @@ mod tests {
 
     #[test]
     fn an_engine_refusal_keeps_its_message_and_a_404_is_not_found() {
-        let body = serde_json::json!({ "message": "No such container: c1" });
+        let body = r#"{"message":"No such container: c1"}"#;
         assert!(matches!(
-            engine_failure(404, &body),
+            engine_failure(&EngineReply::new(404, body.into())),
             ClusterError::NotFound(m) if m == "No such container: c1"
         ));
         assert!(matches!(
-            engine_failure(409, &body),
+            engine_failure(&EngineReply::new(409, body.into())),
             ClusterError::Failed(m) if m == "No such container: c1"
         ));
         assert!(matches!(
-            engine_failure(500, &serde_json::json!("odd")),
+            engine_failure(&EngineReply::new(500, "odd".into())),
             ClusterError::Failed(m) if m == "\"odd\""
         ));
     }
 
     #[test]
     fn a_remote_inspection_reads_as_the_local_one() {
-        let body = serde_json::json!({
+        let body = r#"{
             "Id": "c1",
             "State": { "Running": true, "Paused": false, "StartedAt": "2026-12-07T10:00:00Z" },
             "NetworkSettings": { "Networks": {
                 "demo_default": { "IPAddress": "10.0.1.5" },
                 "ingress": { "IPAddress": "" }
             } }
-        });
-        let info: ContainerInspectResponse = serde_json::from_value(body).unwrap();
+        }"#;
+        let reply = EngineReply::new(200, body.into());
+        let info: ContainerInspectResponse = reply.body_as().unwrap();
         let live = crate::cluster::docker::liveness_of(info.clone());
         assert!(live.running);
         assert_eq!(live.started_at, "2026-12-07T10:00:00Z");

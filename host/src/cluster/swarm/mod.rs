@@ -276,7 +276,7 @@ impl Backend for Swarm {
             Route::Machine(node) => {
                 let docker = self.engine.client().await?;
                 let argv = in_namespace(id, argv);
-                remote::start(&self.helpers(&docker), &node, name, argv, "\"delaying\"").await
+                remote::start(&self.helpers(&docker), &node, name, argv).await
             }
         }
     }
