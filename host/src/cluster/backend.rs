@@ -8,6 +8,10 @@
 //! Kubernetes backend would be a third module (docs/kubernetes.md). Every
 //! method names a node by the id the backend listed it under; a change is
 //! written to the ledger by the cluster before the backend is asked.
+//!
+//! What every orchestrator must answer (its nodes, their changes, the
+//! faults on them) is [`Backend`]; running the netfault helper in a node's
+//! namespace is [`NetfaultHelpers`], which a backend hands out.
 
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, LogFrame, Node, NodeState, RestoreOutcome};
@@ -175,7 +179,8 @@ pub trait Backend: Send + Sync {
     async fn reconnect(&self, entry: &Entry) -> RestoreOutcome;
 
     // Network faults: plans are the backend-neutral commands of
-    // `netfault::plan`; a backend runs them in the node's network namespace.
+    // `netfault::plan`, run in the node's network namespace by
+    // [`Backend::netfault_helpers`].
 
     /// `Ok(None)`: the node is gone.
     async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError>;
@@ -183,6 +188,16 @@ pub trait Backend: Send + Sync {
     /// Node `id`'s IPv4 address on each network it is on.
     async fn addresses(&self, id: &str) -> Result<HashMap<String, Ipv4Addr>, ClusterError>;
 
+    /// What runs the netfault helper in the nodes' namespaces.
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers;
+}
+
+/// Running the netfault helper in a node's network namespace: what a
+/// network fault needs beyond the nodes themselves. One Docker
+/// implementation (`docker::Engine`) serves Compose as it is and Swarm for
+/// the tasks on the presenter's machine.
+#[async_trait]
+pub trait NetfaultHelpers: Send + Sync {
     /// What the kernel under the nodes offers network faults.
     async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError>;
 

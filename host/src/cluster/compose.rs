@@ -3,13 +3,10 @@
 //! every container `tikv-…`). Every fault is one Engine API call on the
 //! container; a stopped container is brought back by starting it.
 
-use super::backend::{Backend, Change, Liveness, Scope};
+use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::docker::{Engine, Filters, node_from_summary, published_in};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
-use super::netfault::output::HelperOutput;
-use super::netfault::plan::Mechanisms;
-use super::netfault::sweep::Found;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
@@ -134,33 +131,8 @@ impl Backend for Compose {
         self.engine.addresses(id).await
     }
 
-    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
-        self.engine.probe_netfault().await
-    }
-
-    async fn run_netfault(
-        &self,
-        id: &str,
-        argv: Vec<String>,
-    ) -> Result<HelperOutput, ClusterError> {
-        self.engine.run_netfault(id, argv).await
-    }
-
-    async fn start_delayer(
-        &self,
-        id: &str,
-        name: &str,
-        argv: Vec<String>,
-    ) -> Result<(), ClusterError> {
-        self.engine.start_delayer(id, name, argv).await
-    }
-
-    async fn remove_helper(&self, name: &str) {
-        self.engine.remove_helper(name).await
-    }
-
-    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
-        self.engine.helpers().await
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers {
+        &self.engine
     }
 }
 

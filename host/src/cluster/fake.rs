@@ -4,7 +4,7 @@
 //! how many faults the ledger on disk held at that moment), and fails the
 //! calls a test scripts to fail.
 
-use super::backend::{Backend, Change, Liveness, Scope};
+use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::ledger::{Entry, Ledger, UndoAction};
 use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
 use super::netfault::output::HelperOutput;
@@ -264,6 +264,13 @@ impl Backend for FakeBackend {
         Ok(self.lock().addresses.get(id).cloned().unwrap_or_default())
     }
 
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers {
+        self
+    }
+}
+
+#[async_trait]
+impl NetfaultHelpers for FakeBackend {
     async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
         self.call("probe".into())?;
         // A kernel without netem: a delay needs the delayer.

@@ -7,7 +7,7 @@
 pub mod error;
 pub mod helper;
 
-use super::backend::{Change, ChangeKind, Liveness};
+use super::backend::{Change, ChangeKind, Liveness, NetfaultHelpers};
 use super::ledger::{Entry, UndoAction};
 use super::model::{
     ClusterError, ContainerAction, Health, LogFrame, LogStream, Node, NodeState, RestoreOutcome,
@@ -15,6 +15,7 @@ use super::model::{
 use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
+use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
@@ -341,56 +342,6 @@ impl Engine {
         Ok(addresses_of(info))
     }
 
-    pub(super) async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
-        let docker = self.client().await?;
-        helper::probe(&docker, &self.netfault_image, &self.helper_key).await
-    }
-
-    pub(super) async fn run_netfault(
-        &self,
-        id: &str,
-        argv: Vec<String>,
-    ) -> Result<HelperOutput, ClusterError> {
-        let docker = self.client().await?;
-        helper::run(
-            &docker,
-            &self.netfault_image,
-            &self.helper_key,
-            Namespace::Of(id),
-            argv,
-        )
-        .await
-    }
-
-    pub(super) async fn start_delayer(
-        &self,
-        id: &str,
-        name: &str,
-        argv: Vec<String>,
-    ) -> Result<(), ClusterError> {
-        let docker = self.client().await?;
-        helper::start_delayer(
-            &docker,
-            &self.netfault_image,
-            &self.helper_key,
-            id,
-            name,
-            argv,
-        )
-        .await
-    }
-
-    pub(super) async fn remove_helper(&self, name: &str) {
-        if let Ok(docker) = self.client().await {
-            helper::remove(&docker, name).await;
-        }
-    }
-
-    pub(super) async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
-        let docker = self.client().await?;
-        helper::leftover_helpers(&docker, &self.helper_key).await
-    }
-
     /// The stdout and stderr frames of container `id` from `since` (or from
     /// now), each starting with Docker's timestamp; the stream ends when the
     /// container stops or Docker fails.
@@ -425,6 +376,60 @@ pub(super) fn addresses_of(info: ContainerInspectResponse) -> HashMap<String, Ip
             Some((network, ip))
         })
         .collect()
+}
+
+/// The netfault helper as containers on this engine (see `helper`).
+#[async_trait]
+impl NetfaultHelpers for Engine {
+    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
+        let docker = self.client().await?;
+        helper::probe(&docker, &self.netfault_image, &self.helper_key).await
+    }
+
+    async fn run_netfault(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+    ) -> Result<HelperOutput, ClusterError> {
+        let docker = self.client().await?;
+        helper::run(
+            &docker,
+            &self.netfault_image,
+            &self.helper_key,
+            Namespace::Of(id),
+            argv,
+        )
+        .await
+    }
+
+    async fn start_delayer(
+        &self,
+        id: &str,
+        name: &str,
+        argv: Vec<String>,
+    ) -> Result<(), ClusterError> {
+        let docker = self.client().await?;
+        helper::start_delayer(
+            &docker,
+            &self.netfault_image,
+            &self.helper_key,
+            id,
+            name,
+            argv,
+        )
+        .await
+    }
+
+    async fn remove_helper(&self, name: &str) {
+        if let Ok(docker) = self.client().await {
+            helper::remove(&docker, name).await;
+        }
+    }
+
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
+        let docker = self.client().await?;
+        helper::leftover_helpers(&docker, &self.helper_key).await
+    }
 }
 
 /// Following logs with Docker's timestamps: every frame since `since`

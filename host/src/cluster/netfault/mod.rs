@@ -166,6 +166,7 @@ impl Cluster {
         let made = async {
             if let (Some(name), Some(args)) = (&delayer, &plan.delayer) {
                 self.backend
+                    .netfault_helpers()
                     .start_delayer(&node.id, name, args.argv())
                     .await?;
             }
@@ -197,14 +198,17 @@ impl Cluster {
             steps: steps.to_vec(),
         };
         let argv = vec![verb.into(), "--plan".into(), plan.to_arg()];
-        self.backend.run_netfault(target_id, argv).await
+        self.backend
+            .netfault_helpers()
+            .run_netfault(target_id, argv)
+            .await
     }
 
     /// What the kernel offers, asked once per run (at the first fault).
     async fn mechanisms(&self) -> Result<Mechanisms, ClusterError> {
         self.mechanisms
             .get_or_try_init(|| async {
-                let found = self.backend.probe_netfault().await?;
+                let found = self.backend.netfault_helpers().probe_netfault().await?;
                 tracing::info!("network-fault mechanisms of this Docker host: {found:?}");
                 Ok(found)
             })
@@ -268,7 +272,7 @@ impl Cluster {
         };
         let delayer_note = match delayer {
             Some(name) => {
-                self.backend.remove_helper(name).await;
+                self.backend.netfault_helpers().remove_helper(name).await;
                 ", delayer stopped"
             }
             None => "",
@@ -310,7 +314,7 @@ impl Cluster {
     /// delayers whose fault is undone (a host killed between the steps can
     /// leave either). The rule is `sweep::sweepable`.
     pub async fn sweep_helpers(&self) {
-        let found = match self.backend.helpers().await {
+        let found = match self.backend.netfault_helpers().helpers().await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!("cannot list network-fault helpers: {e}");
@@ -323,7 +327,10 @@ impl Cluster {
         let in_use = sweep::in_use();
         for helper in sweep::sweepable(&found, &entries, &in_use) {
             tracing::info!("removing leftover network-fault helper {}", helper.name);
-            self.backend.remove_helper(&helper.name).await;
+            self.backend
+                .netfault_helpers()
+                .remove_helper(&helper.name)
+                .await;
         }
     }
 }

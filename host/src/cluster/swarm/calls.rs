@@ -6,8 +6,13 @@
 
 use super::{Swarm, remote};
 use crate::cluster::backend::Backend;
+use crate::cluster::backend::NetfaultHelpers;
 use crate::cluster::ledger::Entry;
 use crate::cluster::model::{ClusterError, ContainerAction, RestoreOutcome};
+use crate::cluster::netfault::output::HelperOutput;
+use crate::cluster::netfault::plan::Mechanisms;
+use crate::cluster::netfault::sweep::Found;
+use async_trait::async_trait;
 use bollard::models::ContainerInspectResponse;
 use netfault_proto::EngineReply;
 
@@ -170,6 +175,60 @@ impl Swarm {
             }
             Err(e) => outcome(false, e.to_string()),
         }
+    }
+}
+
+/// The helper as a container here (the engine's own implementation), or
+/// as a service on the machine a task runs on.
+#[async_trait]
+impl NetfaultHelpers for Swarm {
+    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
+        self.engine.probe_netfault().await
+    }
+
+    async fn run_netfault(
+        &self,
+        id: &str,
+        argv: Vec<String>,
+    ) -> Result<HelperOutput, ClusterError> {
+        match self.route(id).await? {
+            Route::Here => self.engine.run_netfault(id, argv).await,
+            Route::Machine(node) => {
+                let docker = self.engine.client().await?;
+                remote::run(&self.helpers(&docker), &node, in_namespace(id, argv)).await
+            }
+        }
+    }
+
+    async fn start_delayer(
+        &self,
+        id: &str,
+        name: &str,
+        argv: Vec<String>,
+    ) -> Result<(), ClusterError> {
+        match self.route(id).await? {
+            Route::Here => self.engine.start_delayer(id, name, argv).await,
+            Route::Machine(node) => {
+                let docker = self.engine.client().await?;
+                let argv = in_namespace(id, argv);
+                remote::start(&self.helpers(&docker), &node, name, argv).await
+            }
+        }
+    }
+
+    /// A helper is a container here or a service elsewhere; either goes.
+    async fn remove_helper(&self, name: &str) {
+        if let Ok(docker) = self.engine.client().await {
+            remote::remove(&docker, name).await;
+        }
+        self.engine.remove_helper(name).await
+    }
+
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
+        let mut helpers = self.engine.helpers().await?;
+        let docker = self.engine.client().await?;
+        helpers.extend(remote::list(&docker, self.engine.helper_key()).await?);
+        Ok(helpers)
     }
 }
 

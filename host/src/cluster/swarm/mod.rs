@@ -32,15 +32,12 @@ mod listing;
 pub mod remote;
 pub mod tasks;
 
-use super::backend::{Backend, Change, Liveness, Scope};
+use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::docker::{Engine, addresses_of, follow_options, liveness_of, until_first_error};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
-use super::netfault::output::HelperOutput;
-use super::netfault::plan::Mechanisms;
-use super::netfault::sweep::Found;
 use async_trait::async_trait;
-use calls::{Route, in_namespace};
+use calls::Route;
 use converge::CONVERGE_TIMEOUT;
 use futures::stream::BoxStream;
 use listing::Seen;
@@ -247,52 +244,7 @@ impl Backend for Swarm {
         }
     }
 
-    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
-        self.engine.probe_netfault().await
-    }
-
-    async fn run_netfault(
-        &self,
-        id: &str,
-        argv: Vec<String>,
-    ) -> Result<HelperOutput, ClusterError> {
-        match self.route(id).await? {
-            Route::Here => self.engine.run_netfault(id, argv).await,
-            Route::Machine(node) => {
-                let docker = self.engine.client().await?;
-                remote::run(&self.helpers(&docker), &node, in_namespace(id, argv)).await
-            }
-        }
-    }
-
-    async fn start_delayer(
-        &self,
-        id: &str,
-        name: &str,
-        argv: Vec<String>,
-    ) -> Result<(), ClusterError> {
-        match self.route(id).await? {
-            Route::Here => self.engine.start_delayer(id, name, argv).await,
-            Route::Machine(node) => {
-                let docker = self.engine.client().await?;
-                let argv = in_namespace(id, argv);
-                remote::start(&self.helpers(&docker), &node, name, argv).await
-            }
-        }
-    }
-
-    /// A helper is a container here or a service elsewhere; either goes.
-    async fn remove_helper(&self, name: &str) {
-        if let Ok(docker) = self.engine.client().await {
-            remote::remove(&docker, name).await;
-        }
-        self.engine.remove_helper(name).await
-    }
-
-    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
-        let mut helpers = self.engine.helpers().await?;
-        let docker = self.engine.client().await?;
-        helpers.extend(remote::list(&docker, self.engine.helper_key()).await?);
-        Ok(helpers)
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers {
+        self
     }
 }
