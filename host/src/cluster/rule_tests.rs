@@ -139,13 +139,21 @@ async fn a_fault_the_ledger_cannot_record_is_not_made() {
         .cluster
         .act(&id("etcd3"), NetworkAction::Shape(delay(100)), &anything)
         .await;
-    assert!(matches!(&result, Err(ClusterError::Failed(m)) if m.contains("ledger")));
-    // The probe asks the kernel, and changes nothing.
-    assert_eq!(s.fake.said(), ["probe"]);
     assert!(
         matches!(&result, Err(ClusterError::Failed(m)) if m.contains("ledger")),
         "{result:?}"
     );
+    // The probe asks the kernel, and changes nothing.
+    assert_eq!(s.fake.said(), ["probe"]);
+    // Nothing unrecorded is outstanding, in memory or, once the ledger can
+    // be written again, on disk.
+    assert!(s.cluster.outstanding_faults().is_empty());
+    std::fs::remove_file(&s.dir).unwrap();
+    s.cluster
+        .act(&id("etcd2"), kill(), &anything)
+        .await
+        .unwrap();
+    assert_eq!(s.on_disk(), ["etcd2 start"]);
 }
 
 #[tokio::test]
