@@ -8,4 +8,8 @@ scripts/setup.sh
 scripts/build-flows.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace -- --test-threads=1
+# Import cycles among the host's modules, at any depth (exits 1 on one).
+python3 scripts/module-cycles.py
+# Tests that need a Docker engine are #[ignore]d (a machine without one
+# reports them as not run); this suite runs them, all but the benchmark.
+cargo test --workspace -- --test-threads=1 --include-ignored --skip netfault_timings

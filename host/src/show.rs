@@ -396,7 +396,17 @@ impl LogSource for ServiceLogs {
     ) -> futures::future::BoxFuture<'a, Option<LogFrames>> {
         Box::pin(async move {
             match self.follow(service, since).await {
-                Ok(frames) => frames,
+                Ok(frames) => frames.map(|frames| {
+                    frames
+                        .map(|frame| workload::LogFrame {
+                            stream: match frame.stream {
+                                crate::cluster::LogStream::Stdout => workload::Stream::Stdout,
+                                crate::cluster::LogStream::Stderr => workload::Stream::Stderr,
+                            },
+                            bytes: frame.bytes,
+                        })
+                        .boxed()
+                }),
                 Err(e) => {
                     tracing::debug!("cannot follow the logs of {service}: {e}");
                     None

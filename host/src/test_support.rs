@@ -1,26 +1,25 @@
-//! Helpers for unit tests that need a real container. Such a test's name ends
-//! in `_with_docker` (so `cargo test -- --skip _with_docker` leaves them out) and
-//! it starts with [`docker_engine_reachable`], passing with a printed message
-//! where no engine answers (a fresh clone on a machine without Docker).
+//! Helpers for unit tests that need a real container. Such a test is
+//! `#[ignore = "needs a Docker engine"]` (a plain `cargo test` reports it as
+//! ignored, never as passed; `scripts/test.sh` runs it with
+//! `--include-ignored`), its name ends in `_with_docker`, and it starts with
+//! [`require_docker_engine`], which fails it plainly where no engine answers.
 
 use std::time::Duration;
 
-/// Whether a Docker engine answers `docker version` through the Engine API at
-/// DOCKER_HOST or the local socket, the way `Cluster::connect` reaches it. When it
-/// does not, prints that `test` is skipped and why:
-/// `if !docker_engine_reachable("name").await { return; }`.
-pub async fn docker_engine_reachable(test: &str) -> bool {
+/// Fails the test `test` unless a Docker engine answers `docker version`
+/// through the Engine API at DOCKER_HOST or the local socket, the way
+/// `Cluster::connect` reaches it: a test that was asked to run is never
+/// counted as passed without one.
+pub async fn require_docker_engine(test: &str) {
     let probe = async { bollard::Docker::connect_with_defaults()?.version().await };
     match tokio::time::timeout(Duration::from_secs(5), probe).await {
-        Ok(Ok(_)) => true,
-        Ok(Err(e)) => {
-            eprintln!("skipping {test}: no Docker engine reachable ({e})");
-            false
-        }
-        Err(_) => {
-            eprintln!("skipping {test}: the Docker engine did not answer within 5 s");
-            false
-        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => panic!(
+            "{test} needs a Docker engine and none answers ({e}): start one or set DOCKER_HOST, or run the tests without --include-ignored"
+        ),
+        Err(_) => panic!(
+            "{test} needs a Docker engine, and the engine did not answer within 5 s: check it, or run the tests without --include-ignored"
+        ),
     }
 }
 

@@ -15,8 +15,8 @@
 
 use crate::{Opts, emit};
 use anyhow::{Context, Result, bail};
+use netfault_proto::{DelayerEvent, Failure};
 use nfq::{Message, Queue, Verdict};
-use serde_json::json;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
@@ -225,7 +225,7 @@ pub fn main(opts: &Opts) -> Result<i32> {
         Err(e) => {
             let message = format!("{e:#}");
             eprintln!("netfault delay: {message}");
-            emit(&json!({ "error": message }));
+            emit(&crate::failure(message));
             return Ok(1);
         }
     };
@@ -234,11 +234,11 @@ pub fn main(opts: &Opts) -> Result<i32> {
     if jitter.jitter().as_millis() as u64 != jitter_ms {
         eprintln!("netfault delay: jitter {jitter_ms} ms clamped to the delay, {delay_ms} ms");
     }
-    emit(&json!({ "delaying": {
-        "queue": queue,
-        "delay_ms": delay_ms,
-        "jitter_ms": jitter.jitter().as_millis() as u64,
-    }}));
+    emit(&DelayerEvent::Delaying {
+        queue,
+        delay_ms,
+        jitter_ms: jitter.jitter().as_millis() as u64,
+    });
     eprintln!("netfault delay: holding packets of NFQUEUE {queue} for {delay_ms} ms");
 
     let mut rng = Rng::seeded();
@@ -319,9 +319,10 @@ pub fn main(opts: &Opts) -> Result<i32> {
                         while let Some(h) = heap.pop() {
                             accept(&mut q, h.msg, &mut errors);
                         }
-                        emit(
-                            &json!({ "error": format!("the queue keeps failing: {e}"), "released": held }),
-                        );
+                        emit(&Failure {
+                            error: format!("the queue keeps failing: {e}"),
+                            released: Some(held as u64),
+                        });
                         return Ok(1);
                     }
                     break;
@@ -344,9 +345,11 @@ pub fn main(opts: &Opts) -> Result<i32> {
             break;
         }
     }
-    emit(
-        &json!({ "stopped": { "queue": queue, "delayed": seq, "released": held + waiting as usize } }),
-    );
+    emit(&DelayerEvent::Stopped {
+        queue,
+        delayed: seq,
+        released: (held + waiting as usize) as u64,
+    });
     eprintln!("netfault delay: stopped; released {held} held packets");
     Ok(0)
 }

@@ -9,7 +9,7 @@
 
 use crate::{emit, refuse};
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -99,8 +99,7 @@ pub fn call(args: &[String]) -> Result<i32> {
     };
     checked_call(method, path)?;
     let (status, body) = request(method, path)?;
-    let parsed = serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body));
-    emit(&json!({ "status": status, "body": parsed }));
+    emit(&netfault_proto::EngineReply::new(status, body));
     Ok(if (200..300).contains(&status) || status == 304 {
         0
     } else {

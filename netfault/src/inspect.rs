@@ -93,14 +93,14 @@ pub fn probe(_: &Opts) -> Result<i32> {
         }
         None => (false, false),
     };
-    emit(&json!({
-        "netem": netem,
-        "htb": htb,
-        "tbf": tbf,
-        "iptables": iptables,
-        "statistic": statistic,
-        "nfqueue": nfqueue,
-    }));
+    emit(&netfault_proto::Mechanisms {
+        netem,
+        htb,
+        tbf,
+        iptables: iptables.map(str::to_string),
+        statistic,
+        nfqueue,
+    });
     Ok(0)
 }
 

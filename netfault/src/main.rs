@@ -2,8 +2,8 @@
 //! containers sharing a target container's network namespace
 //! (`network_mode: container:<ID>`, `cap_add: [NET_ADMIN]`).
 //!
-//! Every line on stdout is one JSON object (the host parses them); human
-//! messages go to stderr. Exit codes: 0 success, 1 a step or the operation
+//! Every line on stdout is one JSON object, of a type of `netfault-proto`
+//! (the host reads them with the same types); human messages go to stderr. Exit codes: 0 success, 1 a step or the operation
 //! failed, 2 the command line or the plan was refused (nothing was run).
 //!
 //! Subcommands (see clusters/netfault/README.md):
@@ -25,12 +25,16 @@ mod measure;
 mod plan;
 
 use anyhow::{Result, anyhow};
-use serde_json::{Value, json};
+use netfault_proto::Failure;
+use serde::Serialize;
 use std::io::Write;
 
 /// One JSON object on one line of stdout, flushed at once (the host and the
 /// tests read it while the process runs, e.g. the delayer's `delaying` line).
-pub fn emit(value: &Value) {
+pub fn emit(value: &impl Serialize) {
+    let Ok(value) = serde_json::to_string(value) else {
+        return;
+    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{value}");
     let _ = out.flush();
@@ -47,6 +51,14 @@ impl std::fmt::Display for Refused {
 }
 
 impl std::error::Error for Refused {}
+
+/// What a command that failed as a whole says.
+pub fn failure(error: String) -> Failure {
+    Failure {
+        error,
+        released: None,
+    }
+}
 
 pub fn refuse<T>(message: impl Into<String>) -> Result<T> {
     Err(Refused(message.into()).into())
@@ -186,7 +198,7 @@ fn main() {
     {
         Ok(a) => a,
         Err(e) => {
-            emit(&json!({ "error": e.to_string() }));
+            emit(&failure(e.to_string()));
             std::process::exit(2);
         }
     };
@@ -194,7 +206,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             let refused = e.downcast_ref::<Refused>().is_some();
-            emit(&json!({ "error": format!("{e:#}") }));
+            emit(&failure(format!("{e:#}")));
             eprintln!("netfault: {e:#}");
             if refused {
                 eprintln!("(netfault --help lists the commands)");

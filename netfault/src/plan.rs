@@ -7,8 +7,8 @@
 use crate::exec::{self, PROGRAMS, STEP_LIMIT};
 use crate::{emit, refuse};
 use anyhow::Result;
-use serde::Deserialize;
-use serde_json::json;
+pub use netfault_proto::Outcome;
+use netfault_proto::{Ran, Undone};
 use std::path::Path;
 
 /// Larger than any real plan; also Linux's limit on one argv string
@@ -19,12 +19,6 @@ pub const MAX_ARGS: usize = 64;
 pub const MAX_ARG_BYTES: usize = 256;
 /// The placeholder for "each network interface but lo".
 pub const DEV: &str = "{dev}";
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPlan {
-    steps: Vec<Vec<String>>,
-}
 
 #[derive(Debug, PartialEq)]
 pub struct Plan {
@@ -38,7 +32,8 @@ pub fn parse(text: &str) -> std::result::Result<Plan, String> {
             text.len()
         ));
     }
-    let raw: RawPlan = serde_json::from_str(text).map_err(|e| format!("plan is not valid: {e}"))?;
+    let raw: netfault_proto::Plan =
+        serde_json::from_str(text).map_err(|e| format!("plan is not valid: {e}"))?;
     if raw.steps.len() > MAX_STEPS {
         return Err(format!(
             "plan has {} steps, more than {MAX_STEPS}",
@@ -145,43 +140,34 @@ pub fn run(text: &str) -> Result<i32> {
     };
     for step in &plan.steps {
         if uses_dev(step) && devs.is_empty() {
-            emit(&json!({
-                "argv": step,
-                "ok": false,
-                "stderr": "no network interface but lo in this namespace for {dev}",
-            }));
+            emit(&Ran {
+                argv: step.clone(),
+                ok: false,
+                stderr: Some("no network interface but lo in this namespace for {dev}".into()),
+            });
             return Ok(1);
         }
         for argv in expand(step, &devs) {
             let ran = exec::run(&argv, STEP_LIMIT);
             if ran.ok {
-                emit(&json!({ "argv": argv, "ok": true }));
+                emit(&Ran {
+                    argv,
+                    ok: true,
+                    stderr: None,
+                });
             } else {
                 let stderr = exec::first_lines(&ran.stderr);
                 eprintln!("netfault: {} failed: {stderr}", argv.join(" "));
-                emit(&json!({ "argv": argv, "ok": false, "stderr": stderr }));
+                emit(&Ran {
+                    argv,
+                    ok: false,
+                    stderr: Some(stderr),
+                });
                 return Ok(1);
             }
         }
     }
     Ok(0)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Removed,
-    Absent,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Removed => "removed",
-            Outcome::Absent => "absent",
-            Outcome::Failed => "failed",
-        }
-    }
 }
 
 /// What a failed `tc` says when the thing to delete is not there, as
@@ -283,7 +269,11 @@ pub fn undo(text: &str) -> Result<i32> {
                 any_failed = true;
                 eprintln!("netfault: undo {} failed: {stderr}", argv.join(" "));
             }
-            emit(&json!({ "argv": argv, "outcome": outcome.as_str(), "stderr": stderr }));
+            emit(&Undone {
+                argv,
+                outcome,
+                stderr,
+            });
         }
     }
     Ok(i32::from(any_failed))

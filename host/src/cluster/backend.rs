@@ -8,14 +8,17 @@
 //! Kubernetes backend would be a third module (docs/kubernetes.md). Every
 //! method names a node by the id the backend listed it under; a change is
 //! written to the ledger by the cluster before the backend is asked.
+//!
+//! What every orchestrator must answer (its nodes, their changes, the
+//! faults on them) is [`Backend`]; running the netfault helper in a node's
+//! namespace is [`NetfaultHelpers`], which a backend hands out.
 
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
-use super::netfault::helper::HelperOutput;
+use super::model::{ClusterError, ContainerAction, LogFrame, Node, NodeState, RestoreOutcome};
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
 use async_trait::async_trait;
-use bollard::container::LogOutput;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -68,10 +71,21 @@ impl Scope {
 /// A change to one node the backend saw, before any list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
-    /// The node's id, as [`Backend::list`] gives it.
+    /// The node's id, as [`Backend::list`] gives it (empty: unknown).
     pub id: String,
-    /// Docker's word for what happened: `die`, `start`, `pause`, …
-    pub action: String,
+    pub kind: ChangeKind,
+}
+
+/// What a change means, in the cluster's terms: the backend maps its
+/// orchestrator's words (Docker's `die`, `pause`, …) to these, and leaves
+/// out what changes nothing a presenter sees (health-check execs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The node is now in this state: shown at once (the audience sees a
+    /// node go red when it dies, not when a list catches up).
+    Now(NodeState),
+    /// Something else changed (created, renamed, removed…): list again.
+    Other,
 }
 
 /// Whether a node's process is up, and since when (a new start means a new
@@ -132,12 +146,12 @@ pub trait Backend: Send + Sync {
     ) -> Result<Option<SocketAddr>, ClusterError>;
 
     /// The output of node `node` from `since` (seconds since 1970; `None`:
-    /// from now), each frame starting with Docker's timestamp.
+    /// from now), each frame starting with the engine's timestamp.
     async fn follow_logs(
         &self,
         node: &Node,
         since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError>;
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError>;
 
     /// Makes `action` on node `id`: kill, stop, pause, unpause, start,
     /// restart. "Start" means "running again" wherever the orchestrator,
@@ -165,7 +179,8 @@ pub trait Backend: Send + Sync {
     async fn reconnect(&self, entry: &Entry) -> RestoreOutcome;
 
     // Network faults: plans are the backend-neutral commands of
-    // `netfault::plan`; a backend runs them in the node's network namespace.
+    // `netfault::plan`, run in the node's network namespace by
+    // [`Backend::netfault_helpers`].
 
     /// `Ok(None)`: the node is gone.
     async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError>;
@@ -173,6 +188,16 @@ pub trait Backend: Send + Sync {
     /// Node `id`'s IPv4 address on each network it is on.
     async fn addresses(&self, id: &str) -> Result<HashMap<String, Ipv4Addr>, ClusterError>;
 
+    /// What runs the netfault helper in the nodes' namespaces.
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers;
+}
+
+/// Running the netfault helper in a node's network namespace: what a
+/// network fault needs beyond the nodes themselves. One Docker
+/// implementation (`docker::Engine`) serves Compose as it is and Swarm for
+/// the tasks on the presenter's machine.
+#[async_trait]
+pub trait NetfaultHelpers: Send + Sync {
     /// What the kernel under the nodes offers network faults.
     async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError>;
 

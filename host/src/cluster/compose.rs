@@ -3,15 +3,11 @@
 //! every container `tikv-…`). Every fault is one Engine API call on the
 //! container; a stopped container is brought back by starting it.
 
-use super::backend::{Backend, Change, Liveness, Scope};
+use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::docker::{Engine, Filters, node_from_summary, published_in};
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Node, RestoreOutcome};
-use super::netfault::helper::HelperOutput;
-use super::netfault::plan::Mechanisms;
-use super::netfault::sweep::Found;
+use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
 use async_trait::async_trait;
-use bollard::container::LogOutput;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -101,7 +97,7 @@ impl Backend for Compose {
         &self,
         node: &Node,
         since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError> {
         self.engine
             .follow_logs(&node.id, &node.container, since)
             .await
@@ -135,33 +131,8 @@ impl Backend for Compose {
         self.engine.addresses(id).await
     }
 
-    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
-        self.engine.probe_netfault().await
-    }
-
-    async fn run_netfault(
-        &self,
-        id: &str,
-        argv: Vec<String>,
-    ) -> Result<HelperOutput, ClusterError> {
-        self.engine.run_netfault(id, argv).await
-    }
-
-    async fn start_delayer(
-        &self,
-        id: &str,
-        name: &str,
-        argv: Vec<String>,
-    ) -> Result<(), ClusterError> {
-        self.engine.start_delayer(id, name, argv).await
-    }
-
-    async fn remove_helper(&self, name: &str) {
-        self.engine.remove_helper(name).await
-    }
-
-    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
-        self.engine.helpers().await
+    fn netfault_helpers(&self) -> &dyn NetfaultHelpers {
+        &self.engine
     }
 }
 

@@ -131,10 +131,16 @@ impl Ledger {
         &self.file.entries
     }
 
-    /// Records a fault; returns once it is on disk.
+    /// Records a fault; returns once it is on disk. A fault that cannot be
+    /// written is not kept either: it will not be made, so nothing is
+    /// outstanding, and a later write must not put it on disk.
     pub fn record(&mut self, entry: Entry) -> std::io::Result<()> {
         self.file.entries.push(entry);
-        self.save()
+        let saved = self.save();
+        if saved.is_err() {
+            self.file.entries.pop();
+        }
+        saved
     }
 
     /// Forgets the faults on `container_id` that `undo` reverses.

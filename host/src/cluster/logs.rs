@@ -3,8 +3,7 @@
 //! project nor make a fault.
 
 use super::backend::Backend;
-use super::model::ClusterError;
-use bollard::container::LogOutput;
+use super::model::{ClusterError, LogFrame};
 use futures::stream::BoxStream;
 use std::sync::Arc;
 
@@ -29,7 +28,7 @@ impl ServiceLogs {
     }
 
     /// The stdout and stderr frames of `service`'s container (the first by
-    /// name if it has several), each starting with Docker's timestamp: every
+    /// name if it has several), each starting with the engine's timestamp: every
     /// frame since `since` (whole seconds since 1970), or without it only
     /// those from now on. The stream ends when the container stops or Docker
     /// fails. `Ok(None)`: the service has no container.
@@ -37,7 +36,7 @@ impl ServiceLogs {
         &self,
         service: &str,
         since: Option<i32>,
-    ) -> Result<Option<BoxStream<'static, LogOutput>>, ClusterError> {
+    ) -> Result<Option<BoxStream<'static, LogFrame>>, ClusterError> {
         let nodes = self.backend.list(Some(service)).await?;
         // A service that was brought back has its running node first.
         let Some(node) = nodes

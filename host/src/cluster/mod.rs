@@ -7,13 +7,14 @@
 //! - `model`: the vocabulary (nodes, targets, actions, errors, events);
 //! - `backend`: the seam, and `compose` and `swarm`, its two implementations;
 //! - `docker`: one Docker engine and the container calls both Docker
-//!   backends make on it;
+//!   backends make on it; its `helper` runs the netfault helper containers,
+//!   its `error` says what the Engine API's errors mean;
 //! - `watch`: the node list, kept live from Docker's events, and waiting on it;
 //! - `select`: which container a target names (pure);
 //! - `actions`: a flow's action, and the container calls that make it;
 //! - `network`: partitions and their healing;
-//! - `netfault`: shaping and isolation, made by helper containers in the
-//!   target's network namespace;
+//! - `netfault`: shaping and isolation, planned and recorded here and made
+//!   by a helper in the target's network namespace (whatever runs it);
 //! - `restore`: undoing outstanding faults, scheduled or at the end;
 //! - `logs`: the handle the workload follows a service's logs through;
 //! - `ledger`, `leftovers`, `project`, `signal`: the fault ledger, faults an
@@ -23,6 +24,8 @@ mod actions;
 pub mod backend;
 pub mod compose;
 mod docker;
+#[cfg(test)]
+mod fake;
 pub mod ledger;
 pub mod leftovers;
 mod logs;
@@ -31,6 +34,8 @@ pub mod netfault;
 mod network;
 pub mod project;
 mod restore;
+#[cfg(test)]
+mod rule_tests;
 pub mod select;
 pub mod signal;
 pub mod swarm;
@@ -38,8 +43,8 @@ mod watch;
 
 pub use logs::ServiceLogs;
 pub use model::{
-    Action, ClusterError, ClusterEvent, ContainerAction, Health, NetworkAction, Node, NodeState,
-    Performed, RestoreOutcome, ShapeSpec, Target, state_name,
+    Action, ClusterError, ClusterEvent, ContainerAction, Health, LogFrame, LogStream,
+    NetworkAction, Node, NodeState, Performed, RestoreOutcome, ShapeSpec, Target, state_name,
 };
 pub use signal::KillSignal;
 

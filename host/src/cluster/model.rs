@@ -49,6 +49,21 @@ pub struct Node {
     pub health: Health,
 }
 
+/// Which output of a node a log frame is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// One chunk of a node's output as the orchestrator sent it, starting with
+/// its timestamp (the seam's own type: no engine's leaks past a backend).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFrame {
+    pub stream: LogStream,
+    pub bytes: Vec<u8>,
+}
+
 /// Which container(s) a flow means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -226,6 +241,13 @@ pub enum ClusterError {
     /// This Docker host cannot do it (e.g. no `sch_netem`); nothing changed.
     #[error("unsupported here: {0}")]
     Unsupported(String),
+}
+
+/// A `kill` spelling that ends in no undoable fault is a failed action.
+impl From<super::signal::Refused> for ClusterError {
+    fn from(refused: super::signal::Refused) -> Self {
+        ClusterError::Failed(refused.0)
+    }
 }
 
 /// An action the host performed on a container for the flow.

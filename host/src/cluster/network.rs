@@ -16,9 +16,13 @@ impl Cluster {
         }
         let cuts = self.backend.partition_cuts(node).await?;
         let described = Action::from(NetworkAction::Partition).describe();
+        let mut made: Vec<Entry> = Vec::new();
         for undo in cuts {
             let entry = self.entry(node, described.clone(), undo);
-            self.record(&entry)?;
+            if let Err(error) = self.record(&entry) {
+                self.undo_cuts(node, &made).await;
+                return Err(error);
+            }
             if let Err(error) = self.backend.cut(&node.id, &entry.undo).await {
                 self.forget(&entry);
                 tracing::warn!(
@@ -26,10 +30,30 @@ impl Cluster {
                     node.container,
                     entry.undo.describe()
                 );
+                self.undo_cuts(node, &made).await;
                 return Err(error);
             }
+            made.push(entry);
         }
         Ok(())
+    }
+
+    /// Undoes the cuts of a partition that failed half-way: a flow that is
+    /// told its partition failed finds the node as it was. A cut that cannot
+    /// be undone stays in the ledger for the final restore.
+    async fn undo_cuts(&self, node: &Node, made: &[Entry]) {
+        for entry in made.iter().rev() {
+            let outcome = self.restore(entry).await;
+            if outcome.ok {
+                self.clear(&node.id, &entry.undo);
+            } else {
+                tracing::warn!(
+                    "cannot undo the partial partition of {}: {}",
+                    node.container,
+                    outcome.detail
+                );
+            }
+        }
     }
 
     /// Reconnects a partitioned container to every network the ledger says

@@ -8,7 +8,6 @@
 //! [`KillSignal`] before anything reaches the ledger or Docker, and Docker is
 //! only ever sent the canonical name, never the flow's text.
 
-use super::ClusterError;
 use std::fmt;
 use std::str::FromStr;
 
@@ -83,18 +82,29 @@ impl fmt::Display for KillSignal {
     }
 }
 
+/// A spelling `kill` does not send, with the one-line reason (the cluster
+/// reports it as a failed action; see `model`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl FromStr for KillSignal {
-    type Err = ClusterError;
+    type Err = Refused;
 
     /// Accepts `SIGKILL`, `kill`, `Kill`, `9` and the like for the six
     /// signals in [`KillSignal::ALL`]; nothing is trimmed or normalised, so
     /// surrounding whitespace, leading zeros and `+` are refused, as is
     /// every other signal.
-    fn from_str(text: &str) -> Result<Self, ClusterError> {
+    fn from_str(text: &str) -> Result<Self, Refused> {
         KillSignal::ALL
             .into_iter()
             .find(|signal| signal.is_spelled(text))
-            .ok_or_else(|| ClusterError::Failed(refusal(text)))
+            .ok_or_else(|| Refused(refusal(text)))
     }
 }
 
@@ -127,8 +137,8 @@ mod tests {
 
     fn refused_message(text: &str) -> String {
         match text.parse::<KillSignal>() {
-            Err(ClusterError::Failed(message)) => message,
-            other => panic!("{text:?} should be refused with Failed, got {other:?}"),
+            Err(Refused(message)) => message,
+            Ok(signal) => panic!("{text:?} should be refused, got {signal:?}"),
         }
     }
 

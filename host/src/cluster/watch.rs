@@ -2,6 +2,7 @@
 //! stream (no polling lag), and what waiting for a container's state reads.
 
 use super::Cluster;
+use super::backend::ChangeKind;
 use super::model::{ClusterError, ClusterEvent, Node, NodeState};
 use super::select::find_by_id;
 use futures::StreamExt;
@@ -18,18 +19,6 @@ const WATCH_RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// an event before the list it serves reflects it (a list right after `die` can
 /// still say running), so the list that follows an event is only trusted later.
 const EVENT_CONFIRM_DELAY: Duration = Duration::from_millis(300);
-
-/// The state a container is in once Docker reports `action` for it, for the
-/// actions that settle it; the watcher shows it at once (the audience sees a
-/// node go red when it dies, not when a list catches up).
-fn state_after(action: &str) -> Option<NodeState> {
-    match action {
-        "die" | "stop" => Some(NodeState::Exited),
-        "start" | "unpause" | "restart" => Some(NodeState::Running),
-        "pause" => Some(NodeState::Paused),
-        _ => None,
-    }
-}
 
 impl Cluster {
     pub fn subscribe(&self) -> watch::Receiver<Vec<Node>> {
@@ -95,13 +84,8 @@ impl Cluster {
                     };
                     match next {
                         Some(Ok(change)) => {
-                            // Health checks run as execs every few seconds; they
-                            // change nothing a presenter sees.
-                            if change.action.starts_with("exec_") {
-                                continue;
-                            }
-                            match state_after(&change.action) {
-                                Some(state) if !change.id.is_empty() => {
+                            match change.kind {
+                                ChangeKind::Now(state) if !change.id.is_empty() => {
                                     cluster.apply_state(&change.id, state)
                                 }
                                 _ => {
@@ -225,14 +209,12 @@ mod tests {
     /// without any later event: Docker's list lags its `die` event, and no other
     /// event may follow to trigger another look.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs a Docker engine"]
     async fn an_outside_kill_shows_without_a_later_event_with_docker() {
-        if !crate::test_support::docker_engine_reachable(
+        crate::test_support::require_docker_engine(
             "an_outside_kill_shows_without_a_later_event_with_docker",
         )
-        .await
-        {
-            return;
-        }
+        .await;
         let project = format!("cl-watch-{}", std::process::id());
         let etcd = crate::test_support::EtcdContainer::start(&project, "etcd");
         let state = std::env::temp_dir().join(&project);

@@ -11,7 +11,7 @@ pub mod tracker;
 
 use parse::{Parsed, Parser, Sample};
 use serde::Serialize;
-pub use service::{LogFrames, LogSource};
+pub use service::{LogFrame, LogFrames, LogSource};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;

@@ -2,7 +2,6 @@
 //! container through the Engine API, re-attaching when the container restarts.
 
 use super::{Feed, Report, Stream, WorkloadEvent};
-use bollard::container::LogOutput;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
@@ -13,9 +12,17 @@ use tokio_util::sync::CancellationToken;
 
 const REATTACH_DELAY: Duration = Duration::from_secs(1);
 
-/// Docker's log frames of one container, each starting with its timestamp;
-/// the stream ends when the container stops or Docker fails.
-pub type LogFrames = BoxStream<'static, LogOutput>;
+/// One chunk of a service's output: which stream, and its bytes, starting
+/// with the engine's timestamp (`2026-11-23T12:40:02.123456789Z `).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFrame {
+    pub stream: Stream,
+    pub bytes: Vec<u8>,
+}
+
+/// The log frames of one container; the stream ends when the container
+/// stops or the engine fails.
+pub type LogFrames = BoxStream<'static, LogFrame>;
 
 /// Where a compose service's container logs come from. The show hands in
 /// the cluster's log handle; the workload needs nothing else of Docker.
@@ -141,12 +148,9 @@ pub(super) async fn follow(
                         _ = shutdown.cancelled() => return,
                         next = frames.next() => next,
                     };
-                    let Some(output) = next else { break };
-                    let stream = match output {
-                        LogOutput::StdErr { .. } => Stream::Stderr,
-                        _ => Stream::Stdout,
-                    };
-                    for line in assembler.push(stream, &output.into_bytes()) {
+                    let Some(frame) = next else { break };
+                    let stream = frame.stream;
+                    for line in assembler.push(stream, &frame.bytes) {
                         if lines.send(Feed::Line(stream, line)).await.is_err() {
                             return;
                         }
@@ -268,14 +272,12 @@ mod tests {
     /// process's very first lines arrive too, exactly once.
     // Multi-threaded: the test's blocking `docker` calls must not stall the follower.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs a Docker engine"]
     async fn follows_a_real_container_across_restarts_with_docker() {
-        if !crate::test_support::docker_engine_reachable(
+        crate::test_support::require_docker_engine(
             "follows_a_real_container_across_restarts_with_docker",
         )
-        .await
-        {
-            return;
-        }
+        .await;
         let project = format!("wl-svc-{}", std::process::id());
         let etcd = EtcdContainer::start(&project, "etcd");
         let state = std::env::temp_dir().join(&project);

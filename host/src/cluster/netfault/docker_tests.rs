@@ -3,11 +3,11 @@
 //! helper image's own tools, and what restore leaves is read back from the
 //! target's namespace by a helper, never from the ledger.
 
-use super::helper::DEFAULT_IMAGE;
+use crate::cluster::docker::helper::{self, DEFAULT_IMAGE};
 use crate::cluster::ledger::{Ledger, UndoAction};
 use crate::cluster::model::{NetworkAction, NodeState, ShapeSpec, Target};
 use crate::cluster::{Cluster, Node};
-use crate::test_support::{EtcdContainer, docker_engine_reachable};
+use crate::test_support::{EtcdContainer, require_docker_engine};
 use serde_json::Value;
 use std::process::Command;
 use std::sync::Arc;
@@ -153,12 +153,10 @@ impl Drop for Setup {
     }
 }
 
-/// The project `nf-NAME-PID` with `services` running, or `None` (said on
-/// stderr) where no Docker engine answers.
-async fn setup(name: &str, services: &[&str]) -> Option<Setup> {
-    if !docker_engine_reachable(&format!("the {name} network-fault test")).await {
-        return None;
-    }
+/// The project `nf-NAME-PID` with `services` running; fails the test where
+/// no Docker engine answers.
+async fn setup(name: &str, services: &[&str]) -> Setup {
+    require_docker_engine(&format!("the {name} network-fault test")).await;
     let project = format!("nf-{name}-{}", std::process::id());
     let members: Vec<EtcdContainer> = services
         .iter()
@@ -178,11 +176,11 @@ async fn setup(name: &str, services: &[&str]) -> Option<Setup> {
             .await
             .unwrap();
     }
-    Some(Setup {
+    Setup {
         cluster,
         members,
         state,
-    })
+    }
 }
 
 fn anything(_: &Node) -> bool {
@@ -196,10 +194,9 @@ fn median(v: &Value) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn a_shaped_delay_is_measured_and_gone_after_unshape_with_docker() {
-    let Some(setup) = setup("delay", &["etcd1", "etcd2"]).await else {
-        return;
-    };
+    let setup = setup("delay", &["etcd1", "etcd2"]).await;
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let _echo = echo_in(target);
     let before = rtt(peer, target, 20, 20);
@@ -249,10 +246,9 @@ async fn a_shaped_delay_is_measured_and_gone_after_unshape_with_docker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker() {
-    let Some(setup) = setup("loss", &["etcd1", "etcd2", "etcd3"]).await else {
-        return;
-    };
+    let setup = setup("loss", &["etcd1", "etcd2", "etcd3"]).await;
     let names: Vec<&str> = setup.members.iter().map(|m| m.name.as_str()).collect();
     let _echo = echo_in(names[0]);
     let etcd1 = Target::Service("etcd1".into());
@@ -301,10 +297,9 @@ async fn loss_and_isolation_are_real_and_restoring_leaves_nothing_with_docker() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn a_bandwidth_cap_is_measured_at_the_cap_with_docker() {
-    let Some(setup) = setup("rate", &["etcd1", "etcd2"]).await else {
-        return;
-    };
+    let setup = setup("rate", &["etcd1", "etcd2"]).await;
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let sink_name = format!("{peer}-sink");
     let _ = Command::new("docker")
@@ -357,10 +352,9 @@ async fn a_bandwidth_cap_is_measured_at_the_cap_with_docker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
-    let Some(setup) = setup("restart", &["etcd1", "etcd2"]).await else {
-        return;
-    };
+    let setup = setup("restart", &["etcd1", "etcd2"]).await;
     let etcd1 = Target::Service("etcd1".into());
     let spec = ShapeSpec {
         delay_ms: 50,
@@ -395,9 +389,7 @@ async fn a_target_restarted_since_is_reported_not_an_error_with_docker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: prints figures"]
 async fn netfault_timings_with_docker() {
-    let Some(setup) = setup("bench", &["etcd1", "etcd2"]).await else {
-        return;
-    };
+    let setup = setup("bench", &["etcd1", "etcd2"]).await;
     let (target, peer) = (&setup.members[0].name, &setup.members[1].name);
     let etcd1 = Target::Service("etcd1".into());
     let median_ms = |mut v: Vec<Duration>| {
@@ -482,12 +474,11 @@ async fn netfault_timings_with_docker() {
 /// same `shape` goes through netem, and duplication and corruption, refused
 /// here, are applied. These CI kernels lack it: the test says so and skips.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn the_netem_path_where_the_kernel_has_it_with_docker() {
-    let Some(setup) = setup("netem", &["etcd1", "etcd2"]).await else {
-        return;
-    };
+    let setup = setup("netem", &["etcd1", "etcd2"]).await;
     let docker = bollard::Docker::connect_with_defaults().unwrap();
-    let found = super::helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
+    let found = helper::probe(&docker, DEFAULT_IMAGE, setup.cluster.project())
         .await
         .unwrap();
     let etcd1 = Target::Service("etcd1".into());
@@ -556,10 +547,9 @@ fn present(container: &str) -> bool {
 /// and its `run` helper are never touched, a real leftover is, and the
 /// second delay still applies and is undone cleanly at the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Docker engine"]
 async fn a_sweep_never_takes_a_helper_an_outstanding_fault_owns_with_docker() {
-    let Some(setup) = setup("sweep", &["etcd1", "etcd2", "etcd3"]).await else {
-        return;
-    };
+    let setup = setup("sweep", &["etcd1", "etcd2", "etcd3"]).await;
     let cluster = &setup.cluster;
     let project = cluster.project().to_string();
     let names: Vec<&str> = setup.members.iter().map(|m| m.name.as_str()).collect();

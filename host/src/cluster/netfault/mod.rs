@@ -2,9 +2,10 @@
 //! (netem-like delay, jitter, loss, bandwidth…) and `isolate` (a partial
 //! partition), each planned as exact commands (`plan`), its undo written to
 //! the ledger before anything changes, and applied by a helper container
-//! (`helper`). The spec a flow sends is checked first (`spec`).
+//! (`docker::helper` on Docker). The spec a flow sends is checked first
+//! (`spec`); `output` is what a finished helper said.
 
-pub mod helper;
+pub mod output;
 pub mod plan;
 pub mod spec;
 pub mod sweep;
@@ -165,6 +166,7 @@ impl Cluster {
         let made = async {
             if let (Some(name), Some(args)) = (&delayer, &plan.delayer) {
                 self.backend
+                    .netfault_helpers()
                     .start_delayer(&node.id, name, args.argv())
                     .await?;
             }
@@ -191,17 +193,22 @@ impl Cluster {
         target_id: &str,
         verb: &str,
         steps: &[Vec<String>],
-    ) -> Result<helper::HelperOutput, ClusterError> {
-        let plan = serde_json::json!({ "steps": steps }).to_string();
-        let argv = vec![verb.into(), "--plan".into(), plan];
-        self.backend.run_netfault(target_id, argv).await
+    ) -> Result<output::HelperOutput, ClusterError> {
+        let plan = netfault_proto::Plan {
+            steps: steps.to_vec(),
+        };
+        let argv = vec![verb.into(), "--plan".into(), plan.to_arg()];
+        self.backend
+            .netfault_helpers()
+            .run_netfault(target_id, argv)
+            .await
     }
 
     /// What the kernel offers, asked once per run (at the first fault).
     async fn mechanisms(&self) -> Result<Mechanisms, ClusterError> {
         self.mechanisms
             .get_or_try_init(|| async {
-                let found = self.backend.probe_netfault().await?;
+                let found = self.backend.netfault_helpers().probe_netfault().await?;
                 tracing::info!("network-fault mechanisms of this Docker host: {found:?}");
                 Ok(found)
             })
@@ -265,7 +272,7 @@ impl Cluster {
         };
         let delayer_note = match delayer {
             Some(name) => {
-                self.backend.remove_helper(name).await;
+                self.backend.netfault_helpers().remove_helper(name).await;
                 ", delayer stopped"
             }
             None => "",
@@ -291,8 +298,7 @@ impl Cluster {
         }
         match self.run_plan(&entry.container_id, "undo", steps).await {
             Ok(output) if output.exit_code == 0 => {
-                let removed = output.stdout.matches("\"removed\"").count();
-                let absent = output.stdout.matches("\"absent\"").count();
+                let (removed, absent) = output.undone();
                 outcome(
                     true,
                     format!("removed {removed} rule(s) ({absent} already gone){delayer_note}"),
@@ -308,7 +314,7 @@ impl Cluster {
     /// delayers whose fault is undone (a host killed between the steps can
     /// leave either). The rule is `sweep::sweepable`.
     pub async fn sweep_helpers(&self) {
-        let found = match self.backend.helpers().await {
+        let found = match self.backend.netfault_helpers().helpers().await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!("cannot list network-fault helpers: {e}");
@@ -321,7 +327,10 @@ impl Cluster {
         let in_use = sweep::in_use();
         for helper in sweep::sweepable(&found, &entries, &in_use) {
             tracing::info!("removing leftover network-fault helper {}", helper.name);
-            self.backend.remove_helper(&helper.name).await;
+            self.backend
+                .netfault_helpers()
+                .remove_helper(&helper.name)
+                .await;
         }
     }
 }

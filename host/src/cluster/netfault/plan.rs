@@ -16,7 +16,6 @@
 //!   packets pass undelayed) and the rest is refused before anything changes.
 
 use super::spec::ShapeSpec;
-use serde::Deserialize;
 use std::net::Ipv4Addr;
 
 /// The NFQUEUE number the delayer binds in the target's namespace (each
@@ -27,17 +26,7 @@ pub const DELAY_CHAIN: &str = "DEMO-DELAY";
 pub const ISOLATE_CHAIN: &str = "DEMO-ISOLATE";
 
 /// What the Docker host's kernel offers, as `netfault probe` found it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Mechanisms {
-    pub netem: bool,
-    pub htb: bool,
-    #[serde(default)]
-    pub tbf: bool,
-    /// The iptables program that works (`iptables` or `iptables-legacy`).
-    pub iptables: Option<String>,
-    pub statistic: bool,
-    pub nfqueue: bool,
-}
+pub use netfault_proto::Mechanisms;
 
 /// The userspace delayer kept running for a shape (no netem here).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,9 +11,10 @@
 //! Every helper service carries our labels, so a restore (or `host
 //! recover`) finds a delayer left by a killed presenter.
 
-use crate::cluster::docker::docker_error;
+use crate::cluster::docker::error::docker_error;
+use crate::cluster::docker::helper::PROJECT_LABEL;
 use crate::cluster::model::ClusterError;
-use crate::cluster::netfault::helper::{HelperOutput, PROJECT_LABEL};
+use crate::cluster::netfault::output::{HelperOutput, delaying, last_line};
 use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
 use bollard::container::LogOutput;
@@ -24,6 +25,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{ListServicesOptions, ListTasksOptions, LogsOptions};
 use futures::StreamExt;
+use netfault_proto::EngineReply;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -219,13 +221,12 @@ async fn logs(docker: &Docker, service: &str) -> (String, String) {
 }
 
 /// Starts the long-lived helper `name` (the delayer) on machine `node` and
-/// waits (bounded) until it prints `ready`.
+/// waits (bounded) until it says it is delaying.
 pub async fn start(
     helpers: &Helpers<'_>,
     node: &str,
     name: &str,
     argv: Vec<String>,
-    ready: &str,
 ) -> Result<(), ClusterError> {
     // The ledger entry names the delayer; this covers it while it starts.
     let claim = InUse::begin();
@@ -237,7 +238,7 @@ pub async fn start(
     let deadline = tokio::time::Instant::now() + DELAYER_READY;
     loop {
         let (stdout, stderr) = logs(helpers.docker, name).await;
-        if stdout.contains(ready) {
+        if delaying(&stdout) {
             return Ok(());
         }
         let ended = tokio::time::timeout(POLL, finished(helpers.docker, name))
@@ -245,12 +246,7 @@ pub async fn start(
             .is_ok();
         if ended || tokio::time::Instant::now() > deadline {
             remove(helpers.docker, name).await;
-            let why = stderr
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no output")
-                .to_string();
+            let why = last_line(&stderr).unwrap_or_else(|| "no output".into());
             return Err(ClusterError::Failed(format!(
                 "the delayer on swarm node {node} did not start: {why}"
             )));
@@ -296,23 +292,15 @@ pub async fn list(docker: &Docker, key: &str) -> Result<Vec<Found>, ClusterError
 
 /// What `netfault engine` said of one container call: the engine's status
 /// and body.
-pub fn engine_reply(output: &HelperOutput) -> Result<(u16, serde_json::Value), ClusterError> {
-    let line = output
-        .stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
-        .ok_or_else(|| {
-            ClusterError::Failed(format!("the helper said nothing: {}", output.why()))
-        })?;
-    if let Some(error) = line["error"].as_str() {
-        return Err(ClusterError::Failed(error.to_string()));
+pub fn engine_reply(output: &HelperOutput) -> Result<EngineReply, ClusterError> {
+    match netfault_proto::engine_said(&output.stdout) {
+        Some(Ok(reply)) => Ok(reply),
+        Some(Err(failure)) => Err(ClusterError::Failed(failure.error)),
+        None => Err(ClusterError::Failed(format!(
+            "the helper said nothing: {}",
+            output.why()
+        ))),
     }
-    let status = line["status"]
-        .as_u64()
-        .and_then(|s| u16::try_from(s).ok())
-        .ok_or_else(|| ClusterError::Failed(format!("the helper's reply has no status: {line}")))?;
-    Ok((status, line["body"].clone()))
 }
 
 #[cfg(test)]
@@ -329,16 +317,15 @@ mod tests {
 
     #[test]
     fn the_engine_reply_is_read_from_the_last_json_line() {
-        let (status, body) =
-            engine_reply(&said("noise\n{\"status\":204,\"body\":\"\"}\n")).unwrap();
-        assert_eq!(status, 204);
-        assert_eq!(body, "");
-        let (status, body) = engine_reply(&said(
+        let reply = engine_reply(&said("noise\n{\"status\":204,\"body\":\"\"}\n")).unwrap();
+        assert_eq!(reply.status, 204);
+        assert_eq!(reply.body.get(), "\"\"");
+        let reply = engine_reply(&said(
             "{\"status\":404,\"body\":{\"message\":\"No such container: x\"}}",
         ))
         .unwrap();
-        assert_eq!(status, 404);
-        assert_eq!(body["message"], "No such container: x");
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.message(), "No such container: x");
         assert!(matches!(
             engine_reply(&said("{\"error\":\"cannot reach the engine\"}")),
             Err(ClusterError::Failed(m)) if m.contains("cannot reach")

@@ -4,25 +4,33 @@
 //! Docker's answers mean in the cluster's terms. Which containers are nodes,
 //! and what their services are called, is each backend's business.
 
-use super::backend::Liveness;
+pub mod error;
+pub mod helper;
+
+use super::backend::{Change, ChangeKind, Liveness, NetfaultHelpers};
 use super::ledger::{Entry, UndoAction};
-use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
-use super::netfault::helper::{self, HelperOutput, Namespace};
+use super::model::{
+    ClusterError, ContainerAction, Health, LogFrame, LogStream, Node, NodeState, RestoreOutcome,
+};
+use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
+use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
 use bollard::models::{
-    ContainerSummary, ContainerSummaryStateEnum, EndpointIpamConfig, EndpointSettings,
-    NetworkConnectRequest, NetworkDisconnectRequest,
+    ContainerInspectResponse, ContainerSummary, ContainerSummaryStateEnum, EndpointIpamConfig,
+    EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
 };
 use bollard::query_parameters::{
     InspectContainerOptions, KillContainerOptions, ListContainersOptions, LogsOptions,
     RestartContainerOptions, StartContainerOptions, StopContainerOptions,
 };
+use error::docker_error;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use helper::Namespace;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
@@ -106,8 +114,7 @@ impl Engine {
     pub(super) async fn container_changes(
         &self,
         mut filters: Filters,
-    ) -> Result<BoxStream<'static, Result<super::backend::Change, ClusterError>>, ClusterError>
-    {
+    ) -> Result<BoxStream<'static, Result<Change, ClusterError>>, ClusterError> {
         filters.insert("type".to_string(), vec!["container".to_string()]);
         let events = self
             .client()
@@ -117,12 +124,17 @@ impl Engine {
                 ..Default::default()
             }));
         Ok(events
-            .map(|event| {
-                let message = event.map_err(docker_error)?;
-                Ok(super::backend::Change {
-                    id: message.actor.and_then(|a| a.id).unwrap_or_default(),
-                    action: message.action.unwrap_or_default(),
-                })
+            .filter_map(|event| {
+                let change = match event.map_err(docker_error) {
+                    Ok(message) => change_of(message.action.as_deref().unwrap_or("")).map(|kind| {
+                        Ok(Change {
+                            id: message.actor.and_then(|a| a.id).unwrap_or_default(),
+                            kind,
+                        })
+                    }),
+                    Err(e) => Some(Err(e)),
+                };
+                std::future::ready(change)
             })
             .boxed())
     }
@@ -165,10 +177,7 @@ impl Engine {
     }
 
     /// `Ok(None)`: no such container.
-    async fn inspect(
-        &self,
-        id: &str,
-    ) -> Result<Option<bollard::models::ContainerInspectResponse>, ClusterError> {
+    async fn inspect(&self, id: &str) -> Result<Option<ContainerInspectResponse>, ClusterError> {
         match self
             .client()
             .await?
@@ -319,13 +328,7 @@ impl Engine {
     }
 
     pub(super) async fn liveness(&self, id: &str) -> Result<Option<Liveness>, ClusterError> {
-        Ok(self.inspect(id).await?.map(|info| {
-            let state = info.state.unwrap_or_default();
-            Liveness {
-                running: state.running == Some(true),
-                started_at: state.started_at.unwrap_or_default(),
-            }
-        }))
+        Ok(self.inspect(id).await?.map(liveness_of))
     }
 
     pub(super) async fn addresses(
@@ -336,24 +339,54 @@ impl Engine {
             .inspect(id)
             .await?
             .ok_or_else(|| ClusterError::NotFound(format!("container {id} is gone")))?;
-        Ok(info
-            .network_settings
-            .and_then(|n| n.networks)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(network, endpoint)| {
-                let ip = endpoint.ip_address?.parse::<Ipv4Addr>().ok()?;
-                Some((network, ip))
-            })
-            .collect())
+        Ok(addresses_of(info))
     }
 
-    pub(super) async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
+    /// The stdout and stderr frames of container `id` from `since` (or from
+    /// now), each starting with Docker's timestamp; the stream ends when the
+    /// container stops or Docker fails.
+    pub(super) async fn follow_logs(
+        &self,
+        id: &str,
+        container: &str,
+        since: Option<i32>,
+    ) -> Result<BoxStream<'static, LogFrame>, ClusterError> {
+        let frames = self.client().await?.logs(id, Some(follow_options(since)));
+        Ok(until_first_error(frames, container))
+    }
+}
+
+/// Whether an inspected container runs, and since when.
+pub(super) fn liveness_of(info: ContainerInspectResponse) -> Liveness {
+    let state = info.state.unwrap_or_default();
+    Liveness {
+        running: state.running == Some(true),
+        started_at: state.started_at.unwrap_or_default(),
+    }
+}
+
+/// An inspected container's IPv4 address on each network it is on.
+pub(super) fn addresses_of(info: ContainerInspectResponse) -> HashMap<String, Ipv4Addr> {
+    info.network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(network, endpoint)| {
+            let ip = endpoint.ip_address?.parse::<Ipv4Addr>().ok()?;
+            Some((network, ip))
+        })
+        .collect()
+}
+
+/// The netfault helper as containers on this engine (see `helper`).
+#[async_trait]
+impl NetfaultHelpers for Engine {
+    async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
         let docker = self.client().await?;
         helper::probe(&docker, &self.netfault_image, &self.helper_key).await
     }
 
-    pub(super) async fn run_netfault(
+    async fn run_netfault(
         &self,
         id: &str,
         argv: Vec<String>,
@@ -369,7 +402,7 @@ impl Engine {
         .await
     }
 
-    pub(super) async fn start_delayer(
+    async fn start_delayer(
         &self,
         id: &str,
         name: &str,
@@ -387,28 +420,15 @@ impl Engine {
         .await
     }
 
-    pub(super) async fn remove_helper(&self, name: &str) {
+    async fn remove_helper(&self, name: &str) {
         if let Ok(docker) = self.client().await {
             helper::remove(&docker, name).await;
         }
     }
 
-    pub(super) async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
+    async fn helpers(&self) -> Result<Vec<Found>, ClusterError> {
         let docker = self.client().await?;
         helper::leftover_helpers(&docker, &self.helper_key).await
-    }
-
-    /// The stdout and stderr frames of container `id` from `since` (or from
-    /// now), each starting with Docker's timestamp; the stream ends when the
-    /// container stops or Docker fails.
-    pub(super) async fn follow_logs(
-        &self,
-        id: &str,
-        container: &str,
-        since: Option<i32>,
-    ) -> Result<BoxStream<'static, LogOutput>, ClusterError> {
-        let frames = self.client().await?.logs(id, Some(follow_options(since)));
-        Ok(until_first_error(frames, container))
     }
 }
 
@@ -431,15 +451,42 @@ pub(super) fn follow_options(since: Option<i32>) -> LogsOptions {
 pub(super) fn until_first_error(
     frames: impl futures::Stream<Item = Result<LogOutput, DockerError>> + Send + 'static,
     whose: &str,
-) -> BoxStream<'static, LogOutput> {
+) -> BoxStream<'static, LogFrame> {
     frames
         .scan(whose.to_string(), |whose, frame| {
             let frame = frame
+                .map(log_frame)
                 .map_err(|e| tracing::debug!("logs of {whose}: {}", docker_error(e)))
                 .ok();
             std::future::ready(frame)
         })
         .boxed()
+}
+
+/// Docker's frame in the seam's terms: stderr, or else stdout (a TTY's
+/// console output is the process's stdout).
+fn log_frame(output: LogOutput) -> LogFrame {
+    let stream = match output {
+        LogOutput::StdErr { .. } => LogStream::Stderr,
+        _ => LogStream::Stdout,
+    };
+    LogFrame {
+        stream,
+        bytes: output.into_bytes().to_vec(),
+    }
+}
+
+/// What Docker's container event `action` means; `None` for the health
+/// checks, which run as execs every few seconds and change nothing a
+/// presenter sees.
+pub(super) fn change_of(action: &str) -> Option<ChangeKind> {
+    Some(match action {
+        "die" | "stop" => ChangeKind::Now(NodeState::Exited),
+        "start" | "unpause" | "restart" => ChangeKind::Now(NodeState::Running),
+        "pause" => ChangeKind::Now(NodeState::Paused),
+        exec if exec.starts_with("exec_") => return None,
+        _ => ChangeKind::Other,
+    })
 }
 
 /// A container as a [`Node`] of `service`.
@@ -525,20 +572,32 @@ pub(super) fn health_from_status(status: &str) -> Health {
     }
 }
 
-pub(super) fn docker_error(error: DockerError) -> ClusterError {
-    match error {
-        DockerError::DockerResponseServerError {
-            status_code: 404,
-            message,
-        } => ClusterError::NotFound(message),
-        DockerError::DockerResponseServerError { message, .. } => ClusterError::Failed(message),
-        other => ClusterError::DockerUnavailable(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_events_become_typed_changes() {
+        assert_eq!(change_of("die"), Some(ChangeKind::Now(NodeState::Exited)));
+        assert_eq!(change_of("stop"), Some(ChangeKind::Now(NodeState::Exited)));
+        assert_eq!(
+            change_of("start"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(
+            change_of("restart"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(
+            change_of("unpause"),
+            Some(ChangeKind::Now(NodeState::Running))
+        );
+        assert_eq!(change_of("pause"), Some(ChangeKind::Now(NodeState::Paused)));
+        assert_eq!(change_of("exec_start: /bin/sh -c etcdctl"), None);
+        assert_eq!(change_of("exec_die"), None);
+        assert_eq!(change_of("destroy"), Some(ChangeKind::Other));
+        assert_eq!(change_of(""), Some(ChangeKind::Other));
+    }
 
     #[test]
     fn health_is_read_from_the_status_text() {

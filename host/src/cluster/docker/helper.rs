@@ -8,10 +8,11 @@
 //! Helpers carry our labels, never Compose's, so they are never nodes of the
 //! project; `host recover` finds a delayer left by a killed host by them.
 
-use super::plan::Mechanisms;
-use super::sweep::{Found, InUse, OP_LABEL};
-use crate::cluster::docker::docker_error;
+use super::error::docker_error;
 use crate::cluster::model::ClusterError;
+use crate::cluster::netfault::output::{HelperOutput, delaying, last_line};
+use crate::cluster::netfault::plan::Mechanisms;
+use crate::cluster::netfault::sweep::{Found, InUse, OP_LABEL};
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
@@ -36,48 +37,6 @@ const ROLE_LABEL: &str = "demo.netfault.role";
 /// A helper that has not finished by then is stuck (iptables' lock, a
 /// wedged engine): it is removed and the fault fails.
 const HELPER_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// What a finished helper said.
-#[derive(Debug, Clone)]
-pub struct HelperOutput {
-    pub exit_code: i64,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl HelperOutput {
-    /// The helper's own words on why it failed: its last stderr line, or the
-    /// last failed step it printed.
-    pub fn why(&self) -> String {
-        let failed_step = self.stdout.lines().rev().find_map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).ok()?;
-            let failed = v.get("ok") == Some(&serde_json::Value::Bool(false))
-                || v.get("outcome").and_then(|o| o.as_str()) == Some("failed");
-            failed.then(|| {
-                let argv = v["argv"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default();
-                let stderr = v["stderr"].as_str().unwrap_or("").trim().to_string();
-                format!("`{argv}` failed: {stderr}")
-            })
-        });
-        failed_step
-            .or_else(|| {
-                self.stderr
-                    .lines()
-                    .rev()
-                    .find(|l| !l.trim().is_empty())
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| format!("the helper exited with {}", self.exit_code))
-    }
-}
 
 /// Where a helper runs.
 pub enum Namespace<'a> {
@@ -269,7 +228,7 @@ pub async fn start_delayer(
         .map_err(docker_error)?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        if logs(docker, &id, true).await.contains("\"delaying\"") {
+        if delaying(&logs(docker, &id, true).await) {
             return Ok(());
         }
         let info = docker
@@ -281,12 +240,8 @@ pub async fn start_delayer(
             .map_err(docker_error)?;
         let running = info.state.and_then(|s| s.running).unwrap_or(false);
         if !running || tokio::time::Instant::now() > deadline {
-            let why = logs(docker, &id, false).await;
-            let why = why
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("no output");
+            let why =
+                last_line(&logs(docker, &id, false).await).unwrap_or_else(|| "no output".into());
             return Err(ClusterError::Failed(format!(
                 "the delayer did not start: {why}"
             )));
@@ -303,18 +258,12 @@ pub async fn probe(
     project: &str,
 ) -> Result<Mechanisms, ClusterError> {
     let output = run(docker, image, project, Namespace::Own, vec!["probe".into()]).await?;
-    let line = output
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'));
-    line.and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| {
-            ClusterError::Failed(format!(
-                "the network-fault helper's probe failed: {}",
-                output.why()
-            ))
-        })
+    output.mechanisms().ok_or_else(|| {
+        ClusterError::Failed(format!(
+            "the network-fault helper's probe failed: {}",
+            output.why()
+        ))
+    })
 }
 
 /// Helper containers of `project` (all roles), for a sweep to choose from.
