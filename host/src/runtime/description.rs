@@ -1,6 +1,6 @@
 //! A flow's self-description as the host keeps it: bounded and sanitised.
 
-use super::GuestFailure;
+use super::failure::GuestFailure;
 use crate::model::{Capabilities, Chapter, FlowInfo};
 
 /// The most chapters and capability items a flow may declare.

@@ -141,7 +141,7 @@ impl Runtime {
             anyhow!("cannot read flow {display}: {e} (pass the path of a .wasm file)")
         })?;
         check_wasm_kind(&bytes).map_err(|why| anyhow!("{display} {why}"))?;
-        let compiled = compile::compiled(
+        let compiled = pack::compiled(
             &self.engine,
             self.cache.as_ref(),
             self.child.as_ref(),
@@ -152,16 +152,16 @@ impl Runtime {
                 tracing::debug!("{}: {outcome:?}", path.display());
                 component
             }
-            Err(compile::Refused::BeforeCompiling(why)) => {
+            Err(pack::Refused::BeforeCompiling(why)) => {
                 return Err(anyhow!("{display}: refused before compiling: {why}"));
             }
-            Err(compile::Refused::Compiling(compile::CompileFailure::Bound(why))) => {
+            Err(pack::Refused::Compiling(compile::CompileFailure::Bound(why))) => {
                 return Err(anyhow!("{display}: refused while compiling: {why}"));
             }
-            Err(compile::Refused::Compiling(compile::CompileFailure::Trouble(why))) => {
+            Err(pack::Refused::Compiling(compile::CompileFailure::Trouble(why))) => {
                 return Err(anyhow!("{display}: cannot compile the flow: {why}"));
             }
-            Err(compile::Refused::Compiling(compile::CompileFailure::Invalid(why))) => {
+            Err(pack::Refused::Compiling(compile::CompileFailure::Invalid(why))) => {
                 return Err(anyhow!(
                     "{display} is not a valid wasm component: {why} (rebuild it with `cargo build --target wasm32-wasip2`)"
                 ));

@@ -1,6 +1,6 @@
 //! The memory and compute a flow runs within.
 
-use super::GuestFailure;
+use super::failure::GuestFailure;
 use std::time::Duration;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 

@@ -22,11 +22,14 @@ pub mod wit;
 
 mod description;
 mod engine;
+mod failure;
 mod instance;
 mod limits;
+mod pack;
 
 pub use engine::{Compiler, FlowModule, Options, Runtime};
-pub use instance::{FlowInstance, GuestFailure, QUIT_GRACE, SKIP_GRACE, StoreData};
+pub use failure::GuestFailure;
+pub use instance::{FlowInstance, QUIT_GRACE, SKIP_GRACE, StoreData};
 pub use limits::{DEFAULT_MEMORY_MIB, Limits};
 
 pub use wit::ApiVersion;
