@@ -296,7 +296,7 @@ fn the_compile_child_dies_with_the_host() {
 /// Not a test: writes the bombs to $COMPILE_BOMBS_DIR for
 /// scripts/compile-bounds.sh, which measures the host on them.
 #[test]
-#[ignore]
+#[ignore = "a tool: writes the bombs for scripts/compile-bounds.sh"]
 fn write_compile_bombs() {
     let dir = std::env::var_os("COMPILE_BOMBS_DIR").expect("set COMPILE_BOMBS_DIR");
     std::fs::create_dir_all(&dir).unwrap();
