@@ -177,8 +177,10 @@ const MAX_ERROR_BYTES: usize = 2048;
 const ABANDON_AFTER_QUIT: Duration = Duration::from_millis(600);
 
 /// After the presenter moves on, a flow that has not returned is dropped
-/// this soon (the watchdog traps one that runs at `runtime::SKIP_GRACE`).
-const ABANDON_AFTER_SKIP: Duration = Duration::from_millis(850);
+/// this soon: a flow that runs is trapped at `runtime::SKIP_GRACE`; this
+/// catches one that sits in a host call, a little later.
+const ABANDON_AFTER_SKIP: Duration =
+    crate::runtime::SKIP_GRACE.saturating_add(Duration::from_millis(350));
 
 /// Why a chapter's call was dropped before it returned.
 enum Abandoned {

@@ -183,12 +183,22 @@ impl HostApi {
             external: Duration::ZERO,
         };
         let wait = self.io_calls.take_one_after(Instant::now());
-        if wait.is_zero() {
-            return Ok(());
+        if self.sleep_unless_cancelled(wait).await {
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// Sleeps `duration`, or less when the chapter is cancelled first;
+    /// `true` when it slept it all.
+    async fn sleep_unless_cancelled(&self, duration: Duration) -> bool {
+        if duration.is_zero() {
+            return !self.cancel.is_cancelled();
         }
         tokio::select! {
-            _ = self.cancel.cancelled() => Err(()),
-            _ = tokio::time::sleep(wait) => Ok(()),
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(duration) => true,
         }
     }
 
@@ -218,13 +228,7 @@ impl HostApi {
     /// large calls from copying faster than the rate, and it counts as busy.
     async fn lifted(&mut self, bytes: usize) {
         let wait = self.lifted_bytes.take_after(bytes as f64, Instant::now());
-        if wait.is_zero() {
-            return;
-        }
-        tokio::select! {
-            _ = self.cancel.cancelled() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
+        self.sleep_unless_cancelled(wait).await;
     }
 
     /// When this run's chapter was first seen cancelled (`None` while it
@@ -280,14 +284,9 @@ impl HostApi {
 
     /// Waits `ms`; `false` when the chapter was cancelled first.
     pub async fn wait_ms(&mut self, ms: u32) -> bool {
-        let cancel = self.cancel.clone();
-        self.waiting(async move {
-            tokio::select! {
-                _ = cancel.cancelled() => false,
-                _ = tokio::time::sleep(Duration::from_millis(u64::from(ms))) => true,
-            }
-        })
-        .await
+        self.call_kind = CallKind::Wait;
+        self.sleep_unless_cancelled(Duration::from_millis(u64::from(ms)))
+            .await
     }
 
     /// Shows a countdown from `seconds`, one a second; `false` when the
