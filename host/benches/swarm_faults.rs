@@ -1,6 +1,6 @@
 //! What a fault costs on a Swarm stack, made directly through the
 //! presenter's engine and through a helper service on the task's machine
-//! (the way for a task on another machine; `CHAOS_DEMO_SWARM_HELPERS=always`
+//! (the way for a task on another machine; `HelperPlacement::Always`
 //! takes it on one machine). A bench script, not criterion: each figure is
 //! a whole call on a real one-machine swarm, 5 times, median.
 //!
@@ -11,7 +11,8 @@
 
 use host::cluster::ledger::Ledger;
 use host::cluster::{
-    Cluster, ContainerAction, NetworkAction, Node, NodeState, Scope, Target, backend_for,
+    Cluster, ContainerAction, EngineOptions, HelperPlacement, NetworkAction, Node, NodeState,
+    Scope, Target, backend_for,
 };
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -125,11 +126,18 @@ fn main() {
             stack: name.clone(),
         };
         let ledger = Ledger::open(&state, &scope.key()).unwrap();
-        let cluster = Cluster::connect_to(backend_for(&scope), ledger, |_| {}).await;
+        let direct = EngineOptions::default();
+        let cluster = Cluster::connect_to(backend_for(&scope, &direct), ledger, |_| {}).await;
         measure(&cluster, "direct").await;
-        // SAFETY: set before any other thread reads the environment again;
-        // the backend reads it at each call.
-        unsafe { std::env::set_var("CHAOS_DEMO_SWARM_HELPERS", "always") };
+        drop(cluster);
+        // The same faults through helper services, as on another machine.
+        let through_helpers = EngineOptions {
+            swarm_helpers: HelperPlacement::Always,
+            ..EngineOptions::default()
+        };
+        let ledger = Ledger::open(&state, &scope.key()).unwrap();
+        let cluster =
+            Cluster::connect_to(backend_for(&scope, &through_helpers), ledger, |_| {}).await;
         measure(&cluster, "through a helper service").await;
         let _ = std::fs::remove_dir_all(&state);
     });

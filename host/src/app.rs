@@ -720,13 +720,7 @@ mod tests {
     }
 
     fn node(id: &str, state: NodeState) -> Node {
-        Node {
-            service: format!("svc-{id}"),
-            container: format!("c-{id}"),
-            id: id.into(),
-            state,
-            health: crate::cluster::Health::None,
-        }
+        Node::fixture(format!("svc-{id}"), format!("c-{id}"), id, state)
     }
 
     #[test]

@@ -129,8 +129,13 @@ pub struct ProjectArgs {
     pub stack: Option<String>,
 
     /// Compose project to act on (default: the project of the compose file in
-    /// the current directory, or COMPOSE_PROJECT_NAME).
-    #[arg(long, short = 'p', conflicts_with = "stack")]
+    /// the current directory).
+    #[arg(
+        long,
+        short = 'p',
+        env = "COMPOSE_PROJECT_NAME",
+        conflicts_with = "stack"
+    )]
     pub project: Option<String>,
 
     /// Compose file whose project to use when --project is not given.
@@ -141,6 +146,43 @@ pub struct ProjectArgs {
     /// ~/.local/state/chaos-demo).
     #[arg(long, env = "CHAOS_DEMO_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// How the Docker backends run their helpers.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// The image network faults run their helper from (built by
+    /// scripts/build-netfault-image.sh).
+    #[arg(long, env = "DEMO_NETFAULT_IMAGE", value_name = "IMAGE",
+          default_value = crate::cluster::options::DEFAULT_NETFAULT_IMAGE)]
+    pub netfault_image: String,
+
+    /// Where a Swarm task's container calls run: `remote` only for a task on
+    /// another machine, `always` through a helper service (tests a
+    /// multi-machine swarm on one machine).
+    #[arg(long, value_enum, env = "CHAOS_DEMO_SWARM_HELPERS", default_value_t)]
+    pub swarm_helpers: crate::cluster::HelperPlacement,
+}
+
+impl EngineArgs {
+    /// The options, with an image name checked for what Docker accepts.
+    pub fn options(&self) -> anyhow::Result<crate::cluster::EngineOptions> {
+        let image = self.netfault_image.trim();
+        if image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            anyhow::bail!(
+                "--netfault-image {:?} is not an image name (for example {})",
+                self.netfault_image,
+                crate::cluster::options::DEFAULT_NETFAULT_IMAGE
+            );
+        }
+        Ok(crate::cluster::EngineOptions {
+            netfault_image: image.to_string(),
+            swarm_helpers: self.swarm_helpers,
+        })
+    }
 }
 
 /// How flows are compiled and kept. Each flag falls back to its environment

@@ -370,13 +370,8 @@ mod tests {
         let mut nodes: Vec<Node> = (0..n)
             .map(|i| {
                 let service = format!("svc{:02}", i % 10);
-                Node {
-                    container: format!("big-{service}-{}", i / 10 + 1),
-                    service,
-                    id: format!("id{i:03}"),
-                    state: NodeState::Running,
-                    health: Health::None,
-                }
+                let container = format!("big-{service}-{}", i / 10 + 1);
+                Node::fixture(service, container, format!("id{i:03}"), NodeState::Running)
             })
             .collect();
         nodes.sort_by(|a, b| (&a.service, &a.container).cmp(&(&b.service, &b.container)));

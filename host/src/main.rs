@@ -56,7 +56,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             runtime,
         }) => inspect(&file, &state_dir(dir.as_deref()), &runtime.options()).await,
         Some(Subcommand::Notes { project }) => {
-            let (scope, state_dir) = project_and_state(&project)?;
+            let (scope, _, state_dir) = project_and_state(&project)?;
             host::notes::client::attach(
                 &host::notes::socket_path(&state_dir, &scope.key()),
                 &scope.describe(),
@@ -65,9 +65,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Subcommand::Recover { project }) => {
-            let (scope, state_dir) = project_and_state(&project)?;
+            let (scope, engine, state_dir) = project_and_state(&project)?;
             init_logging(&state_dir.join("host.log"))?;
-            let failed = show::recover(&scope, &state_dir).await?;
+            let failed = show::recover(&scope, &engine, &state_dir).await?;
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -99,7 +99,10 @@ fn state_dir(explicit: Option<&Path>) -> PathBuf {
     base.join("chaos-demo")
 }
 
-fn project_and_state(args: &ProjectArgs) -> Result<(cluster::Scope, PathBuf)> {
+/// What the show acts on, how it reaches it, and where it keeps its state.
+fn project_and_state(
+    args: &ProjectArgs,
+) -> Result<(cluster::Scope, cluster::EngineOptions, PathBuf)> {
     let scope = match (args.backend, args.stack.as_deref()) {
         (BackendKind::Compose, None) => cluster::Scope::Compose {
             project: cluster::project::resolve(args.project.as_deref(), &args.compose_file)?,
@@ -116,7 +119,8 @@ fn project_and_state(args: &ProjectArgs) -> Result<(cluster::Scope, PathBuf)> {
             )
         }
     };
-    Ok((scope, state_dir(args.state_dir.as_deref())))
+    let engine = args.engine.options()?;
+    Ok((scope, engine, state_dir(args.state_dir.as_deref())))
 }
 
 fn init_logging(path: &Path) -> Result<()> {
@@ -143,7 +147,7 @@ fn init_logging(path: &Path) -> Result<()> {
 
 async fn present(args: RunArgs) -> Result<ExitCode> {
     let flow = args.flow.clone().context("--flow FILE is required")?;
-    let (scope, state_dir) = project_and_state(&args.project)?;
+    let (scope, engine, state_dir) = project_and_state(&args.project)?;
     let log = args
         .log
         .clone()
@@ -164,6 +168,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         keys,
         transcript: args.transcript,
         scope,
+        engine,
         workload,
         tracker,
         limits: runtime::Limits {
@@ -185,6 +190,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     // The show runs in its own task so that a panic anywhere in it still
     // ends with the cluster restored from the ledger.
     let scope = options.scope.clone();
+    let engine = options.engine.clone();
     let state = options.state_dir.clone();
     match tokio::spawn(show::run(options)).await {
         Ok(result) => result.map(|_| ExitCode::SUCCESS),
@@ -196,7 +202,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
                 "error: the host crashed ({}); restoring the cluster",
                 display_line(&join_error.to_string())
             );
-            show::recover(&scope, &state).await?;
+            show::recover(&scope, &engine, &state).await?;
             Ok(ExitCode::FAILURE)
         }
     }

@@ -38,6 +38,8 @@ pub struct ShowOptions {
     pub transcript: Option<PathBuf>,
     /// The Compose project or Swarm stack the show acts on.
     pub scope: crate::cluster::Scope,
+    /// How its backend runs helpers (`--netfault-image`, `--swarm-helpers`).
+    pub engine: crate::cluster::EngineOptions,
     pub workload: Option<SourceSpec>,
     pub tracker: TrackerConfig,
     pub limits: Limits,
@@ -155,7 +157,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     // Each source reports its own events; they are wrapped here, into the
     // one queue the app reads, in the order they happened.
     let cluster_events = events_tx.clone();
-    let backend = crate::cluster::backend_for(&options.scope);
+    let backend = crate::cluster::backend_for(&options.scope, &options.engine);
     let cluster = Cluster::connect_to(backend, ledger, move |event| {
         let _ = cluster_events.send(Event::Cluster(event));
     })
@@ -553,11 +555,16 @@ fn load_saying_so(runtime: &Runtime, path: &std::path::Path) -> Result<crate::ru
 
 /// Restores what the ledger of `scope` says is outstanding (after a host
 /// was killed, or panicked). Prints one line per fault.
-pub async fn recover(scope: &crate::cluster::Scope, state_dir: &std::path::Path) -> Result<usize> {
+pub async fn recover(
+    scope: &crate::cluster::Scope,
+    engine: &crate::cluster::EngineOptions,
+    state_dir: &std::path::Path,
+) -> Result<usize> {
     let ledger = Ledger::open(state_dir, &scope.key())?;
     let nothing_outstanding = ledger.outstanding().is_empty();
     // Nothing shows the cluster's events here: each outcome is printed below.
-    let cluster = Cluster::connect_to(crate::cluster::backend_for(scope), ledger, |_| {}).await;
+    let cluster =
+        Cluster::connect_to(crate::cluster::backend_for(scope, engine), ledger, |_| {}).await;
     if nothing_outstanding {
         // A host killed between a fault's steps can leave a network-fault
         // helper that no ledger entry names; it goes too.

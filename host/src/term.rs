@@ -336,16 +336,18 @@ mod fullscreen_tests {
 #[cfg(test)]
 mod frame_log_tests {
     use super::FrameLog;
-    use crate::cluster::{Health, Node, NodeState};
+    use crate::cluster::{Node, NodeState};
 
     fn nodes(n: usize) -> Vec<Node> {
         (0..n)
-            .map(|i| Node {
-                service: format!("svc{:02}", i % 10),
-                container: format!("c{i}"),
-                id: format!("id{i}"),
-                state: NodeState::Running,
-                health: Health::None,
+            .map(|i| {
+                let service = format!("svc{:02}", i % 10);
+                Node::fixture(
+                    service,
+                    format!("c{i}"),
+                    format!("id{i}"),
+                    NodeState::Running,
+                )
             })
             .collect()
     }

@@ -352,7 +352,7 @@ fn render_help(frame: &mut Frame, area: Rect) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::{Health, Node, NodeState};
+    use crate::cluster::{Node, NodeState};
     use crate::model::{Capabilities, Chapter, FlowInfo};
     use crate::workload::WorkloadView;
     use ratatui::Terminal;
@@ -384,13 +384,12 @@ mod tests {
             Instant::now(),
         );
         app.start();
-        app.nodes = vec![Node {
-            service: "etcd1".into(),
-            container: "demo-etcd1-1".into(),
-            id: "abc".into(),
-            state: NodeState::Exited,
-            health: Health::None,
-        }];
+        app.nodes = vec![Node::fixture(
+            "etcd1",
+            "demo-etcd1-1",
+            "abc",
+            NodeState::Exited,
+        )];
         app
     }
 
@@ -630,12 +629,9 @@ mod tests {
     fn at_80x24_a_fault_at_20s_is_a_labelled_band_over_its_columns() {
         let mut app = app();
         app.nodes = (1..=3)
-            .map(|i| Node {
-                service: format!("etcd{i}"),
-                container: format!("demo-etcd{i}-1"),
-                id: format!("c{i}"),
-                state: NodeState::Running,
-                health: Health::None,
+            .map(|i| {
+                let (service, container) = (format!("etcd{i}"), format!("demo-etcd{i}-1"));
+                Node::fixture(service, container, format!("c{i}"), NodeState::Running)
             })
             .collect();
         feed_samples(&mut app, 40, 99..=99);

@@ -7,7 +7,8 @@
 //! - `run`: a [`Ran`] per step, up to the first that failed;
 //! - `undo`: an [`Undone`] per step, each [`Outcome`] classified;
 //! - `probe`: the kernel's [`Mechanisms`];
-//! - `engine METHOD PATH`: an [`EngineReply`] (read with [`engine_said`]);
+//! - `engine CALL…` (an [`EngineCall`]): an [`EngineReply`] (read with
+//!   [`engine_said`]);
 //! - `delay`: [`DelayerEvent`]s (`delaying` once the queue is bound);
 //! - any command that fails as a whole: a [`Failure`].
 
@@ -108,7 +109,175 @@ pub struct Mechanisms {
     pub nfqueue: bool,
 }
 
-/// The engine's answer to one `engine METHOD PATH` call: its status and its
+/// The one kind of Engine API call the helper relays for a presenter whose
+/// engine is on another machine: on one container, and nothing else of the
+/// engine (no image, volume, swarm or exec call). The host builds one, the
+/// helper reads it back from its argv; neither writes an API path by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineCall {
+    Inspect {
+        container: String,
+    },
+    Kill {
+        container: String,
+        signal: String,
+    },
+    Stop {
+        container: String,
+        grace_seconds: u32,
+    },
+    Pause {
+        container: String,
+    },
+    Unpause {
+        container: String,
+    },
+    Start {
+        container: String,
+    },
+}
+
+/// The longest stop grace a relayed call may ask for (Docker's own limit is
+/// far above; a fault's grace is seconds).
+pub const MAX_GRACE_SECONDS: u32 = 3600;
+
+impl EngineCall {
+    /// The helper's argv for the call: `engine VERB CONTAINER [ARG]`.
+    pub fn argv(&self) -> Vec<String> {
+        let mut argv = vec!["engine".to_string(), self.verb().to_string()];
+        argv.push(self.container().to_string());
+        match self {
+            EngineCall::Kill { signal, .. } => argv.push(signal.clone()),
+            EngineCall::Stop { grace_seconds, .. } => argv.push(grace_seconds.to_string()),
+            _ => {}
+        }
+        argv
+    }
+
+    /// The call `engine`'s arguments name (what follows `engine`), checked:
+    /// a container id or name, a signal name, a bounded grace.
+    pub fn from_args(args: &[String]) -> Result<Self, String> {
+        let usage = "engine takes inspect|pause|unpause|start CONTAINER, kill CONTAINER SIGNAL or stop CONTAINER SECONDS";
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let container = |id: &str| checked_container(id).map(str::to_string);
+        Ok(match args.as_slice() {
+            ["inspect", id] => EngineCall::Inspect {
+                container: container(id)?,
+            },
+            ["pause", id] => EngineCall::Pause {
+                container: container(id)?,
+            },
+            ["unpause", id] => EngineCall::Unpause {
+                container: container(id)?,
+            },
+            ["start", id] => EngineCall::Start {
+                container: container(id)?,
+            },
+            ["kill", id, signal] => EngineCall::Kill {
+                container: container(id)?,
+                signal: checked_signal(signal)?.to_string(),
+            },
+            ["stop", id, seconds] => EngineCall::Stop {
+                container: container(id)?,
+                grace_seconds: seconds
+                    .parse()
+                    .ok()
+                    .filter(|s| *s <= MAX_GRACE_SECONDS)
+                    .ok_or_else(|| {
+                        format!(
+                            "{seconds:?} is not a stop grace (0 to {MAX_GRACE_SECONDS} seconds)"
+                        )
+                    })?,
+            },
+            _ => return Err(format!("{args:?}: {usage}")),
+        })
+    }
+
+    /// The HTTP method and Engine API path of the call.
+    pub fn request(&self) -> (&'static str, String) {
+        let id = self.container();
+        match self {
+            EngineCall::Inspect { .. } => ("GET", format!("/containers/{id}/json")),
+            EngineCall::Kill { signal, .. } => {
+                ("POST", format!("/containers/{id}/kill?signal={signal}"))
+            }
+            EngineCall::Stop { grace_seconds, .. } => {
+                ("POST", format!("/containers/{id}/stop?t={grace_seconds}"))
+            }
+            _ => ("POST", format!("/containers/{id}/{}", self.verb())),
+        }
+    }
+
+    /// The container the call is on.
+    pub fn container(&self) -> &str {
+        match self {
+            EngineCall::Inspect { container }
+            | EngineCall::Kill { container, .. }
+            | EngineCall::Stop { container, .. }
+            | EngineCall::Pause { container }
+            | EngineCall::Unpause { container }
+            | EngineCall::Start { container } => container,
+        }
+    }
+
+    fn verb(&self) -> &'static str {
+        match self {
+            EngineCall::Inspect { .. } => "inspect",
+            EngineCall::Kill { .. } => "kill",
+            EngineCall::Stop { .. } => "stop",
+            EngineCall::Pause { .. } => "pause",
+            EngineCall::Unpause { .. } => "unpause",
+            EngineCall::Start { .. } => "start",
+        }
+    }
+}
+
+/// A container id or name as the Engine API takes it in a path: nothing
+/// that could leave the `/containers/ID/` segment or start a query.
+pub fn checked_container(id: &str) -> Result<&str, String> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(id)
+    } else {
+        Err(format!("{id:?} is not a container id or name"))
+    }
+}
+
+/// A signal name as the engine takes it (`SIGKILL`, `SIGRTMIN+3`, `9`).
+fn checked_signal(signal: &str) -> Result<&str, String> {
+    let valid = !signal.is_empty()
+        && signal.len() <= 16
+        && signal
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-');
+    if valid {
+        Ok(signal)
+    } else {
+        Err(format!("{signal:?} is not a signal name"))
+    }
+}
+
+/// The part of the engine's container inspection the helper reads to find
+/// a container's network namespace.
+#[derive(Debug, Deserialize)]
+pub struct ContainerProcess {
+    #[serde(rename = "State")]
+    pub state: ProcessState,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProcessState {
+    /// 0 when the container does not run.
+    #[serde(rename = "Pid", default)]
+    pub pid: i64,
+}
+
+/// The engine's answer to one relayed [`EngineCall`]: its status and its
 /// body, passed through whole (the Engine API's JSON, or a JSON string where
 /// the engine sent something else).
 #[derive(Debug, Serialize, Deserialize)]
@@ -202,6 +371,84 @@ pub fn lines<'a, T: Deserialize<'a>>(stdout: &'a str) -> impl Iterator<Item = T>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engine_call_goes_through_argv_unchanged() {
+        let id = "demo_etcd1.1.xyz";
+        for call in [
+            EngineCall::Inspect {
+                container: id.into(),
+            },
+            EngineCall::Kill {
+                container: id.into(),
+                signal: "SIGKILL".into(),
+            },
+            EngineCall::Stop {
+                container: id.into(),
+                grace_seconds: 1,
+            },
+            EngineCall::Pause {
+                container: id.into(),
+            },
+            EngineCall::Unpause {
+                container: id.into(),
+            },
+            EngineCall::Start {
+                container: id.into(),
+            },
+        ] {
+            let argv = call.argv();
+            assert_eq!(argv[0], "engine");
+            assert_eq!(EngineCall::from_args(&argv[1..]), Ok(call.clone()));
+        }
+        let kill = EngineCall::Kill {
+            container: "abc".into(),
+            signal: "SIGTERM".into(),
+        };
+        assert_eq!(
+            kill.request(),
+            ("POST", "/containers/abc/kill?signal=SIGTERM".into())
+        );
+        let inspect = EngineCall::Inspect {
+            container: "abc".into(),
+        };
+        assert_eq!(inspect.request(), ("GET", "/containers/abc/json".into()));
+    }
+
+    #[test]
+    fn nothing_but_a_container_call_reads_as_one() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for bad in [
+            &["GET", "/containers/abc/json"][..],
+            &["delete", "abc"],
+            &["exec", "abc"],
+            &["inspect", "../images/x"],
+            &["inspect", ".."],
+            &["inspect", "a/b"],
+            &["inspect", "abc?all=1"],
+            &["inspect", ""],
+            &["kill", "abc", "$(x)"],
+            &["kill", "abc", "SIGKILL&t=1"],
+            &["kill", "abc"],
+            &["stop", "abc", "-1"],
+            &["stop", "abc", "99999999"],
+            &["pause", "abc", "extra"],
+            &[],
+        ] {
+            assert!(EngineCall::from_args(&args(bad)).is_err(), "{bad:?}");
+        }
+        let long = "a".repeat(129);
+        assert!(EngineCall::from_args(&args(&["inspect", &long])).is_err());
+    }
+
+    #[test]
+    fn a_container_process_is_read_from_an_inspection() {
+        let running: ContainerProcess =
+            serde_json::from_str(r#"{"Id":"x","State":{"Status":"running","Pid":4242}}"#).unwrap();
+        assert_eq!(running.state.pid, 4242);
+        let stopped: ContainerProcess = serde_json::from_str(r#"{"State":{}}"#).unwrap();
+        assert_eq!(stopped.state.pid, 0);
+    }
 
     #[test]
     fn lines_read_back_as_they_were_written() {

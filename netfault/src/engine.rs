@@ -9,7 +9,7 @@
 
 use crate::{emit, refuse};
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::Value;
+use netfault_proto::{ContainerProcess, EngineCall};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -24,47 +24,9 @@ const PROC_ENV: &str = "NETFAULT_HOST_PROC";
 const DEFAULT_PROC: &str = "/host/proc";
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A container id or name as the Engine API takes it in a path.
+/// A container id or name, checked as a relayed call's is.
 fn checked_container(id: &str) -> Result<&str> {
-    let valid = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if valid {
-        Ok(id)
-    } else {
-        refuse(format!("{id:?} is not a container id or name"))
-    }
-}
-
-/// The one call a presenter may relay: on a container, and nothing else of
-/// the engine (no image, volume, swarm or exec call).
-fn checked_call(method: &str, path: &str) -> Result<()> {
-    let (route, query) = path.split_once('?').unwrap_or((path, ""));
-    let parts: Vec<&str> = route.split('/').collect();
-    let allowed = match (method, parts.as_slice()) {
-        ("GET", ["", "containers", id, "json"]) => checked_container(id).is_ok(),
-        (
-            "POST",
-            [
-                "",
-                "containers",
-                id,
-                "kill" | "stop" | "pause" | "unpause" | "start",
-            ],
-        ) => checked_container(id).is_ok(),
-        _ => false,
-    };
-    let query_ok = query
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '=' | '&' | '_' | '-' | '+'));
-    if !allowed || !query_ok {
-        return refuse(format!(
-            "{method} {path} is not a call this helper relays (GET /containers/ID/json, POST /containers/ID/kill|stop|pause|unpause|start)"
-        ));
-    }
-    Ok(())
+    netfault_proto::checked_container(id).or_else(refuse)
 }
 
 /// Sends one request to the engine; its status code and body.
@@ -91,14 +53,13 @@ fn request(method: &str, path: &str) -> Result<(u16, String)> {
     Ok((status, body.to_string()))
 }
 
-/// `engine METHOD PATH`: the call, and `{"status": …, "body": …}`; exit 1
-/// unless the engine answered 2xx or 304 (already so).
+/// `engine VERB CONTAINER [ARG]` (an [`EngineCall`]): the call, and
+/// `{"status": …, "body": …}`; exit 1 unless the engine answered 2xx or
+/// 304 (already so). Nothing but a container call reads as an `EngineCall`.
 pub fn call(args: &[String]) -> Result<i32> {
-    let [method, path] = args else {
-        return refuse("engine takes METHOD PATH");
-    };
-    checked_call(method, path)?;
-    let (status, body) = request(method, path)?;
+    let call = EngineCall::from_args(args).or_else(refuse)?;
+    let (method, path) = call.request();
+    let (status, body) = request(method, &path)?;
     emit(&netfault_proto::EngineReply::new(status, body));
     Ok(if (200..300).contains(&status) || status == 304 {
         0
@@ -123,12 +84,17 @@ pub fn on(args: &[String], dispatch: impl Fn(&[String]) -> Result<i32>) -> Resul
         ));
     }
     let id = checked_container(id)?;
-    let (status, body) = request("GET", &format!("/containers/{id}/json"))?;
+    let inspect = EngineCall::Inspect {
+        container: id.to_string(),
+    };
+    let (method, path) = inspect.request();
+    let (status, body) = request(method, &path)?;
     if status != 200 {
         bail!("no container {id} on this machine (the engine said {status})");
     }
-    let info: Value = serde_json::from_str(&body)?;
-    let pid = info["State"]["Pid"].as_i64().unwrap_or(0);
+    let info: ContainerProcess = serde_json::from_str(&body)
+        .with_context(|| format!("the engine's description of {id} has no process state"))?;
+    let pid = info.state.pid;
     if pid <= 0 {
         bail!("container {id} is not running");
     }
@@ -152,41 +118,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_container_calls_are_relayed() {
-        for (method, path) in [
-            ("POST", "/containers/abc123/kill?signal=SIGKILL"),
-            ("POST", "/containers/demo_etcd1.1.x/stop?t=1"),
-            ("POST", "/containers/abc/pause"),
-            ("GET", "/containers/abc/json"),
-        ] {
-            assert!(checked_call(method, path).is_ok(), "{method} {path}");
-        }
-        for (method, path) in [
-            ("DELETE", "/containers/abc"),
-            ("POST", "/containers/create"),
-            ("POST", "/containers/abc/exec"),
-            ("POST", "/containers/../images/x/kill"),
-            ("POST", "/containers/abc/kill?signal=$(x)"),
-            ("GET", "/swarm"),
-            ("POST", "/containers//kill"),
-        ] {
-            assert!(checked_call(method, path).is_err(), "{method} {path}");
-        }
-    }
-
-    #[test]
     fn on_runs_only_namespace_commands() {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let never = |_: &[String]| -> Result<i32> { panic!("must not run") };
         for bad in [
             &["--container", "abc"][..],
-            &[
-                "--container",
-                "abc",
-                "engine",
-                "GET",
-                "/containers/abc/json",
-            ],
+            &["--container", "abc", "engine", "inspect", "abc"],
             &["--container", "a b", "show"],
             &["--ct", "abc", "show"],
         ] {

@@ -13,7 +13,7 @@
 //! - `probe`, `show`: what the kernel offers, what is applied (inspect.rs);
 //! - `udp-echo`, `rtt`, `tcp-sink`, `tcp-rate`, `connect`, `idle`:
 //!   measurement tools for tests and benches (measure.rs);
-//! - `engine METHOD PATH`, `on --container ID COMMAND …`: for a task on
+//! - `engine VERB CONTAINER [ARG]`, `on --container ID COMMAND …`: for a task on
 //!   another Swarm machine, one container call to that machine's engine, or
 //!   a command in one of its containers' network namespace (engine.rs).
 
@@ -77,7 +77,7 @@ const USAGE: &str = "usage: netfault <command> [options]
   tcp-rate --to IP:PORT --seconds S
   connect --to IP:PORT --timeout-ms T
   idle                             do nothing until SIGTERM (many cheap containers)
-  engine METHOD PATH               one Engine API call on a container (GET .../json, POST .../kill|stop|pause|unpause|start)
+  engine VERB CONTAINER [ARG]      one Engine API call on a container: inspect|pause|unpause|start ID, kill ID SIGNAL, stop ID SECONDS
   on --container ID COMMAND ...    run, undo, delay or show in that container's network namespace";
 
 /// `--name value` options, each at most once, none unknown.

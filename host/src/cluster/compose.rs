@@ -7,6 +7,7 @@ use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::docker::{Engine, Filters, node_from_summary, published_in};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
+use super::options::EngineOptions;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use std::collections::HashMap;
@@ -21,9 +22,9 @@ pub struct Compose {
 }
 
 impl Compose {
-    pub fn new(project: String) -> Self {
+    pub fn new(project: String, options: &EngineOptions) -> Self {
         Compose {
-            engine: Engine::new(project.clone()),
+            engine: Engine::new(project.clone(), options.netfault_image.clone()),
             scope: Scope::Compose { project },
         }
     }
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn the_label_filter_names_the_project_and_the_service() {
-        let compose = Compose::new("tikv".into());
+        let compose = Compose::new("tikv".into(), &EngineOptions::default());
         assert_eq!(
             compose.label_filter(None),
             HashMap::from([(

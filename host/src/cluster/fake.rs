@@ -6,7 +6,7 @@
 
 use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::ledger::{Entry, Ledger, UndoAction};
-use super::model::{ClusterError, ContainerAction, Health, Node, NodeState, RestoreOutcome};
+use super::model::{ClusterError, ContainerAction, Node, NodeState, RestoreOutcome};
 use super::netfault::output::HelperOutput;
 use super::netfault::plan::Mechanisms;
 use super::netfault::sweep::Found;
@@ -142,13 +142,7 @@ impl FakeBackend {
 
 /// A node of `service` in `state`, its id and container named `id`.
 pub fn node(service: &str, id: &str, state: NodeState) -> Node {
-    Node {
-        service: service.into(),
-        container: id.into(),
-        id: id.into(),
-        state,
-        health: Health::None,
-    }
+    Node::fixture(service, id, id, state)
 }
 
 #[async_trait]
@@ -274,14 +268,7 @@ impl NetfaultHelpers for FakeBackend {
     async fn probe_netfault(&self) -> Result<Mechanisms, ClusterError> {
         self.call("probe".into())?;
         // A kernel without netem: a delay needs the delayer.
-        Ok(Mechanisms {
-            netem: false,
-            htb: true,
-            tbf: true,
-            iptables: Some("iptables".into()),
-            statistic: true,
-            nfqueue: true,
-        })
+        Ok(crate::cluster::netfault::plan::kernel_without_netem())
     }
 
     async fn run_netfault(

@@ -18,7 +18,8 @@
 //! - `restore`: undoing outstanding faults, scheduled or at the end;
 //! - `logs`: the handle the workload follows a service's logs through;
 //! - `ledger`, `leftovers`, `project`, `signal`: the fault ledger, faults an
-//!   earlier run left, which project is meant, and the signals `kill` sends.
+//!   earlier run left, which project is meant, and the signals `kill` sends;
+//! - `options`: how the Docker backends run their helpers (read by the CLI).
 
 mod actions;
 pub mod backend;
@@ -32,6 +33,7 @@ mod logs;
 mod model;
 pub mod netfault;
 mod network;
+pub mod options;
 pub mod project;
 mod restore;
 #[cfg(test)]
@@ -50,14 +52,15 @@ pub use signal::KillSignal;
 
 pub use backend::{Backend, Scope};
 use ledger::{Entry, Ledger, UndoAction};
+pub use options::{EngineOptions, HelperPlacement};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-/// The backend that reaches `scope`.
-pub fn backend_for(scope: &Scope) -> Arc<dyn Backend> {
+/// The backend that reaches `scope`, running its helpers as `options` say.
+pub fn backend_for(scope: &Scope, options: &EngineOptions) -> Arc<dyn Backend> {
     match scope {
-        Scope::Compose { project } => Arc::new(compose::Compose::new(project.clone())),
-        Scope::Swarm { stack } => Arc::new(swarm::Swarm::new(stack.clone())),
+        Scope::Compose { project } => Arc::new(compose::Compose::new(project.clone(), options)),
+        Scope::Swarm { stack } => Arc::new(swarm::Swarm::new(stack.clone(), options)),
     }
 }
 
@@ -90,7 +93,8 @@ impl Cluster {
         ledger: Ledger,
         report: impl Fn(ClusterEvent) + Send + Sync + 'static,
     ) -> Arc<Self> {
-        Self::connect_to(Arc::new(compose::Compose::new(project)), ledger, report).await
+        let backend = compose::Compose::new(project, &EngineOptions::default());
+        Self::connect_to(Arc::new(backend), ledger, report).await
     }
 
     /// The cluster `backend` reaches. An unreachable engine is not an error

@@ -49,6 +49,27 @@ pub struct Node {
     pub health: Health,
 }
 
+#[cfg(test)]
+impl Node {
+    /// A test's node: container `container` of `service`, id `id`, in
+    /// `state`, without a health check. The one fixture every test builds
+    /// nodes with.
+    pub fn fixture(
+        service: impl Into<String>,
+        container: impl Into<String>,
+        id: impl Into<String>,
+        state: NodeState,
+    ) -> Node {
+        Node {
+            service: service.into(),
+            container: container.into(),
+            id: id.into(),
+            state,
+            health: Health::None,
+        }
+    }
+}
+
 /// Which output of a node a log frame is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogStream {
@@ -90,6 +111,8 @@ pub enum ContainerAction {
     Kill {
         signal: KillSignal,
     },
+    /// At most [`ContainerAction::MAX_STOP_GRACE_SECONDS`]: the call lasts
+    /// as long as the container takes to stop.
     Stop {
         grace_seconds: u32,
     },
@@ -97,6 +120,12 @@ pub enum ContainerAction {
     Restart,
     Pause,
     Unpause,
+}
+
+impl ContainerAction {
+    /// The longest stop grace a flow may ask for: a stop waits that long
+    /// for the process before killing it, and a chapter is minutes long.
+    pub const MAX_STOP_GRACE_SECONDS: u32 = 600;
 }
 
 /// A change to what the container's network lets through, and its undo.

@@ -1,17 +1,13 @@
-//! Which compose project the presenter means: `--project`, else
-//! `COMPOSE_PROJECT_NAME`, else the compose file's top-level `name:`, else the
-//! compose file's directory name, normalised the way Compose does it.
+//! Which compose project the presenter means: `--project` (the CLI falls
+//! back to `COMPOSE_PROJECT_NAME`), else the compose file's top-level
+//! `name:`, else the compose file's directory name, normalised the way
+//! Compose does it.
 
 use std::path::Path;
 
 pub fn resolve(explicit: Option<&str>, compose_file: &Path) -> anyhow::Result<String> {
-    if let Some(name) = explicit {
+    if let Some(name) = explicit.filter(|name| !name.trim().is_empty()) {
         return checked(name, "--project");
-    }
-    if let Ok(name) = std::env::var("COMPOSE_PROJECT_NAME")
-        && !name.trim().is_empty()
-    {
-        return checked(&name, "COMPOSE_PROJECT_NAME");
     }
     let text = std::fs::read_to_string(compose_file).map_err(|e| {
         anyhow::anyhow!(

@@ -97,17 +97,11 @@ pub fn find_by_id<'a>(nodes: &'a [Node], id: &str) -> Result<&'a Node, ClusterEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::model::{ContainerAction, Health, NodeState};
+    use crate::cluster::model::{ContainerAction, NodeState};
     use crate::cluster::signal::KillSignal;
 
     fn node(service: &str, container: &str, id: &str, state: NodeState) -> Node {
-        Node {
-            service: service.into(),
-            container: container.into(),
-            id: id.into(),
-            state,
-            health: Health::None,
-        }
+        Node::fixture(service, container, id, state)
     }
 
     /// A project named `tikv`: container names all start with "tikv".

@@ -604,6 +604,14 @@ fn check_action(action: &Action) -> Result<(), ClusterError> {
         Action::Network(NetworkAction::Shape(shape)) => {
             shape.validate().map_err(ClusterError::Invalid)
         }
+        Action::Container(ContainerAction::Stop { grace_seconds })
+            if *grace_seconds > ContainerAction::MAX_STOP_GRACE_SECONDS =>
+        {
+            Err(ClusterError::Invalid(format!(
+                "a stop grace of {grace_seconds} s is longer than {} s: stop with a shorter grace",
+                ContainerAction::MAX_STOP_GRACE_SECONDS
+            )))
+        }
         _ => Ok(()),
     }
 }
@@ -614,5 +622,25 @@ fn peers_of(action: &Action) -> &[String] {
         Action::Network(NetworkAction::Isolate { from }) => from,
         Action::Network(NetworkAction::Shape(spec)) => &spec.towards,
         _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_grace_beyond_the_bound_is_refused_before_docker_is_asked() {
+        let stop = |grace_seconds| Action::Container(ContainerAction::Stop { grace_seconds });
+        assert!(check_action(&stop(0)).is_ok());
+        assert!(check_action(&stop(ContainerAction::MAX_STOP_GRACE_SECONDS)).is_ok());
+        for grace in [ContainerAction::MAX_STOP_GRACE_SECONDS + 1, u32::MAX] {
+            match check_action(&stop(grace)) {
+                Err(ClusterError::Invalid(message)) => {
+                    assert!(message.contains(&grace.to_string()), "{message}")
+                }
+                other => panic!("{grace}: {other:?}"),
+            }
+        }
     }
 }

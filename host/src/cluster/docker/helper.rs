@@ -23,9 +23,6 @@ use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// The image scripts/build-netfault-image.sh builds; `DEMO_NETFAULT_IMAGE`
-/// names another that carries the same `netfault` binary.
-pub const DEFAULT_IMAGE: &str = "demo-netfault:0.1.0";
 /// What every helper runs; `argv` are its arguments. Named explicitly, so
 /// an image built another way works as long as the binary is there.
 const ENTRYPOINT: &str = "/usr/local/bin/netfault";
@@ -97,7 +94,7 @@ async fn create(
             message,
         }) if message.contains("image") || message.contains("No such") => {
             Err(ClusterError::Unsupported(format!(
-                "the network-fault helper image {image} is not on this Docker engine: run scripts/build-netfault-image.sh (or set DEMO_NETFAULT_IMAGE)"
+                "the network-fault helper image {image} is not on this Docker engine: run scripts/build-netfault-image.sh (or name another with --netfault-image)"
             )))
         }
         Err(e) => Err(docker_error(e)),

@@ -55,13 +55,10 @@ pub(super) struct Engine {
 }
 
 impl Engine {
-    pub(super) fn new(helper_key: String) -> Self {
+    pub(super) fn new(helper_key: String, netfault_image: String) -> Self {
         Engine {
             client: Mutex::new(None),
-            netfault_image: std::env::var("DEMO_NETFAULT_IMAGE")
-                .ok()
-                .filter(|image| !image.trim().is_empty())
-                .unwrap_or_else(|| helper::DEFAULT_IMAGE.to_string()),
+            netfault_image,
             helper_key,
         }
     }

@@ -3,9 +3,10 @@
 //! helper image's own tools, and what restore leaves is read back from the
 //! target's namespace by a helper, never from the ledger.
 
-use crate::cluster::docker::helper::{self, DEFAULT_IMAGE};
+use crate::cluster::docker::helper;
 use crate::cluster::ledger::{Ledger, UndoAction};
 use crate::cluster::model::{NetworkAction, NodeState, ShapeSpec, Target};
+use crate::cluster::options::DEFAULT_NETFAULT_IMAGE as DEFAULT_IMAGE;
 use crate::cluster::{Cluster, Node};
 use crate::test_support::{EtcdContainer, require_docker_engine};
 use serde_json::Value;

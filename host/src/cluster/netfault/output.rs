@@ -147,14 +147,7 @@ mod tests {
 
     #[test]
     fn the_probe_is_read_as_mechanisms() {
-        let probe = Mechanisms {
-            netem: false,
-            htb: true,
-            tbf: true,
-            iptables: Some("iptables".into()),
-            statistic: true,
-            nfqueue: true,
-        };
+        let probe = crate::cluster::netfault::plan::kernel_without_netem();
         assert_eq!(said(&[line(&probe)], "").mechanisms(), Some(probe));
         assert!(said(&["not json".into()], "").mechanisms().is_none());
     }

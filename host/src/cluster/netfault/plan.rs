@@ -332,20 +332,27 @@ pub fn shape(spec: &ShapeSpec, peers: &[Ipv4Addr], mech: &Mechanisms) -> Result<
     })
 }
 
+/// A kernel like CI's and this machine's: no netem (so a delay needs the
+/// delayer), everything else there. The one fixture the rule tests share.
+#[cfg(test)]
+pub(crate) fn kernel_without_netem() -> Mechanisms {
+    Mechanisms {
+        netem: false,
+        htb: true,
+        tbf: true,
+        iptables: Some("iptables".into()),
+        statistic: true,
+        nfqueue: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// This machine's kernel: no netem, the rest there.
     fn here() -> Mechanisms {
-        Mechanisms {
-            netem: false,
-            htb: true,
-            tbf: true,
-            iptables: Some("iptables".into()),
-            statistic: true,
-            nfqueue: true,
-        }
+        kernel_without_netem()
     }
 
     fn with_netem() -> Mechanisms {

@@ -1,7 +1,7 @@
 //! Where a call on a task's container runs, and the calls made through a
 //! helper service on another machine (`remote`): a container fault, an
 //! inspection, an unpause. The manager's engine cannot reach a container
-//! elsewhere; `CHAOS_DEMO_SWARM_HELPERS=always` sends every call that way,
+//! elsewhere; `--swarm-helpers always` sends every call that way,
 //! so that a one-machine swarm (CI) exercises it.
 
 use super::{Swarm, remote};
@@ -12,12 +12,10 @@ use crate::cluster::model::{ClusterError, ContainerAction, RestoreOutcome};
 use crate::cluster::netfault::output::HelperOutput;
 use crate::cluster::netfault::plan::Mechanisms;
 use crate::cluster::netfault::sweep::Found;
+use crate::cluster::options::HelperPlacement;
 use async_trait::async_trait;
 use bollard::models::ContainerInspectResponse;
-use netfault_proto::EngineReply;
-
-/// `always`: faults go through helper services even on this machine.
-const HELPERS_ENV: &str = "CHAOS_DEMO_SWARM_HELPERS";
+use netfault_proto::{EngineCall, EngineReply};
 
 /// Where a call on a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,18 +35,21 @@ fn route_for(machine: Option<String>, local: &str, always: bool) -> Route {
     }
 }
 
-/// The Engine API path of a container fault made on another machine; a
-/// start is the service's to make, never the machine's.
-fn fault_path(id: &str, action: &ContainerAction) -> Result<String, ClusterError> {
+/// The relayed call of a container fault made on another machine; a start
+/// is the service's to make, never the machine's.
+fn fault_call(id: &str, action: &ContainerAction) -> Result<EngineCall, ClusterError> {
+    let container = id.to_string();
     Ok(match action {
-        ContainerAction::Kill { signal } => {
-            format!("/containers/{id}/kill?signal={}", signal.name())
-        }
-        ContainerAction::Stop { grace_seconds } => {
-            format!("/containers/{id}/stop?t={grace_seconds}")
-        }
-        ContainerAction::Pause => format!("/containers/{id}/pause"),
-        ContainerAction::Unpause => format!("/containers/{id}/unpause"),
+        ContainerAction::Kill { signal } => EngineCall::Kill {
+            container,
+            signal: signal.name().to_string(),
+        },
+        ContainerAction::Stop { grace_seconds } => EngineCall::Stop {
+            container,
+            grace_seconds: *grace_seconds,
+        },
+        ContainerAction::Pause => EngineCall::Pause { container },
+        ContainerAction::Unpause => EngineCall::Unpause { container },
         ContainerAction::Start | ContainerAction::Restart => {
             return Err(ClusterError::Failed(
                 "a swarm task is started by its service, not on its machine".into(),
@@ -74,9 +75,9 @@ pub(super) fn in_namespace(id: &str, argv: Vec<String>) -> Vec<String> {
 
 impl Swarm {
     /// Where calls on container `id` run: here, or through a helper service
-    /// on the machine its task is on (always, under `HELPERS_ENV=always`).
+    /// on the machine its task is on (always, with `HelperPlacement::Always`).
     pub(super) async fn route(&self, id: &str) -> Result<Route, ClusterError> {
-        let always = std::env::var(HELPERS_ENV).is_ok_and(|v| v == "always");
+        let always = self.helpers == HelperPlacement::Always;
         let machine = self.machine_of(id).await?;
         Ok(route_for(machine, self.local_node().await?, always))
     }
@@ -108,14 +109,9 @@ impl Swarm {
 
     /// One Engine API call on a container on machine `node`: its status
     /// and body.
-    async fn call_on(
-        &self,
-        node: &str,
-        method: &str,
-        path: String,
-    ) -> Result<EngineReply, ClusterError> {
+    async fn call_on(&self, node: &str, call: EngineCall) -> Result<EngineReply, ClusterError> {
         let docker = self.engine.client().await?;
-        let argv = vec!["engine".to_string(), method.to_string(), path];
+        let argv = call.argv();
         let output = remote::run(&self.helpers(&docker), node, argv).await?;
         remote::engine_reply(&output)
     }
@@ -127,8 +123,9 @@ impl Swarm {
         node: &str,
         id: &str,
     ) -> Result<Option<ContainerInspectResponse>, ClusterError> {
+        let container = id.to_string();
         let reply = self
-            .call_on(node, "GET", format!("/containers/{id}/json"))
+            .call_on(node, EngineCall::Inspect { container })
             .await?;
         match reply.status {
             200 => reply.body_as().map(Some).map_err(|e| {
@@ -148,8 +145,8 @@ impl Swarm {
         id: &str,
         action: &ContainerAction,
     ) -> Result<(), ClusterError> {
-        let path = fault_path(id, action)?;
-        let reply = self.call_on(node, "POST", path).await?;
+        let call = fault_call(id, action)?;
+        let reply = self.call_on(node, call).await?;
         match reply.status {
             200..=299 | 304 => Ok(()),
             _ => Err(engine_failure(&reply)),
@@ -256,29 +253,35 @@ mod tests {
     }
 
     #[test]
-    fn faults_elsewhere_are_engine_paths_and_a_start_is_refused() {
+    fn faults_elsewhere_are_relayed_engine_calls_and_a_start_is_refused() {
         let kill = ContainerAction::Kill {
             signal: KillSignal::Term,
         };
+        let request = |action: &ContainerAction| fault_call("c1", action).unwrap().request();
         assert_eq!(
-            fault_path("c1", &kill).unwrap(),
-            "/containers/c1/kill?signal=SIGTERM"
+            request(&kill),
+            ("POST", "/containers/c1/kill?signal=SIGTERM".into())
         );
         assert_eq!(
-            fault_path("c1", &ContainerAction::Stop { grace_seconds: 3 }).unwrap(),
-            "/containers/c1/stop?t=3"
+            request(&ContainerAction::Stop { grace_seconds: 3 }),
+            ("POST", "/containers/c1/stop?t=3".into())
         );
         assert_eq!(
-            fault_path("c1", &ContainerAction::Pause).unwrap(),
-            "/containers/c1/pause"
+            request(&ContainerAction::Pause),
+            ("POST", "/containers/c1/pause".into())
         );
         assert_eq!(
-            fault_path("c1", &ContainerAction::Unpause).unwrap(),
-            "/containers/c1/unpause"
+            request(&ContainerAction::Unpause),
+            ("POST", "/containers/c1/unpause".into())
         );
+        // What the host sends is what the helper reads back.
+        for signal in KillSignal::ALL {
+            let call = fault_call("c1", &ContainerAction::Kill { signal }).unwrap();
+            assert_eq!(EngineCall::from_args(&call.argv()[1..]), Ok(call));
+        }
         for start in [ContainerAction::Start, ContainerAction::Restart] {
             assert!(matches!(
-                fault_path("c1", &start),
+                fault_call("c1", &start),
                 Err(ClusterError::Failed(m)) if m.contains("service")
             ));
         }

@@ -14,7 +14,7 @@
 //! Machines: the presenter talks to one manager's engine. A task on that
 //! machine is faulted through it; a task on another machine through a
 //! short-lived helper service constrained to that machine (`remote`).
-//! `CHAOS_DEMO_SWARM_HELPERS=always` sends every fault that way, so that a
+//! `--swarm-helpers always` sends every fault that way, so that a
 //! one-machine swarm (CI) exercises it. The list, the state and the logs
 //! come from the manager, so they cover every machine.
 //!
@@ -36,6 +36,7 @@ use super::backend::{Backend, Change, Liveness, NetfaultHelpers, Scope};
 use super::docker::{Engine, addresses_of, follow_options, liveness_of, until_first_error};
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, ContainerAction, LogFrame, Node, RestoreOutcome};
+use super::options::{EngineOptions, HelperPlacement};
 use async_trait::async_trait;
 use calls::Route;
 use converge::CONVERGE_TIMEOUT;
@@ -53,6 +54,8 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 pub struct Swarm {
     scope: Scope,
     engine: Engine,
+    /// Whether calls on a task here go through a helper service too.
+    helpers: HelperPlacement,
     /// This engine's node in the swarm, asked once it answers.
     local_node: tokio::sync::OnceCell<String>,
     /// What the latest listing saw (see [`Seen`]).
@@ -60,10 +63,11 @@ pub struct Swarm {
 }
 
 impl Swarm {
-    pub fn new(stack: String) -> Self {
+    pub fn new(stack: String, options: &EngineOptions) -> Self {
         let scope = Scope::Swarm { stack };
         Swarm {
-            engine: Engine::new(scope.key()),
+            engine: Engine::new(scope.key(), options.netfault_image.clone()),
+            helpers: options.swarm_helpers,
             scope,
             local_node: tokio::sync::OnceCell::new(),
             seen: Mutex::new(Seen::default()),
