@@ -84,6 +84,7 @@ fn busy_app() -> App {
         history,
         samples_seen: 200,
         rehearsal: false,
+        verdicts: None,
     })));
     // A full event log.
     for i in 0..200 {

@@ -7,6 +7,7 @@ use crate::flow;
 use crate::model::FlowInfo;
 use crate::timeline::{Bounds, Timeline};
 use crate::workload::tracker::Status;
+use crate::workload::verdicts::Anomaly;
 use crate::workload::{WorkloadEvent, WorkloadView};
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -413,6 +414,17 @@ impl App {
                 self.push_log(Level::Warning, message.clone());
                 self.workload_source_error = Some(message);
             }
+            WorkloadEvent::Verdict { verdicts, first } => {
+                for anomaly in first {
+                    let level = match anomaly {
+                        Anomaly::StaleSerializableRead => Level::Warning,
+                        Anomaly::StaleRead | Anomaly::LostWrite => Level::Danger,
+                    };
+                    self.push_log(level, format!("first {}", anomaly.describe()));
+                }
+                self.workload.verdicts = Some(verdicts);
+            }
+            WorkloadEvent::BadVerdict(message) => self.push_log(Level::Warning, message),
         }
     }
 
@@ -897,6 +909,7 @@ mod tests {
             history: vec![12.0],
             samples_seen: 9,
             rehearsal: false,
+            verdicts: None,
         };
         app.on_event(Event::Workload(WorkloadEvent::Sample(view)));
         let point = app.timeline.points()[0];

@@ -171,6 +171,24 @@ impl Transcript {
             WorkloadEvent::SourceFailed(message) => {
                 self.write("error", json!({"message": message, "source": "workload"}))
             }
+            WorkloadEvent::Verdict { verdicts, first } => self.write(
+                "verdict",
+                json!({
+                    "acknowledged": verdicts.latest.acknowledged,
+                    "failed": verdicts.latest.failed,
+                    "unknown": verdicts.latest.unknown,
+                    "reads": verdicts.latest.reads,
+                    "stale": verdicts.latest.stale,
+                    "stale_serializable": verdicts.latest.stale_serializable,
+                    "lost": verdicts.latest.lost,
+                    "final": verdicts.latest.final_read,
+                    "first": first,
+                }),
+            ),
+            WorkloadEvent::BadVerdict(message) => self.write(
+                "workload",
+                json!({"kind": "bad-verdict", "message": message}),
+            ),
         }
     }
 

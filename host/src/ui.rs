@@ -150,8 +150,14 @@ fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
         .title(Line::from(title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [figures, chart] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+    // The verdict counts get a line of their own under the throughput.
+    let verdict_rows = u16::from(view.verdicts.is_some());
+    let [figures, verdict_area, chart] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(verdict_rows),
+        Constraint::Min(1),
+    ])
+    .areas(inner);
     let fmt = |v: Option<f64>| v.map(|v| format!("{v:.0}")).unwrap_or_else(|| "–".into());
     let mut line = vec![
         Span::raw("now "),
@@ -171,6 +177,9 @@ fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
         )];
     }
     frame.render_widget(Line::from(line), figures);
+    if let Some(verdicts) = &view.verdicts {
+        frame.render_widget(Line::from(verdict_spans(verdicts)), verdict_area);
+    }
     if LiveChart::fits(chart) {
         frame.render_widget(LiveChart::new(&app.timeline, app.elapsed_ms()), chart);
         return;
@@ -187,6 +196,53 @@ fn render_workload(app: &App, frame: &mut Frame, area: Rect) {
         .data(data)
         .style(Style::new().fg(color));
     frame.render_widget(sparkline, chart);
+}
+
+/// The verdict counts beside the throughput: a word as well as a colour
+/// (`kept` / `BROKEN`), so the state reads without telling red from green;
+/// red from the first broken promise, with its time.
+fn verdict_spans(verdicts: &crate::workload::verdicts::Verdicts) -> Vec<Span<'static>> {
+    let v = &verdicts.latest;
+    let broken = verdicts.broken();
+    let (word, color) = if broken {
+        ("✗ BROKEN", Color::Red)
+    } else {
+        ("✓ kept", Color::Green)
+    };
+    let mut spans = vec![
+        Span::styled(word, Style::new().fg(color).bold()),
+        Span::raw(format!(" acked {}", v.acknowledged)),
+    ];
+    let count = |name: &str, n: u64, bad: bool| {
+        let style = if n > 0 && bad {
+            Style::new().fg(Color::Red).bold()
+        } else {
+            Style::new()
+        };
+        Span::styled(format!(" {name} {n}"), style)
+    };
+    let lost = if v.final_read { "lost" } else { "lost?" };
+    spans.push(count(lost, v.lost, true));
+    spans.push(count("stale", v.stale, true));
+    if v.stale_serializable > 0 {
+        spans.push(Span::styled(
+            format!(" stale(serializable) {}", v.stale_serializable),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    spans.push(count("unknown", v.unknown, false));
+    let first = [verdicts.first_stale_ms, verdicts.first_lost_ms]
+        .into_iter()
+        .flatten()
+        .min();
+    if let Some(t_ms) = first {
+        let secs = t_ms / 1000;
+        spans.push(Span::styled(
+            format!(" since {}:{:02}", secs / 60, secs % 60),
+            Style::new().fg(Color::Red),
+        ));
+    }
+    spans
 }
 
 fn render_log(app: &App, frame: &mut Frame, area: Rect) {
@@ -532,6 +588,39 @@ mod tests {
     }
 
     #[test]
+    fn verdict_counts_sit_beside_the_throughput_in_words_as_well_as_colour() {
+        use crate::workload::verdicts::{Verdict, Verdicts};
+        let mut app = app();
+        let mut verdicts = Verdicts::default();
+        let counts = Verdict {
+            acknowledged: 1200,
+            unknown: 3,
+            ..Default::default()
+        };
+        verdicts.update(counts, 1_000);
+        app.workload.verdicts = Some(verdicts.clone());
+        let buffer = draw(&app, 140, 30);
+        let (x, y) = find(&buffer, "✓ kept").expect("a kept verdict");
+        assert_eq!(buffer[(x, y)].fg, Color::Green);
+        let row = &rows(&buffer)[y as usize];
+        assert!(row.contains("acked 1200 lost? 0 stale 0 unknown 3"), "{row}");
+
+        verdicts.update(
+            Verdict {
+                stale: 2,
+                ..counts
+            },
+            65_000,
+        );
+        app.workload.verdicts = Some(verdicts);
+        let buffer = draw(&app, 140, 30);
+        let (x, y) = find(&buffer, "✗ BROKEN").expect("a broken verdict");
+        assert_eq!(buffer[(x, y)].fg, Color::Red);
+        let row = &rows(&buffer)[y as usize];
+        assert!(row.contains("stale 2") && row.contains("since 1:05"), "{row}");
+    }
+
+    #[test]
     fn cluster_rows_show_time_in_state() {
         let mut app = app();
         let nodes = app.nodes.clone();
@@ -604,6 +693,7 @@ mod tests {
                     history: vec![1200.0; 30],
                     samples_seen: s + 1,
                     rehearsal: false,
+                    verdicts: None,
                 }),
             ));
         }

@@ -80,12 +80,13 @@ pub fn put(
             timeouts.connect,
         )
         .map_err(PutError::Http)?;
-    check_put_response(resp.status, &resp.body)
+    check_response(resp.status, &resp.body).map(|_| ())
 }
 
-/// A successful put answers 200 with `{"header":{…}}`; errors carry `error`
-/// or `message` (grpc-gateway), sometimes with status 200 on older gateways.
-fn check_put_response(status: u16, body: &[u8]) -> Result<(), PutError> {
+/// A successful call answers 200 with `{"header":{…}, …}` (returned); errors
+/// carry `error` or `message` (grpc-gateway), sometimes with status 200 on
+/// older gateways.
+pub fn check_response(status: u16, body: &[u8]) -> Result<serde_json::Value, PutError> {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let error = json.as_ref().and_then(|v| {
         v.get("error")
@@ -95,7 +96,7 @@ fn check_put_response(status: u16, body: &[u8]) -> Result<(), PutError> {
     });
     let has_header = json.as_ref().is_some_and(|v| v.get("header").is_some());
     match (status, error) {
-        (200, None) if has_header => Ok(()),
+        (200, None) if has_header => Ok(json.unwrap_or_default()),
         (_, Some(message)) => Err(PutError::Rejected { status, message }),
         _ => Err(PutError::Rejected {
             status,
@@ -105,13 +106,13 @@ fn check_put_response(status: u16, body: &[u8]) -> Result<(), PutError> {
 }
 
 /// A small xorshift generator: keys need spread, not cryptography.
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -336,13 +337,13 @@ mod tests {
     #[test]
     fn put_responses_are_judged_by_status_header_and_error() {
         let ok = br#"{"header":{"cluster_id":"1","member_id":"2","revision":"3","raft_term":"2"}}"#;
-        assert!(check_put_response(200, ok).is_ok());
+        assert!(check_response(200, ok).is_ok());
         let timed_out = br#"{"error":"etcdserver: request timed out","code":14,"message":"etcdserver: request timed out"}"#;
-        let e = check_put_response(503, timed_out).unwrap_err();
+        let e = check_response(503, timed_out).unwrap_err();
         assert_eq!(e.to_string(), "HTTP 503: etcdserver: request timed out");
-        assert!(check_put_response(200, br#"{"error":"etcdserver: no leader"}"#).is_err());
-        assert!(check_put_response(200, b"not json").is_err());
-        assert!(check_put_response(404, b"404 page not found").is_err());
+        assert!(check_response(200, br#"{"error":"etcdserver: no leader"}"#).is_err());
+        assert!(check_response(200, b"not json").is_err());
+        assert!(check_response(404, b"404 page not found").is_err());
     }
 
     #[test]

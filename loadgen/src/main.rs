@@ -9,7 +9,9 @@
 //! frozen member costs little while the cluster keeps quorum, and a cluster
 //! without quorum answers nothing.
 
+mod checked;
 mod etcd;
+mod history;
 mod http;
 mod signal;
 mod stats;
@@ -100,6 +102,23 @@ struct EtcdArgs {
     /// Prefix of every key.
     #[arg(long, default_value = "loadgen/user")]
     key_prefix: String,
+
+    /// Put random keys only, checking nothing (the load before histories).
+    /// By default each worker writes its own register and reads any, and
+    /// every operation is checked: a `[VERDICT]` line follows each status
+    /// line, and a final read counts the acknowledged writes etcd lost.
+    #[arg(long)]
+    no_history: bool,
+
+    /// Out of 100 reads, how many are serializable (answered by whichever
+    /// member gets them, without asking the quorum: a cut-off member
+    /// answers them from its stale copy). Counted apart from the others.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    serializable_reads: u8,
+
+    /// Prefix of the checked workload's keys (each run under its own start time).
+    #[arg(long, default_value = "loadgen/history")]
+    history_prefix: String,
 
     /// Label prefixed to each status line (YCSB's -l).
     #[arg(long, default_value = "")]
@@ -217,7 +236,17 @@ fn etcd_command(args: EtcdArgs) -> Result<ExitCode> {
         backoff_base: args.backoff,
         backoff_max: args.backoff_max,
     };
-    run(&workload, duration, args.interval, &args.label)?;
+    let checked = (!args.no_history).then(|| {
+        let run_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        checked::Checked {
+            keys: checked::Keys::new(&args.history_prefix, run_ms),
+            history: Arc::new(history::History::new(workload.threads)),
+            serializable_pct: args.serializable_reads,
+        }
+    });
+    run(&workload, checked, duration, args.interval, &args.label)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -230,13 +259,17 @@ struct Reporter {
     total_ok: u64,
     ok: OperationTotals,
     failed: OperationTotals,
+    read_ok: OperationTotals,
+    read_failed: OperationTotals,
 }
 
 impl Reporter {
     fn status_line(&mut self, mut interval: stats::Interval, now: Instant) -> StatusLine {
         let ok = LatencySummary::from_samples(&mut interval.ok);
         let failed = LatencySummary::from_samples(&mut interval.failed);
-        let ok_count = ok.as_ref().map_or(0, |s| s.count);
+        let read_ok = LatencySummary::from_samples(&mut interval.read_ok);
+        let read_failed = LatencySummary::from_samples(&mut interval.read_failed);
+        let ok_count = ok.as_ref().map_or(0, |s| s.count) + read_ok.as_ref().map_or(0, |s| s.count);
         self.total_ok += ok_count;
         let secs = now.duration_since(self.last_at).as_secs_f64();
         let current = if secs > 0.0 {
@@ -254,6 +287,14 @@ impl Reporter {
             self.failed.add(s);
             brackets.push(s.bracket("UPDATE-FAILED"));
         }
+        if let Some(s) = &read_ok {
+            self.read_ok.add(s);
+            brackets.push(s.bracket("READ"));
+        }
+        if let Some(s) = &read_failed {
+            self.read_failed.add(s);
+            brackets.push(s.bracket("READ-FAILED"));
+        }
         let elapsed = now.duration_since(self.start);
         let remaining = self.duration.saturating_sub(elapsed);
         StatusLine {
@@ -268,12 +309,18 @@ impl Reporter {
     }
 }
 
-fn emit(line: &StatusLine) {
+fn emit(line: &impl std::fmt::Display) {
     // Java YCSB prints its status on stderr; a closed stderr must not kill us.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
-fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str) -> Result<()> {
+fn run(
+    workload: &Workload,
+    checked: Option<checked::Checked>,
+    duration: Duration,
+    interval: Duration,
+    label: &str,
+) -> Result<()> {
     signal::install().context("installing signal handlers")?;
     let recorder = Arc::new(stats::Recorder::new(workload.threads));
     let stop = Arc::new(AtomicBool::new(false));
@@ -287,10 +334,24 @@ fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str)
         total_ok: 0,
         ok: OperationTotals::default(),
         failed: OperationTotals::default(),
+        read_ok: OperationTotals::default(),
+        read_failed: OperationTotals::default(),
+    };
+    let checked = checked.map(Arc::new);
+    // The verdict after each status line, with the same label.
+    let verdict = |checked: &Option<Arc<checked::Checked>>| {
+        if let Some(c) = checked {
+            emit(&format!("{label}{}", c.history.verdict()));
+        }
     };
     // Java YCSB's first line: nothing done yet.
     emit(&reporter.status_line(stats::Interval::default(), start));
-    let workers = match etcd::spawn_workers(workload, &recorder, &stop) {
+    verdict(&checked);
+    let spawned = match &checked {
+        Some(c) => checked::spawn_workers(workload, c, &recorder, &stop),
+        None => etcd::spawn_workers(workload, &recorder, &stop),
+    };
+    let workers = match spawned {
         Ok(w) => w,
         Err(e) => {
             stop.store(true, Ordering::Relaxed);
@@ -312,6 +373,7 @@ fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str)
             break;
         }
         emit(&reporter.status_line(recorder.drain(), now));
+        verdict(&checked);
         tick += 1;
     }
 
@@ -321,10 +383,27 @@ fn run(workload: &Workload, duration: Duration, interval: Duration, label: &str)
     }
     let now = Instant::now();
     emit(&reporter.status_line(recorder.drain(), now));
+    if let Some(c) = &checked {
+        // The final read confirms (or not) every acknowledged write, then
+        // the run's keys go. A store that answers no final read leaves
+        // `final=no`: lost writes were not checked, and the line says so.
+        let workers = c.history.registers();
+        if let Some(sets) =
+            checked::final_read(&workload.endpoints, &c.keys, workers, workload.timeouts)
+        {
+            c.history.final_check(|w| sets[w].clone());
+            checked::delete_run(&workload.endpoints, &c.keys, workload.timeouts);
+        }
+        verdict(&checked);
+    }
 
     let runtime_ms = now.duration_since(start).as_millis() as u64;
     let mut out = std::io::stdout().lock();
-    for line in ycsb::summary_lines(runtime_ms, "UPDATE", &reporter.ok, &reporter.failed) {
+    let ops = [
+        ("UPDATE", &reporter.ok, &reporter.failed),
+        ("READ", &reporter.read_ok, &reporter.read_failed),
+    ];
+    for line in ycsb::summary_lines_of(runtime_ms, &ops) {
         let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();
@@ -392,6 +471,8 @@ mod tests {
             total_ok: 0,
             ok: OperationTotals::default(),
             failed: OperationTotals::default(),
+            read_ok: OperationTotals::default(),
+            read_failed: OperationTotals::default(),
         };
         let line = r.status_line(stats::Interval::default(), start);
         let text = line.to_string();
@@ -403,6 +484,7 @@ mod tests {
         let interval = stats::Interval {
             ok: vec![100, 200],
             failed: vec![5000],
+            ..Default::default()
         };
         let line = r.status_line(interval, start + Duration::from_millis(500));
         assert_eq!(line.total_ops, 2);

@@ -4,17 +4,38 @@
 
 use std::sync::Mutex;
 
+/// Which kind of operation a latency is of (YCSB's operation names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Update,
+    Read,
+}
+
 /// Latencies (microseconds) recorded since the last drain.
 #[derive(Debug, Default)]
 pub struct Interval {
+    /// Updates (puts, or a checked write's transaction).
     pub ok: Vec<u32>,
     pub failed: Vec<u32>,
+    /// Reads of the checked workload.
+    pub read_ok: Vec<u32>,
+    pub read_failed: Vec<u32>,
 }
 
 impl Interval {
     fn append(&mut self, other: &mut Interval) {
         self.ok.append(&mut other.ok);
         self.failed.append(&mut other.failed);
+        self.read_ok.append(&mut other.read_ok);
+        self.read_failed.append(&mut other.read_failed);
+    }
+
+    /// The latencies of `op`: those that succeeded, those that failed.
+    pub fn of(&mut self, op: Op) -> (&mut Vec<u32>, &mut Vec<u32>) {
+        match op {
+            Op::Update => (&mut self.ok, &mut self.failed),
+            Op::Read => (&mut self.read_ok, &mut self.read_failed),
+        }
     }
 }
 
@@ -32,11 +53,16 @@ impl Recorder {
     }
 
     pub fn record(&self, worker: usize, ok: bool, micros: u32) {
+        self.record_op(worker, Op::Update, ok, micros);
+    }
+
+    pub fn record_op(&self, worker: usize, op: Op, ok: bool, micros: u32) {
         let mut slot = self.slots[worker].lock().unwrap_or_else(|p| p.into_inner());
+        let (succeeded, failed) = slot.of(op);
         if ok {
-            slot.ok.push(micros);
+            succeeded.push(micros);
         } else {
-            slot.failed.push(micros);
+            failed.push(micros);
         }
     }
 

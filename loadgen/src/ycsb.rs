@@ -274,17 +274,19 @@ impl OperationTotals {
     }
 }
 
-/// The final summary lines (YCSB's text exporter), one per element.
-pub fn summary_lines(
+/// The final summary lines (YCSB's text exporter), one per element, of
+/// several operations (UPDATE, READ, …); the
+/// throughput counts every successful one. An operation never made is left
+/// out, unless it is the first.
+pub fn summary_lines_of(
     runtime_ms: u64,
-    name: &str,
-    ok: &OperationTotals,
-    failed: &OperationTotals,
+    ops: &[(&str, &OperationTotals, &OperationTotals)],
 ) -> Vec<String> {
+    let done: u64 = ops.iter().map(|(_, ok, _)| ok.count).sum();
     let throughput = if runtime_ms == 0 {
         0.0
     } else {
-        ok.count as f64 * 1000.0 / runtime_ms as f64
+        done as f64 * 1000.0 / runtime_ms as f64
     };
     let mut lines = vec![
         format!("[OVERALL], RunTime(ms), {runtime_ms}"),
@@ -293,7 +295,7 @@ pub fn summary_lines(
             format_java_double(throughput)
         ),
     ];
-    let mut op = |label: &str, t: &OperationTotals| {
+    let op = |lines: &mut Vec<String>, label: &str, t: &OperationTotals| {
         lines.push(format!("[{label}], Operations, {}", t.count));
         let avg = if t.count == 0 {
             f64::NAN
@@ -309,13 +311,18 @@ pub fn summary_lines(
             lines.push(format!("[{label}], MaxLatency(us), {}", t.max_us));
         }
     };
-    op(name, ok);
-    if failed.count > 0 {
-        op(&format!("{name}-FAILED"), failed);
-    }
-    lines.push(format!("[{name}], Return=OK, {}", ok.count));
-    if failed.count > 0 {
-        lines.push(format!("[{name}], Return=ERROR, {}", failed.count));
+    for (i, (name, ok, failed)) in ops.iter().enumerate() {
+        if i > 0 && ok.count == 0 && failed.count == 0 {
+            continue;
+        }
+        op(&mut lines, name, ok);
+        if failed.count > 0 {
+            op(&mut lines, &format!("{name}-FAILED"), failed);
+        }
+        lines.push(format!("[{name}], Return=OK, {}", ok.count));
+        if failed.count > 0 {
+            lines.push(format!("[{name}], Return=ERROR, {}", failed.count));
+        }
     }
     lines
 }
@@ -508,7 +515,7 @@ mod tests {
             min_us: Some(400),
             max_us: 600,
         };
-        let lines = summary_lines(20892, "UPDATE", &ok, &failed);
+        let lines = summary_lines_of(20892, &[("UPDATE", &ok, &failed)]);
         assert_eq!(lines[0], "[OVERALL], RunTime(ms), 20892");
         assert_eq!(
             lines[1],
@@ -517,12 +524,8 @@ mod tests {
         assert!(lines.contains(&"[UPDATE], AverageLatency(us), 2000.0".to_string()));
         assert!(lines.contains(&"[UPDATE-FAILED], Operations, 3".to_string()));
         assert!(lines.contains(&"[UPDATE], Return=ERROR, 3".to_string()));
-        let none = summary_lines(
-            1000,
-            "UPDATE",
-            &OperationTotals::default(),
-            &OperationTotals::default(),
-        );
+        let zero = OperationTotals::default();
+        let none = summary_lines_of(1000, &[("UPDATE", &zero, &zero), ("READ", &zero, &zero)]);
         assert_eq!(none[1], "[OVERALL], Throughput(ops/sec), 0.0");
         assert!(!none.iter().any(|l| l.contains("FAILED")));
     }

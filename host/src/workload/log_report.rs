@@ -65,6 +65,18 @@ fn write_parsed(parsed: &Parsed, json: bool, out: &mut dyn Write) -> std::io::Re
                 "throughput": throughput,
                 "runtime_ms": runtime_ms,
             }),
+            Parsed::Verdict(v) => json!({
+                "kind": "verdict",
+                "acknowledged": v.acknowledged,
+                "failed": v.failed,
+                "unknown": v.unknown,
+                "reads": v.reads,
+                "stale": v.stale,
+                "stale_serializable": v.stale_serializable,
+                "lost": v.lost,
+                "final": v.final_read,
+            }),
+            Parsed::BadVerdict(why) => json!({"kind": "bad-verdict", "message": why}),
         };
         writeln!(out, "{value}")
     } else {
@@ -84,6 +96,16 @@ pub fn describe(parsed: &Parsed) -> String {
             let runtime = runtime_ms.map_or(String::new(), |ms| format!(" runtime={ms}ms"));
             format!("end-of-run overall={throughput} ops/s{runtime}")
         }
+        Parsed::Verdict(v) => format!(
+            "verdict  acknowledged={} lost={} stale={} stale-serializable={} unknown={} final={}",
+            v.acknowledged,
+            v.lost,
+            v.stale,
+            v.stale_serializable,
+            v.unknown,
+            if v.final_read { "yes" } else { "no" }
+        ),
+        Parsed::BadVerdict(why) => format!("bad-verdict {why}"),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod prom;
 pub mod replay;
 pub mod service;
 pub mod tracker;
+pub mod verdicts;
 
 use parse::{Parsed, Parser, Sample};
 use serde::Serialize;
@@ -93,6 +94,8 @@ pub struct WorkloadView {
     /// True while a recorded replay (not a live tool) feeds the panel; the
     /// presenter must then show a REHEARSAL badge.
     pub rehearsal: bool,
+    /// What the tool's `[VERDICT]` lines said, once it printed one.
+    pub verdicts: Option<verdicts::Verdicts>,
 }
 
 impl WorkloadView {
@@ -105,6 +108,7 @@ impl WorkloadView {
             history: Vec::new(),
             samples_seen: 0,
             rehearsal: false,
+            verdicts: None,
         }
     }
 }
@@ -120,6 +124,14 @@ pub enum WorkloadEvent {
     },
     /// The source itself failed (command exited, not found, query refused…).
     SourceFailed(String),
+    /// The tool reported its verdict counts; `first` names the anomalies
+    /// seen for the first time.
+    Verdict {
+        verdicts: verdicts::Verdicts,
+        first: Vec<verdicts::Anomaly>,
+    },
+    /// The tool printed a `[VERDICT]` line this host cannot read (said once).
+    BadVerdict(String),
 }
 
 /// Where the workload's events go: the show wraps them for the app.
@@ -188,6 +200,8 @@ pub fn spawn(
         report,
         started,
         rehearsal,
+        verdicts: None,
+        bad_verdict_said: false,
     };
     tokio::spawn(owner.run(line_rx, shutdown));
     view_rx
@@ -220,6 +234,10 @@ struct TrackerOwner {
     started: Instant,
     /// A recorded replay feeds the view, not a live tool.
     rehearsal: bool,
+    /// The verdict counts so far (the tool's own `[VERDICT]` lines).
+    verdicts: Option<verdicts::Verdicts>,
+    /// A malformed `[VERDICT]` line is reported once, not every second.
+    bad_verdict_said: bool,
 }
 
 impl TrackerOwner {
@@ -267,6 +285,21 @@ impl TrackerOwner {
             Parsed::EndOfRun { throughput, .. } => {
                 tracing::info!("the load tool finished its run (overall {throughput:?} ops/s)");
             }
+            Parsed::Verdict(verdict) => {
+                let t_ms = self.started.elapsed().as_millis() as u64;
+                let verdicts = self.verdicts.get_or_insert_with(Default::default);
+                let first = verdicts.update(verdict, t_ms);
+                let verdicts = verdicts.clone();
+                self.publish(None, false);
+                (self.report)(WorkloadEvent::Verdict { verdicts, first });
+            }
+            Parsed::BadVerdict(why) => {
+                if !std::mem::replace(&mut self.bad_verdict_said, true) {
+                    (self.report)(WorkloadEvent::BadVerdict(format!(
+                        "the load tool's verdict line cannot be read: {why} (the format is in README.md, Verdicts)"
+                    )));
+                }
+            }
         }
     }
 
@@ -279,6 +312,7 @@ impl TrackerOwner {
             history: self.tracker.history().collect(),
             samples_seen: self.tracker.samples_seen(),
             rehearsal: self.rehearsal,
+            verdicts: self.verdicts.clone(),
         };
         self.view.send_replace(view.clone());
         if new_sample {

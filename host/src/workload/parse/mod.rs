@@ -80,6 +80,10 @@ pub enum Parsed {
         throughput: Option<f64>,
         runtime_ms: Option<u64>,
     },
+    /// A `[VERDICT]` line: the tool's own check of its history.
+    Verdict(verdict_line::Verdict),
+    /// A line tagged `[VERDICT]` whose counts cannot be read, and why.
+    BadVerdict(String),
 }
 
 /// Stateful line parser; use one per source stream.
@@ -166,7 +170,13 @@ impl Parser {
             self.out.extend(report);
             let own = match java {
                 Some(span) => parse_java_status(line, span).map(Parsed::Sample),
-                None => self.parse_summary(line),
+                None => match line.parse::<verdict_line::Verdict>() {
+                    Ok(verdict) => Some(Parsed::Verdict(verdict)),
+                    Err(verdict_line::ParseError::Malformed(why)) => {
+                        Some(Parsed::BadVerdict(crate::sanitize::flow_line(why, 200)))
+                    }
+                    Err(verdict_line::ParseError::NotAVerdict) => self.parse_summary(line),
+                },
             };
             self.out.extend(own);
         }
@@ -293,6 +303,33 @@ mod tests {
         assert_eq!(serde_json::to_string(&Format::Ycsb).unwrap(), "\"ycsb\"");
     }
 
+    #[test]
+    fn verdict_lines_are_read_beside_the_status_lines() {
+        let mut parser = Parser::new();
+        let line = "[VERDICT] acknowledged=12 failed=0 unknown=1 reads=30 stale=0 stale-serializable=2 lost=0 final=no";
+        match parser.feed(line) {
+            Some(Parsed::Verdict(v)) => {
+                assert_eq!(
+                    (v.acknowledged, v.unknown, v.stale_serializable),
+                    (12, 1, 2)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        match parser.feed("[VERDICT] acknowledged=1 lost=x stale=0 unknown=0\x1b[2J") {
+            Some(Parsed::BadVerdict(why)) => {
+                assert!(why.contains("lost"), "{why}");
+                assert!(!why.contains('\x1b'), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A status line still parses after them.
+        assert!(matches!(
+            parser.feed("2024-01-01 00:00:10:000 10 sec: 5000 operations; 500 current ops/sec;"),
+            Some(Parsed::Sample(_))
+        ));
+    }
+
     fn check(p: &Parsed) {
         match p {
             Parsed::Sample(s) => {
@@ -310,6 +347,8 @@ mod tests {
             Parsed::EndOfRun { throughput, .. } => {
                 assert!(throughput.is_none_or(f64::is_finite));
             }
+            Parsed::Verdict(_) => {}
+            Parsed::BadVerdict(why) => assert_eq!(why.lines().count(), 1, "{why}"),
         }
     }
 

@@ -31,7 +31,7 @@ pub(super) fn samples(text: &str) -> Vec<Sample> {
         .into_iter()
         .filter_map(|p| match p {
             Parsed::Sample(s) => Some(s),
-            Parsed::EndOfRun { .. } => None,
+            _ => None,
         })
         .collect()
 }
