@@ -603,21 +603,21 @@ mod tests {
         let (x, y) = find(&buffer, "✓ kept").expect("a kept verdict");
         assert_eq!(buffer[(x, y)].fg, Color::Green);
         let row = &rows(&buffer)[y as usize];
-        assert!(row.contains("acked 1200 lost? 0 stale 0 unknown 3"), "{row}");
-
-        verdicts.update(
-            Verdict {
-                stale: 2,
-                ..counts
-            },
-            65_000,
+        assert!(
+            row.contains("acked 1200 lost? 0 stale 0 unknown 3"),
+            "{row}"
         );
+
+        verdicts.update(Verdict { stale: 2, ..counts }, 65_000);
         app.workload.verdicts = Some(verdicts);
         let buffer = draw(&app, 140, 30);
         let (x, y) = find(&buffer, "✗ BROKEN").expect("a broken verdict");
         assert_eq!(buffer[(x, y)].fg, Color::Red);
         let row = &rows(&buffer)[y as usize];
-        assert!(row.contains("stale 2") && row.contains("since 1:05"), "{row}");
+        assert!(
+            row.contains("stale 2") && row.contains("since 1:05"),
+            "{row}"
+        );
     }
 
     #[test]

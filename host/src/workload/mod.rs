@@ -296,7 +296,7 @@ impl TrackerOwner {
             Parsed::BadVerdict(why) => {
                 if !std::mem::replace(&mut self.bad_verdict_said, true) {
                     (self.report)(WorkloadEvent::BadVerdict(format!(
-                        "the load tool's verdict line cannot be read: {why} (the format is in README.md, Verdicts)"
+                        "the load tool's verdict line cannot be read: {why} (the format is in README.md, under Verdicts)"
                     )));
                 }
             }
