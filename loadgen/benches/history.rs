@@ -7,11 +7,7 @@
 //!
 //! Prints `BENCH` lines (BENCHMARKS.md, "Verdicts").
 
-#[path = "../src/history.rs"]
-#[allow(dead_code)]
-mod history;
-
-use history::{History, ReadKind, WriteOutcome};
+use loadgen::history::{History, ReadKind, WriteOutcome};
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 8;

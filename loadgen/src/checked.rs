@@ -16,9 +16,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::etcd::{Backoff, PutError, Timeouts, base64, check_response};
-use crate::history::{History, ReadKind, WriteOutcome};
 use crate::http::{self, Connection, Endpoint};
 use crate::stats::{Op, Recorder};
+use loadgen::history::{History, ReadKind, WriteOutcome};
 
 const TXN_PATH: &str = "/v3/kv/txn";
 const RANGE_PATH: &str = "/v3/kv/range";

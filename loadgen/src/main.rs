@@ -11,7 +11,6 @@
 
 mod checked;
 mod etcd;
-mod history;
 mod http;
 mod signal;
 mod stats;
@@ -242,7 +241,7 @@ fn etcd_command(args: EtcdArgs) -> Result<ExitCode> {
             .map_or(0, |d| d.as_millis());
         checked::Checked {
             keys: checked::Keys::new(&args.history_prefix, run_ms),
-            history: Arc::new(history::History::new(workload.threads)),
+            history: Arc::new(loadgen::history::History::new(workload.threads)),
             serializable_pct: args.serializable_reads,
         }
     });
