@@ -10,6 +10,7 @@ pub mod cluster_panel;
 pub mod consent;
 pub mod events;
 pub mod flow;
+pub mod hypotheses;
 pub mod keys;
 pub mod logfile;
 pub mod markup;

@@ -1,0 +1,261 @@
+//! A hypothesis as the presenter writes it (`--hypothesis SPEC`):
+//!
+//! ```text
+//! CHECK[@MOMENT,MOMENT…][!abort]
+//! CHECK:  throughput>=0.5*baseline | throughput>=50% | p99<=200ms | p99<=1.5s
+//!         | no-lost-writes | no-stale-reads | all-running
+//! MOMENT: before | continuously | after-undo[:30s] | end
+//! ```
+//!
+//! Without moments: `before,after-undo:30s,end`. `!abort` makes it an
+//! abort condition, checked continuously as well. Every number is checked
+//! here: a NaN, a negative, a huge one or an unknown word is a one-line
+//! error naming what was wrong.
+
+use super::{Check, DEFAULT_RECOVERY, Hypothesis, MAX_HYPOTHESES, Moment, Origin};
+use std::time::Duration;
+
+/// The longest recovery time `after-undo` accepts.
+const MAX_RECOVERY: Duration = Duration::from_secs(3600);
+/// The longest spec read (a real one is ~40 bytes).
+const MAX_SPEC: usize = 200;
+
+const FORMS: &str = "throughput>=0.5*baseline, throughput>=50%, p99<=200ms, no-lost-writes, no-stale-reads or all-running, then optionally @before,continuously,after-undo:30s,end and !abort";
+
+impl std::str::FromStr for Hypothesis {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        parse(text, Origin::Presenter)
+    }
+}
+
+/// Reads one hypothesis, set by `origin`.
+pub fn parse(text: &str, origin: Origin) -> Result<Hypothesis, String> {
+    let shown: String = text.chars().take(60).filter(|c| !c.is_control()).collect();
+    if text.len() > MAX_SPEC {
+        return Err(format!(
+            "hypothesis '{shown}…' is longer than {MAX_SPEC} bytes"
+        ));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(format!("hypothesis '{shown}' contains control characters"));
+    }
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let (rest, abort) = match compact.strip_suffix("!abort") {
+        Some(rest) => (rest, true),
+        None => (compact.as_str(), false),
+    };
+    let (check_text, moments_text) = match rest.split_once('@') {
+        Some((check, moments)) => (check, Some(moments)),
+        None => (rest, None),
+    };
+    let check = parse_check(check_text)
+        .map_err(|why| format!("hypothesis '{shown}': {why} (write {FORMS})"))?;
+    let mut moments = match moments_text {
+        Some(list) => list
+            .split(',')
+            .map(parse_moment)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|why| format!("hypothesis '{shown}': {why} (write {FORMS})"))?,
+        None => vec![
+            Moment::Before,
+            Moment::AfterUndo {
+                within: DEFAULT_RECOVERY,
+            },
+            Moment::End,
+        ],
+    };
+    if abort && !moments.contains(&Moment::Continuously) {
+        moments.push(Moment::Continuously);
+    }
+    moments.dedup();
+    Ok(Hypothesis {
+        name: compact,
+        check,
+        moments,
+        abort,
+        origin,
+    })
+}
+
+/// Reads the presenter's list, bounded.
+pub fn parse_all(texts: &[String]) -> Result<Vec<Hypothesis>, String> {
+    if texts.len() > MAX_HYPOTHESES {
+        return Err(format!(
+            "{} hypotheses given; at most {MAX_HYPOTHESES}",
+            texts.len()
+        ));
+    }
+    texts.iter().map(|t| t.parse()).collect()
+}
+
+fn parse_check(text: &str) -> Result<Check, String> {
+    match text {
+        "no-lost-writes" => return Ok(Check::NoLostWrites),
+        "no-stale-reads" => return Ok(Check::NoStaleReads),
+        "all-running" => return Ok(Check::AllRunning),
+        _ => {}
+    }
+    if let Some(bound) = text.strip_prefix("throughput>=") {
+        let fraction = if let Some(pct) = bound.strip_suffix('%') {
+            number(pct, "a percentage")? / 100.0
+        } else if let Some(f) = bound.strip_suffix("*baseline") {
+            number(f, "a fraction of the baseline")?
+        } else {
+            return Err(format!(
+                "'{bound}' is not a share of the baseline (0.5*baseline or 50%)"
+            ));
+        };
+        if !(fraction > 0.0 && fraction <= 10.0) {
+            return Err(format!(
+                "a throughput of {fraction} × baseline is not between 0 and 10 × baseline"
+            ));
+        }
+        return Ok(Check::ThroughputAtLeast { fraction });
+    }
+    if let Some(bound) = text.strip_prefix("p99<=") {
+        let ms = if let Some(ms) = bound.strip_suffix("ms") {
+            number(ms, "milliseconds")?
+        } else if let Some(s) = bound.strip_suffix('s') {
+            number(s, "seconds")? * 1000.0
+        } else {
+            return Err(format!("'{bound}' has no unit (ms or s)"));
+        };
+        if !(ms > 0.0 && ms <= 600_000.0) {
+            return Err(format!(
+                "a p99 bound of {ms} ms is not between 0 and 10 minutes"
+            ));
+        }
+        return Ok(Check::P99AtMost { ms });
+    }
+    Err(format!("'{text}' is not a check this host knows"))
+}
+
+fn number(text: &str, what: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not {what}"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' is not {what}"))
+    }
+}
+
+fn parse_moment(text: &str) -> Result<Moment, String> {
+    Ok(match text {
+        "before" => Moment::Before,
+        "continuously" => Moment::Continuously,
+        "end" => Moment::End,
+        "after-undo" => Moment::AfterUndo {
+            within: DEFAULT_RECOVERY,
+        },
+        _ => {
+            let Some(time) = text.strip_prefix("after-undo:") else {
+                return Err(format!("'{text}' is not a moment"));
+            };
+            let within = humantime_like(time)?;
+            if within.is_zero() || within > MAX_RECOVERY {
+                return Err(format!(
+                    "a recovery time of {time} is not between 0 and {} s",
+                    MAX_RECOVERY.as_secs()
+                ));
+            }
+            Moment::AfterUndo { within }
+        }
+    })
+}
+
+/// `30s`, `1500ms`, `2m`.
+fn humantime_like(text: &str) -> Result<Duration, String> {
+    let (digits, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 1.0)
+    } else if let Some(m) = text.strip_suffix('m') {
+        (m, 60.0)
+    } else {
+        return Err(format!("'{text}' has no unit (ms, s or m)"));
+    };
+    let value = number(digits, "a duration")?;
+    if value < 0.0 {
+        return Err(format!("'{text}' is negative"));
+    }
+    Duration::try_from_secs_f64(value * scale).map_err(|_| format!("'{text}' is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forms_a_presenter_writes_are_read() {
+        let h: Hypothesis = "p99 <= 200ms !abort".parse().unwrap();
+        assert_eq!(h.check, Check::P99AtMost { ms: 200.0 });
+        assert!(h.abort);
+        assert!(h.moments.contains(&Moment::Continuously));
+        assert_eq!(h.name, "p99<=200ms!abort");
+
+        let h: Hypothesis = "throughput>=50%@before,after-undo:20s,end".parse().unwrap();
+        assert_eq!(h.check, Check::ThroughputAtLeast { fraction: 0.5 });
+        assert_eq!(
+            h.moments,
+            [
+                Moment::Before,
+                Moment::AfterUndo {
+                    within: Duration::from_secs(20)
+                },
+                Moment::End
+            ]
+        );
+        assert!(!h.abort);
+
+        let h: Hypothesis = "throughput>=0.8*baseline".parse().unwrap();
+        assert_eq!(h.check, Check::ThroughputAtLeast { fraction: 0.8 });
+        assert_eq!(h.moments.len(), 3);
+        for (text, check) in [
+            ("no-lost-writes", Check::NoLostWrites),
+            ("no-stale-reads@continuously", Check::NoStaleReads),
+            ("all-running@end", Check::AllRunning),
+            ("p99<=1.5s", Check::P99AtMost { ms: 1500.0 }),
+        ] {
+            assert_eq!(text.parse::<Hypothesis>().unwrap().check, check, "{text}");
+        }
+    }
+
+    #[test]
+    fn absurd_hypotheses_are_one_line_errors_that_say_what_was_wrong() {
+        for (text, says) in [
+            ("p99<=NaNms", "not milliseconds"),
+            ("p99<=-5ms", "between 0"),
+            ("p99<=1e300ms", "between 0"),
+            ("p99<=5", "no unit"),
+            ("throughput>=inf%", "not a percentage"),
+            ("throughput>=0*baseline", "between 0 and 10"),
+            ("throughput>=5000%", "between 0 and 10"),
+            ("throughput>=lots", "share of the baseline"),
+            ("uptime>=99%", "not a check"),
+            ("no-lost-writes@sometimes", "not a moment"),
+            ("no-lost-writes@after-undo:-1s", "negative"),
+            ("no-lost-writes@after-undo:5h", "has no unit"),
+            ("no-lost-writes@after-undo:90m", "between 0 and 3600"),
+            ("no-lost-writes@after-undo:1e30s", "too long"),
+        ] {
+            let err = text.parse::<Hypothesis>().unwrap_err();
+            assert!(err.contains(says), "{text}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let long = format!("p99<=1ms{}", " ".repeat(300));
+        assert!(
+            long.parse::<Hypothesis>()
+                .unwrap_err()
+                .contains("longer than")
+        );
+        let control = "p99<=\u{1b}[2J1ms".parse::<Hypothesis>().unwrap_err();
+        assert!(control.contains("control characters"), "{control}");
+        assert!(!control.contains('\u{1b}'), "{control}");
+        let many: Vec<String> = (0..=MAX_HYPOTHESES).map(|_| "all-running".into()).collect();
+        assert!(parse_all(&many).unwrap_err().contains("at most"));
+    }
+}
