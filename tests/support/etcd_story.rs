@@ -2,6 +2,7 @@
 //! check in the transcript of a whole show: the same story, whichever
 //! language told it.
 
+pub use crate::show::events;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -41,10 +42,6 @@ pub fn measured_baseline(t: &[Value]) -> f64 {
         .expect("a baseline was measured");
     assert!(baseline > 0.0);
     baseline
-}
-
-pub fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    transcript.iter().filter(|e| e["event"] == kind).collect()
 }
 
 /// The plain text of every narration line the flow appended.
