@@ -4,6 +4,7 @@
 pub mod bombs;
 pub mod etcd_story;
 pub mod netfault;
+pub mod new_flow_story;
 pub mod python;
 pub mod show;
 pub mod swarm;
