@@ -3,6 +3,7 @@
 
 pub mod bombs;
 pub mod etcd_story;
+pub mod hostile_story;
 pub mod netfault;
 pub mod new_flow_story;
 pub mod python;
