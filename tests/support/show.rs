@@ -52,10 +52,23 @@ pub fn t_ms(t: &[Value], what: &str, pred: impl Fn(&Value) -> bool) -> u64 {
 }
 
 /// The error the host reported for the chapter titled `title`, checked to
-/// be there and to be one line ([`assert_one_line`]).
-pub fn error_of<'a>(t: &'a [Value], title: &str) -> &'a str {
+/// be there and to be one line (a flow's panic may say "panicked": see
+/// [`error_of`]).
+pub fn one_line_error_of<'a>(t: &'a [Value], title: &str) -> &'a str {
     let message = crate::chapter_error(t, title)
         .unwrap_or_else(|| panic!("chapter {title} reported no error"));
+    assert_eq!(
+        message.trim().lines().count(),
+        1,
+        "not one line:\n{message}"
+    );
+    message
+}
+
+/// The error the host reported for the chapter titled `title`, checked to
+/// be there, one line and no panic ([`assert_one_line`]).
+pub fn error_of<'a>(t: &'a [Value], title: &str) -> &'a str {
+    let message = one_line_error_of(t, title);
     assert_one_line(message);
     message
 }
