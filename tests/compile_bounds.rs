@@ -7,6 +7,7 @@
 //! has the before/after measurements.
 
 use e2e::python::python_flow_wasm;
+use e2e::show::inspect_command;
 use e2e::{bombs, flow_wasm, host_bin, temp_dir};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -239,11 +240,7 @@ fn the_compile_child_dies_with_the_host() {
     let dir = temp_dir("compile-pdeathsig");
     let state = dir.join("state");
     // Cranelift on the Python flow: seconds of compiling to interrupt.
-    let mut host = Command::new(host_bin())
-        .arg("inspect")
-        .arg(python_flow_wasm("etcd-py"))
-        .arg("--state-dir")
-        .arg(&state)
+    let mut host = inspect_command(&python_flow_wasm("etcd-py"), &state)
         .env("CHAOS_DEMO_CACHE_DIR", dir.join("cache"))
         .env("CHAOS_DEMO_COMPILER", "cranelift")
         .stdin(Stdio::null())

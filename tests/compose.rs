@@ -3,24 +3,13 @@
 //! shipped flows are checked against the compose files they drive: every
 //! service a flow may fault, probe or read the workload from exists there.
 
-use e2e::{flow_wasm, host_bin, run, workspace_root};
+use e2e::{compose_command, flow_wasm, host_bin, run, workspace_root};
 use std::path::Path;
 use std::process::Command;
 
 /// `docker-compose` v1 here; the v2 plugin where only it is installed.
 fn compose(file: &Path, args: &[&str]) -> String {
-    let v1 = Command::new("sh")
-        .args(["-c", "command -v docker-compose"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut cmd = if v1 {
-        Command::new("docker-compose")
-    } else {
-        let mut c = Command::new("docker");
-        c.arg("compose");
-        c
-    };
-    let output = run(cmd.arg("-f").arg(file).args(args)).unwrap();
+    let output = run(compose_command().arg("-f").arg(file).args(args)).unwrap();
     assert!(
         output.status.success(),
         "compose {args:?} rejected {}: {}",

@@ -8,12 +8,13 @@
 //! witness: `docker ps`/`inspect` after the host is gone, and a probe container
 //! on the project network for DNS.
 
+use e2e::show::events;
 use e2e::{
-    ComposeProject, EtcdPorts, etcd_cluster_up, flow_wasm, host_bin, loadgen_bin, read_transcript,
-    run, temp_dir,
+    ComposeProject, EtcdPorts, assert_all_running, etcd_cluster_up, flow_wasm, host_bin,
+    ledger_entries, ledger_path, loadgen_bin, read_transcript, run, temp_dir,
 };
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -34,10 +35,6 @@ const SOAK_LIMIT: Duration = Duration::from_secs(900);
 /// Key script: chapter 1 (kill etcd1, stop etcd2, pause etcd3), then hold.
 const BREAK_AND_HOLD: &str = "space 300s q";
 const PROBE_IMAGE: &str = "ldg-dnsprobe:test";
-
-fn up(project: &str, ports: Ports) -> ComposeProject {
-    etcd_cluster_up(project, ports)
-}
 
 fn project_name(test: &str) -> String {
     format!("ldg-{test}-{}", std::process::id())
@@ -61,7 +58,7 @@ impl Scratch {
     }
 
     fn ledger(&self, project: &str) -> PathBuf {
-        self.state.join(format!("ledger-{project}.json"))
+        ledger_path(&self.state, project)
     }
 
     fn transcript(&self) -> Vec<Value> {
@@ -163,10 +160,6 @@ impl Drop for Host {
     }
 }
 
-fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    transcript.iter().filter(|e| e["event"] == kind).collect()
-}
-
 fn narrated(transcript: &[Value], text: &str) -> bool {
     events(transcript, "narration")
         .iter()
@@ -197,24 +190,11 @@ fn all_running(cluster: &ComposeProject) -> bool {
     states.len() == 3 && states.iter().all(|(_, state)| state == "running")
 }
 
-fn assert_all_running(cluster: &ComposeProject) {
-    let states = cluster.states().unwrap();
-    assert!(all_running(cluster), "not every member runs: {states:?}");
-}
-
 /// The state left by chapter 1, checked on Docker while the host holds it.
 fn assert_broken(cluster: &ComposeProject) {
     assert_eq!(state_of(cluster, "etcd1"), "exited");
     assert_eq!(state_of(cluster, "etcd2"), "exited");
     assert_eq!(state_of(cluster, "etcd3"), "paused");
-}
-
-fn ledger_entries(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .and_then(|v| v["entries"].as_array().cloned())
-        .unwrap_or_default()
 }
 
 fn assert_every_restore_ok(transcript: &[Value], count: usize) {
@@ -262,7 +242,7 @@ fn assert_network_clean(project: &str) {
 #[test]
 fn quit_restores_every_fault_and_clears_the_ledger() {
     let project = project_name("quit");
-    let cluster = up(&project, QUIT_PORTS);
+    let cluster = etcd_cluster_up(&project, QUIT_PORTS);
     let scratch = Scratch::new("quit");
     let host = Host::start(&project, &scratch, Some("space q"), &[]);
     let (ok, stderr) = host.wait(STEP_LIMIT);
@@ -308,7 +288,7 @@ fn quit_restores_every_fault_and_clears_the_ledger() {
 #[test]
 fn sigterm_restores_every_fault() {
     let project = project_name("term");
-    let cluster = up(&project, SIGTERM_PORTS);
+    let cluster = etcd_cluster_up(&project, SIGTERM_PORTS);
     let scratch = Scratch::new("term");
     let host = break_and_hold(&project, &scratch, &[]);
     assert_broken(&cluster);
@@ -336,7 +316,7 @@ fn sigterm_restores_every_fault() {
 #[test]
 fn a_guest_trap_with_faults_outstanding_still_ends_restored() {
     let project = project_name("trap");
-    let cluster = up(&project, TRAP_PORTS);
+    let cluster = etcd_cluster_up(&project, TRAP_PORTS);
     let scratch = Scratch::new("trap");
     let host = Host::start(&project, &scratch, Some("space space q"), &[]);
     let (ok, stderr) = host.wait(STEP_LIMIT);
@@ -358,7 +338,7 @@ fn a_guest_trap_with_faults_outstanding_still_ends_restored() {
 #[test]
 fn a_host_panic_restores_every_fault() {
     let project = project_name("panic");
-    let cluster = up(&project, PANIC_PORTS);
+    let cluster = etcd_cluster_up(&project, PANIC_PORTS);
     let scratch = Scratch::new("panic");
     // With CHAOS_DEMO_DEBUG_PANIC set, the help key panics the show.
     let host = Host::start(
@@ -383,7 +363,7 @@ fn a_host_panic_restores_every_fault() {
 #[test]
 fn after_sigkill_the_next_start_says_what_is_outstanding_and_recover_restores_it() {
     let project = project_name("kill");
-    let cluster = up(&project, SIGKILL_PORTS);
+    let cluster = etcd_cluster_up(&project, SIGKILL_PORTS);
     let scratch = Scratch::new("kill");
 
     // SIGKILL: nothing runs on the way out, so the faults stay, on Docker and
@@ -539,7 +519,7 @@ fn aliases(cluster: &ComposeProject, service: &str, network: &str) -> Vec<String
 #[test]
 fn pause_unpause_partition_and_heal_with_dns_checked_inside_the_network() {
     let project = project_name("part");
-    let cluster = up(&project, PARTITION_PORTS);
+    let cluster = etcd_cluster_up(&project, PARTITION_PORTS);
     let networks = project_networks(&project);
     assert_eq!(networks.len(), 1, "{networks:?}");
     let network = networks[0].clone();
@@ -622,7 +602,7 @@ fn pause_unpause_partition_and_heal_with_dns_checked_inside_the_network() {
 #[test]
 fn heal_and_a_fault_duration_then_a_soak_of_fifty_kill_start_cycles_leak_nothing() {
     let project = project_name("soak");
-    let cluster = up(&project, SOAK_PORTS);
+    let cluster = etcd_cluster_up(&project, SOAK_PORTS);
     let networks_before = project_networks(&project);
     let scratch = Scratch::new("soak");
     // No key script: every chapter in turn, then quit.

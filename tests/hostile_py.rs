@@ -10,18 +10,13 @@
 //! ports 24874-24879; a loopback listener on 24873.
 
 use e2e::python::python_flow_wasm;
-use e2e::{
-    ComposeProject, chapter_error, ensure_etcd_image, frozen_processes, host_bin, read_transcript,
-    run, temp_dir, workspace_root,
-};
-use serde_json::Value;
-use std::net::TcpListener;
+use e2e::show::{assert_one_line, error_of, text};
+use e2e::{EtcdPorts, host_bin, hostile_story, read_transcript, run, temp_dir};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-const MAIN_PORTS: [&str; 3] = ["24874", "24875", "24876"];
-const OTHER_PORTS: [&str; 3] = ["24877", "24878", "24879"];
+const MAIN_PORTS: EtcdPorts = ["24874", "24875", "24876"];
+const OTHER_PORTS: EtcdPorts = ["24877", "24878", "24879"];
 /// The pack tries to connect here (tests/guests/hostile-py/app.py).
 const LISTENER: &str = "127.0.0.1:24873";
 /// Planted by the test; the pack tries to read it.
@@ -31,137 +26,28 @@ const COMMAND_RAN: &str = "/tmp/pyhostile-command-ran";
 /// The pack's `memory-mib` (tests/guests/hostile-py/app.py).
 const PACK_MEMORY_MIB: u32 = 40;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_one_line(message: &str) {
-    assert_eq!(
-        message.trim().lines().count(),
-        1,
-        "not one line:\n{message}"
-    );
-    assert!(
-        !message.contains("panicked"),
-        "the host panicked:\n{message}"
-    );
-}
-
-fn up(project: &str, ports: [&str; 3]) -> ComposeProject {
-    ensure_etcd_image().unwrap();
-    ComposeProject::up(
-        project,
-        &workspace_root().join("clusters/etcd/docker-compose.yaml"),
-        &[
-            ("ETCD_IMAGE", "demo-etcd:3.4.23"),
-            ("ETCD1_PORT", ports[0]),
-            ("ETCD2_PORT", ports[1]),
-            ("ETCD3_PORT", ports[2]),
-        ],
-    )
-    .unwrap()
-}
-
-fn assert_whole(project: &ComposeProject) {
-    let states = project.states().unwrap();
-    assert_eq!(states.len(), 3, "{}: {states:?}", project.name);
-    for (service, state) in &states {
-        assert_eq!(state, "running", "{} {service}: {states:?}", project.name);
-    }
-    assert_eq!(
-        frozen_processes(&project.name).unwrap(),
-        Vec::<String>::new()
-    );
-}
-
-/// The error the host reported for the chapter titled `title`: one line.
-fn error_of<'a>(t: &'a [Value], title: &str) -> &'a str {
-    let message =
-        chapter_error(t, title).unwrap_or_else(|| panic!("chapter {title} reported no error"));
-    assert_one_line(message);
-    message
-}
-
-fn t_ms(t: &[Value], pred: impl Fn(&Value) -> bool) -> u64 {
-    t.iter()
-        .find(|e| pred(e))
-        .and_then(|e| e["t_ms"].as_u64())
-        .unwrap()
-}
-
 #[test]
 fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
-    let wasm = python_flow_wasm("hostile-py");
-    let main = up("pyhostile", MAIN_PORTS);
-    let other = up("pyhostileother", OTHER_PORTS);
-    let listener = TcpListener::bind(LISTENER).unwrap();
-    listener.set_nonblocking(true).unwrap();
     std::fs::write(SECRET_FILE, "SECRET of the presenter\n").unwrap();
     let _ = std::fs::remove_file(COMMAND_RAN);
-    let dir = temp_dir("py-hostile");
-    let transcript = dir.join("run.jsonl");
-
-    let mut child = Command::new(host_bin())
-        .args(["--flow", &wasm.to_string_lossy(), "--headless", "--yes"])
-        .args([
-            "--project",
-            &main.name,
-            "--state-dir",
-            &dir.to_string_lossy(),
-        ])
-        .args(["--transcript", &transcript.to_string_lossy()])
-        .env("SB_SECRET", "the guest must never see this SECRET")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let limit = Instant::now() + Duration::from_secs(240);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > limit {
-            let _ = child.kill();
-            panic!("the host did not finish within 240 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let output = child.wait_with_output().unwrap();
+    let show = hostile_story::run(
+        &python_flow_wasm("hostile-py"),
+        ("pyhostile", MAIN_PORTS),
+        ("pyhostileother", OTHER_PORTS),
+        LISTENER,
+        "the guest must never see this SECRET",
+    );
     let _ = std::fs::remove_file(SECRET_FILE);
-    let t = read_transcript(&transcript).unwrap();
-    for event in &t {
-        let line = event.to_string();
-        eprintln!("{}", &line[..line.len().min(400)]);
-    }
-    assert!(
-        output.status.success(),
-        "host failed: {}",
-        text(&output.stderr)
-    );
+    let t = &show.transcript;
 
-    let files = error_of(&t, "Open files");
-    assert!(
-        files.starts_with(&format!("files: {SECRET_FILE}: ")),
-        "{files}"
-    );
-    assert!(!files.contains("LEAKED"), "{files}");
+    let files = show.assert_files_refused(SECRET_FILE);
     assert!(!files.contains("SECRET of"), "{files}");
     assert!(!Path::new("planted.txt").exists());
 
-    let env = error_of(&t, "Read env");
-    assert!(env.starts_with("env: 0 variables, 0 arguments"), "{env}");
-    assert!(!env.contains("LEAKED"), "{env}");
+    let env = show.assert_env_hidden();
+    let sockets = show.assert_sockets_refused(LISTENER);
 
-    let sockets = error_of(&t, "Open sockets");
-    assert!(
-        sockets.starts_with(&format!("sockets: tcp {LISTENER}: ")),
-        "{sockets}"
-    );
-    assert!(!sockets.contains("LEAKED"), "{sockets}");
-    assert!(
-        listener.accept().is_err(),
-        "the guest connected to the test's listener"
-    );
-
-    let commands = error_of(&t, "Run a command");
+    let commands = error_of(t, "Run a command");
     assert!(commands.starts_with("commands: os.system: "), "{commands}");
     assert!(!commands.contains("LEAKED"), "{commands}");
     assert!(
@@ -169,33 +55,15 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
         "a command of the guest ran"
     );
 
-    let undeclared = error_of(&t, "Undeclared service");
-    for attempt in [
+    let undeclared = show.assert_undeclared_refused(&[
         "kill etcd2 → not permitted",
         "pause etcd1 → not permitted",
         "shape etcd1 → not permitted",
         "shape etcd1 towards etcd2 → not permitted",
         "isolate etcd1 → not permitted",
         "stop etcd1 → not permitted",
-    ] {
-        assert!(undeclared.contains(attempt), "{attempt}: {undeclared}");
-    }
-    // Nothing reached Docker for them either: no network-fault helper ran
-    // for this project (each carries the project's label), and no fault.
-    let helpers = Command::new("docker")
-        .args([
-            "ps",
-            "-aq",
-            "--filter",
-            "label=demo.netfault.project=pyhostile",
-        ])
-        .output()
-        .expect("running docker");
-    assert!(
-        helpers.stdout.trim_ascii().is_empty(),
-        "a network-fault helper ran"
-    );
-    let other_project = error_of(&t, "Other project");
+    ]);
+    let other_project = error_of(t, "Other project");
     assert_eq!(
         other_project
             .matches("→ not found: no container of the project")
@@ -203,55 +71,29 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
         2,
         "{other_project}"
     );
-    assert!(
-        !t.iter().any(|e| e["event"] == "fault"),
-        "a fault reached Docker"
-    );
+    show.assert_no_fault();
 
     // A bug is the chapter's error, in the flow's own words; the show goes on.
-    let uncaught = error_of(&t, "Uncaught exception");
+    let uncaught = error_of(t, "Uncaught exception");
     assert_eq!(uncaught, "the flow raised KeyError: 'follower'");
 
     // The interpreter's memory is bounded by the pack's own statement.
-    let bomb = error_of(&t, "Memory bomb");
-    assert!(
-        bomb.starts_with("flow hostile-py 0.1.0 crashed in chapter 8 \"Memory bomb\": ")
-            && bomb.contains(&format!(
-                "exceeded its memory limit of {PACK_MEMORY_MIB} MiB"
-            )),
-        "{bomb}"
+    let bomb = show.assert_crashed(
+        "hostile-py",
+        8,
+        "Memory bomb",
+        &format!("exceeded its memory limit of {PACK_MEMORY_MIB} MiB"),
     );
     for (index, title) in [(9, "Spin"), (10, "Spin in a builtin")] {
-        let spin = error_of(&t, title);
-        assert!(
-            spin.starts_with(&format!(
-                "flow hostile-py 0.1.0 crashed in chapter {index} \"{title}\": computed for more than 2s"
-            )),
-            "{spin}"
-        );
-        let entered = t_ms(&t, |e| e["event"] == "chapter" && e["title"] == title);
-        let stopped = t_ms(&t, |e| e["event"] == "error" && e["message"] == spin);
-        eprintln!(
-            "FIGURE Python {title:?}: stopped {} ms after the chapter began",
-            stopped - entered
-        );
-        assert!(
-            stopped - entered < 10_000,
-            "{title} ran {} ms",
-            stopped - entered
-        );
+        show.assert_spin_stopped("hostile-py", index, title);
     }
 
     // Lifting (issue 23): one call carrying too much is refused before it is
     // copied; many calls carrying a lot are paced and stopped like a spin.
     for title in ["Giant narration", "Huge peer list"] {
-        let refused = error_of(&t, title);
-        assert!(
-            refused.contains("handed the host more than 2 MiB in one call"),
-            "{title}: {refused}"
-        );
+        show.assert_refused_as_too_big(title);
     }
-    let flood = error_of(&t, "Lifting flood");
+    let flood = error_of(t, "Lifting flood");
     assert!(
         flood.contains("kept calling the host for more than 2s without waiting"),
         "{flood}"
@@ -259,7 +101,7 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
 
     // Probe paths that lenient servers read as `..`: each refused by the
     // parser (saying why), none sent.
-    let ambiguous = error_of(&t, "Ambiguous probe paths");
+    let ambiguous = error_of(t, "Ambiguous probe paths");
     for i in 0..8 {
         let outcome = ambiguous
             .split(" | ")
@@ -271,16 +113,6 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
         );
     }
 
-    // The show went on after every attack, to the end.
-    assert!(
-        t.iter()
-            .any(|e| e["event"] == "narration" && e["text"] == "still here after every attack"),
-        "the last chapter did not run"
-    );
-    let done = t.last().unwrap();
-    assert_eq!(done["event"], "done", "{done}");
-    assert_eq!(done["reason"], "completed", "{done}");
-    assert_eq!(done["outstanding_faults"], 0, "{done}");
     for message in [
         files,
         env,
@@ -293,10 +125,9 @@ fn every_python_hostile_chapter_is_contained_and_both_projects_stay_up() {
     ] {
         eprintln!("MESSAGE: {message}");
     }
-
-    assert_whole(&main);
-    assert_whole(&other);
-    std::fs::remove_dir_all(dir).ok();
+    // The show went on after every attack, to the end; no member of either
+    // project stopped or frozen.
+    show.assert_show_went_on();
 }
 
 #[test]

@@ -1,22 +1,14 @@
 //! `host inspect` on the shipped flows, and the one-line errors bad files get.
 
-use e2e::{flow_wasm, host_bin, run, temp_dir};
-use std::process::Command;
+use e2e::show::{inspect_command, outcome};
+use e2e::{flow_wasm, temp_dir};
+use std::path::Path;
+use std::process::Stdio;
 
-fn inspect(path: &std::path::Path) -> (bool, String, String) {
-    // A private state directory: grants the user made elsewhere don't count.
-    let state = e2e::temp_dir("inspect-state");
-    let output = run(Command::new(host_bin())
-        .arg("inspect")
-        .arg(path)
-        .arg("--state-dir")
-        .arg(&state))
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+/// `host inspect PATH` with a private state directory (grants the user made
+/// elsewhere don't count): `(succeeded, stdout, stderr)`.
+fn inspect(path: &Path) -> (bool, String, String) {
+    outcome(&e2e::show::inspect(path, &temp_dir("inspect-state")))
 }
 
 #[test]
@@ -143,13 +135,9 @@ fn a_flow_that_imports_nothing_of_the_api_is_not_claimed_for_the_hosts_version()
 /// writes. It leaves quietly instead of panicking on the broken pipe.
 #[test]
 fn inspect_into_a_closed_pipe_exits_quietly() {
-    let mut child = std::process::Command::new(e2e::host_bin())
-        .arg("inspect")
-        .arg(e2e::flow_wasm("etcd"))
-        .arg("--state-dir")
-        .arg(e2e::temp_dir("inspect-pipe"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+    let mut child = inspect_command(&flow_wasm("etcd"), &temp_dir("inspect-pipe"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("starting the host");
     // Closed before the host has compiled the flow, so every write fails.

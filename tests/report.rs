@@ -7,10 +7,8 @@
 //! Project names `rp-etcd-*`; ports 24890-24892 (24850-24859, first picked
 //! for these tests, belong to tests/faults.rs).
 
-use e2e::{
-    etcd_cluster_up, etcd_endpoints, flow_wasm, host_bin, loadgen_bin, read_transcript, run,
-    run_host, temp_dir,
-};
+use e2e::show::Headless;
+use e2e::{etcd_cluster_up, etcd_workload, flow_wasm, host_bin, read_transcript, run, temp_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,35 +35,13 @@ fn show() -> &'static Show {
         let project = format!("rp-etcd-{}", std::process::id());
         let cluster = etcd_cluster_up(&project, PORTS);
         let dir = temp_dir("report");
-        let state = dir.join("state");
-        let transcript = dir.join("run.jsonl");
-        let workload = format!(
-            "cmd:{} etcd --duration 150s --endpoints {}",
-            loadgen_bin().display(),
-            etcd_endpoints(PORTS)
-        );
-        let flow = flow_wasm("etcd");
         // Intro → health → baseline → lose a follower (started again by the
         // flow) → lose the leader, then quit: the leader's restore undoes it.
-        let output = run_host(
-            &[
-                "--flow",
-                &flow.to_string_lossy(),
-                "--headless",
-                "--project",
-                &project,
-                "--state-dir",
-                &state.to_string_lossy(),
-                "--transcript",
-                &transcript.to_string_lossy(),
-                "--workload",
-                &workload,
-                "--keys",
-                "space space space space q",
-            ],
-            Duration::from_secs(240),
-        )
-        .unwrap();
+        let show = Headless::new(&flow_wasm("etcd"), &project, &dir)
+            .workload(&etcd_workload(PORTS, "150s"))
+            .keys("space space space space q");
+        let output = show.run(Duration::from_secs(240));
+        let transcript = show.transcript;
         assert!(
             output.status.success(),
             "the show failed: {}",

@@ -9,8 +9,9 @@
 //! loopback test servers on 24840 (never answers), 24841 (the granted probe
 //! server) and 24842 (must never be reached).
 
+use e2e::show::{assert_one_line, inspect, t_ms, text};
 use e2e::{
-    BLOCKING_CHAPTERS, ComposeProject, EtcdPorts, chapter_error, etcd_cluster_up, frozen_processes,
+    BLOCKING_CHAPTERS, ComposeProject, EtcdPorts, assert_whole, chapter_error, etcd_cluster_up,
     host_bin, hostile_wasm, read_stderr, read_transcript, run, temp_dir,
 };
 use std::io::{BufRead, BufReader, Write};
@@ -30,10 +31,6 @@ const MAX_RSS_KB: u64 = 300 * 1024;
 const MAX_LOG_BYTES: u64 = 2 * 8 * 1024 * 1024 + 64 * 1024;
 /// From the presenter's Q to the process having exited, restores included.
 const QUIT_TO_EXIT_LIMIT: Duration = Duration::from_secs(4);
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Control characters a terminal acts on: C0 but newline, DEL, C1, and the
 /// bidi overrides and isolates.
@@ -57,11 +54,6 @@ fn assert_clean(what: &str, text: &str) {
     for junk in ["PWNED", "]2;", "[31", "52;c", "UFdORUQ"] {
         assert!(!text.contains(junk), "{what} shows {junk:?}:\n{text}");
     }
-}
-
-fn assert_one_line(stderr: &str) {
-    assert_eq!(stderr.trim().lines().count(), 1, "not one line:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "the host panicked:\n{stderr}");
 }
 
 fn host(args: &[&str], state: &Path) -> Command {
@@ -96,25 +88,13 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus 
     }
 }
 
-fn assert_cluster_whole(project: &ComposeProject) {
-    let states = project.states().unwrap();
-    assert_eq!(states.len(), 3, "{states:?}");
-    for (service, state) in &states {
-        assert_eq!(state, "running", "{service}: {states:?}");
-    }
-    assert_eq!(
-        frozen_processes(&project.name).unwrap(),
-        Vec::<String>::new()
-    );
-}
-
 #[test]
 fn flow_text_reaches_no_terminal_or_file_with_its_escape_sequences() {
     let dir = temp_dir("sb-escapes");
     let wasm = hostile_wasm("escapes");
     let wasm = wasm.to_str().unwrap();
 
-    let inspect = run(&mut host(&["inspect", wasm], &dir)).unwrap();
+    let inspect = inspect(Path::new(wasm), &dir);
     let stdout = text(&inspect.stdout);
     eprintln!("{stdout}");
     assert!(inspect.status.success(), "{}", text(&inspect.stderr));
@@ -319,7 +299,7 @@ fn floods_stay_within_memory_log_and_event_bounds() {
         "{}",
         t.last().unwrap()
     );
-    assert_cluster_whole(&cluster);
+    assert_whole(&cluster);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -419,7 +399,7 @@ fn quitting_never_waits_on_a_chapter_that_does_not_return() {
             took < QUIT_TO_EXIT_LIMIT,
             "{title}: {took:?} from Q to exit"
         );
-        assert_cluster_whole(&cluster);
+        assert_whole(&cluster);
     }
 }
 
@@ -482,8 +462,7 @@ fn probes_reach_only_the_granted_origin_and_path() {
 
     let wasm = hostile_wasm("probes");
     let wasm = wasm.to_str().unwrap();
-    let inspect = run(&mut host(&["inspect", wasm], &dir)).unwrap();
-    let shown = text(&inspect.stdout);
+    let shown = text(&inspect(Path::new(wasm), &dir).stdout);
     eprintln!("{shown}");
     assert!(
         shown.contains("http probe http://127.0.0.1:24841/allowed"),
@@ -618,14 +597,6 @@ fn a_flow_cannot_name_a_command_as_its_workload() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// The time of the first transcript event that `pred` picks.
-fn t_of(t: &[serde_json::Value], what: &str, pred: impl Fn(&serde_json::Value) -> bool) -> u64 {
-    t.iter()
-        .find(|e| pred(e))
-        .and_then(|e| e["t_ms"].as_u64())
-        .unwrap_or_else(|| panic!("no {what} in the transcript"))
-}
-
 /// The most of `samples` (kB) within `from..to` ms, and the last one.
 fn rss_within(samples: &[(Duration, u64)], from: u64, to: u64) -> (u64, u64) {
     let during: Vec<u64> = samples
@@ -700,12 +671,12 @@ fn lifting_is_bounded_and_a_skipped_chapter_stops_within_the_grace() {
 
     // From SPACE (the next chapter is shown at once) to its action running.
     let chapter_at = |title: &str| {
-        t_of(&t, title, |e| {
+        t_ms(&t, title, |e| {
             e["event"] == "chapter" && e["title"] == title
         })
     };
     let narrated_at = |text: &str| {
-        t_of(&t, text, |e| {
+        t_ms(&t, text, |e| {
             e["event"] == "narration" && e["text"].as_str().is_some_and(|s| s.ends_with(text))
         })
     };
@@ -732,7 +703,7 @@ fn lifting_is_bounded_and_a_skipped_chapter_stops_within_the_grace() {
     assert!(peak < MAX_RSS_KB, "peak RSS {peak} kB");
     assert!(idle < 160 * 1024, "RSS once idle {idle} kB");
     assert_eq!(t.last().unwrap()["outstanding_faults"], 0);
-    assert_cluster_whole(&cluster);
+    assert_whole(&cluster);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -1,6 +1,7 @@
 //! `host workload parse` on the real tools' output: what a presenter runs to
 //! check their load tool before a show.
 
+use e2e::show::outcome;
 use e2e::{host_bin, run, workspace_root};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -14,15 +15,12 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn parse(args: &[&str], file: &PathBuf) -> (bool, String, String) {
-    let output = run(Command::new(host_bin())
-        .args(["workload", "parse"])
-        .args(args)
-        .arg(file))
-    .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    outcome(
+        &run(Command::new(host_bin())
+            .args(["workload", "parse"])
+            .args(args)
+            .arg(file))
+        .unwrap(),
     )
 }
 

@@ -14,6 +14,12 @@ pub struct Bomb {
     pub bytes: Vec<u8>,
 }
 
+impl Bomb {
+    fn new(name: &'static str, bytes: Vec<u8>) -> Self {
+        Bomb { name, bytes }
+    }
+}
+
 fn component_of(modules: &[Module]) -> Vec<u8> {
     let mut component = Component::new();
     for module in modules {
@@ -131,34 +137,13 @@ pub fn nested_components(depth: u32) -> Vec<u8> {
 /// have (BENCHMARKS.md, "Compile bounds").
 pub fn all() -> Vec<Bomb> {
     vec![
-        Bomb {
-            name: "many-locals",
-            bytes: many_locals(15_000, 40_000),
-        },
-        Bomb {
-            name: "empty-functions",
-            bytes: empty_functions(1_000_000),
-        },
-        Bomb {
-            name: "deep-blocks",
-            bytes: deep_blocks(500_000),
-        },
-        Bomb {
-            name: "huge-table",
-            bytes: huge_table(100_000_000),
-        },
-        Bomb {
-            name: "data-segments",
-            bytes: data_segments(1_000_000, 1),
-        },
-        Bomb {
-            name: "many-modules",
-            bytes: many_modules(1_000),
-        },
-        Bomb {
-            name: "nested-components",
-            bytes: nested_components(1_000),
-        },
+        Bomb::new("many-locals", many_locals(15_000, 40_000)),
+        Bomb::new("empty-functions", empty_functions(1_000_000)),
+        Bomb::new("deep-blocks", deep_blocks(500_000)),
+        Bomb::new("huge-table", huge_table(100_000_000)),
+        Bomb::new("data-segments", data_segments(1_000_000, 1)),
+        Bomb::new("many-modules", many_modules(1_000)),
+        Bomb::new("nested-components", nested_components(1_000)),
     ]
 }
 
@@ -167,21 +152,9 @@ pub fn all() -> Vec<Bomb> {
 /// in every test run): for scripts/compile-bounds.sh.
 pub fn for_measuring() -> Vec<Bomb> {
     vec![
-        Bomb {
-            name: "data-bytes",
-            bytes: data_segments(100, 1 << 20),
-        },
-        Bomb {
-            name: "edge-locals",
-            bytes: many_locals(100, 10_000),
-        },
-        Bomb {
-            name: "edge-functions",
-            bytes: empty_functions(50_000),
-        },
-        Bomb {
-            name: "edge-blocks",
-            bytes: deep_blocks(10_000),
-        },
+        Bomb::new("data-bytes", data_segments(100, 1 << 20)),
+        Bomb::new("edge-locals", many_locals(100, 10_000)),
+        Bomb::new("edge-functions", empty_functions(50_000)),
+        Bomb::new("edge-blocks", deep_blocks(10_000)),
     ]
 }

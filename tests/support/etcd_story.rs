@@ -1,10 +1,119 @@
 //! What both etcd end-to-end tests (the Rust flow and its Python port)
 //! check in the transcript of a whole show: the same story, whichever
-//! language told it.
+//! language told it. [`full_run`] and [`quit_right_after_a_kill`] are the
+//! two shows themselves, parametrised by flow.
 
+pub use crate::show::events;
+use crate::show::{Headless, assert_completed};
+use crate::{
+    EtcdPorts, assert_all_running, assert_ledger_empty, etcd_cluster_up, etcd_workload,
+    read_transcript, temp_dir,
+};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
+
+/// Guards against a hung show (the Python flow's is the slower); never a
+/// measure of speed.
+const FULL_RUN_LIMIT: Duration = Duration::from_secs(420);
+const QUIT_LIMIT: Duration = Duration::from_secs(240);
+
+/// The whole show of the etcd flow `flow` on a fresh three-member cluster
+/// (project `PREFIX-PID`, client ports `ports`), the load generator writing
+/// to it, every chapter in turn. Checks the story any etcd flow tells: the
+/// host exited successfully and no chapter failed; a baseline measured from
+/// the load generator and narrated; three kills (a follower, the leader,
+/// then quorum) each seen by Docker; who led as etcd said; quorum loss
+/// measured, narrated, and recovered from; the show completed with nothing
+/// outstanding, the ledger empty, every member running. Returns the
+/// transcript for the flow's own checks.
+pub fn full_run(flow: &Path, project_prefix: &str, ports: EtcdPorts) -> Vec<Value> {
+    let project = format!("{project_prefix}-{}", std::process::id());
+    let cluster = etcd_cluster_up(&project, ports);
+    let dir = temp_dir(project_prefix);
+    let show = Headless::new(flow, &project, &dir).workload(&etcd_workload(ports, "300s"));
+
+    let output = show.run(FULL_RUN_LIMIT);
+    let t = finished_show(&output, &show.transcript, &["workload"]);
+
+    // A baseline was measured from the load generator's real output, and the
+    // flow narrated the host's figure.
+    let baseline = measured_baseline(&t);
+    let said = narrations(&t);
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with(&format!("Baseline: {baseline:.0} ops/s"))),
+        "the flow did not narrate the measured baseline {baseline}: {said:?}"
+    );
+
+    // Three kills: a follower (started again in its chapter), the leader,
+    // and a second member, which loses quorum.
+    let kills = assert_three_kills_seen_by_docker(&t);
+    assert_leader_story(&said, &kills);
+    assert_quorum_loss_measured(&t, &kills, baseline);
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("Quorum lost: throughput ")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|l| l.starts_with("Writes are back: ")),
+        "{said:?}"
+    );
+
+    // Nothing left broken: every fault undone (network ones included), the
+    // ledger empty, every member running.
+    assert_completed(&t);
+    assert_all_running(&cluster);
+    assert_ledger_empty(&show.state, &project);
+
+    drop(cluster);
+    std::fs::remove_dir_all(dir).ok();
+    t
+}
+
+/// The etcd flow `flow` on a fresh cluster (project `PREFIX-PID`, ports
+/// `ports`), quit right after its second kill: intro → health → baseline →
+/// lose a follower (restarted by the flow) → lose the leader, then Q, the
+/// leader left dead. Checks the quit restored exactly that kill (one
+/// restore, ok, "started"), the show ended on `quit` with nothing
+/// outstanding, the ledger is empty and every member runs.
+pub fn quit_right_after_a_kill(flow: &Path, project_prefix: &str, ports: EtcdPorts) {
+    let project = format!("{project_prefix}-{}", std::process::id());
+    let cluster = etcd_cluster_up(&project, ports);
+    let dir = temp_dir(project_prefix);
+    let show = Headless::new(flow, &project, &dir)
+        .workload(&etcd_workload(ports, "120s"))
+        .keys("space space space space q");
+
+    let output = show.run(QUIT_LIMIT);
+    let t = read_transcript(&show.transcript).unwrap();
+    assert!(
+        output.status.success(),
+        "host failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let kill = events(&t, "fault")
+        .into_iter()
+        .filter(|f| f["action"] == "kill SIGKILL")
+        .nth(1)
+        .expect("the leader was killed");
+    let restore = events(&t, "restore");
+    assert_eq!(restore.len(), 1, "{restore:?}");
+    assert_eq!(restore[0]["id"], kill["id"]);
+    assert_eq!(restore[0]["ok"], true);
+    assert_eq!(restore[0]["detail"], "started");
+    let done = events(&t, "done");
+    assert_eq!(done[0]["reason"], "quit");
+    assert_eq!(done[0]["outstanding_faults"], 0);
+    assert_all_running(&cluster);
+    assert_ledger_empty(&show.state, &project);
+
+    drop(cluster);
+    std::fs::remove_dir_all(dir).ok();
+}
 
 /// The transcript of a whole show, printed for the test's log (without the
 /// events named in `hide`), once the host exited successfully and no
@@ -41,10 +150,6 @@ pub fn measured_baseline(t: &[Value]) -> f64 {
         .expect("a baseline was measured");
     assert!(baseline > 0.0);
     baseline
-}
-
-pub fn events<'a>(transcript: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    transcript.iter().filter(|e| e["event"] == kind).collect()
 }
 
 /// The plain text of every narration line the flow appended.

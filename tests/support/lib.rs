@@ -3,8 +3,11 @@
 
 pub mod bombs;
 pub mod etcd_story;
+pub mod hostile_story;
 pub mod netfault;
+pub mod new_flow_story;
 pub mod python;
+pub mod show;
 pub mod swarm;
 pub mod tmux;
 
@@ -30,7 +33,8 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory: `CARGO_TARGET_DIR`, else the workspace's.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
@@ -174,14 +178,8 @@ impl ComposeProject {
     }
 
     fn compose(&self, args: &[&str]) -> Result<Output> {
-        let (program, prefix): (&str, &[&str]) = if which("docker-compose") {
-            ("docker-compose", &[])
-        } else {
-            ("docker", &["compose"])
-        };
-        let mut cmd = Command::new(program);
-        cmd.args(prefix)
-            .arg("-f")
+        let mut cmd = compose_command();
+        cmd.arg("-f")
             .arg(&self.file)
             .arg("-p")
             .arg(&self.name)
@@ -242,6 +240,18 @@ impl Drop for ComposeProject {
     }
 }
 
+/// `docker-compose` (v1) where it is installed, else the `docker compose`
+/// plugin (v2), ready for its arguments.
+pub fn compose_command() -> Command {
+    if which("docker-compose") {
+        Command::new("docker-compose")
+    } else {
+        let mut cmd = Command::new("docker");
+        cmd.arg("compose");
+        cmd
+    }
+}
+
 fn which(program: &str) -> bool {
     Command::new("sh")
         .arg("-c")
@@ -283,12 +293,23 @@ pub fn etcd_endpoints(ports: EtcdPorts) -> String {
         .join(",")
 }
 
-/// The offline three-member etcd cluster as compose project `project`, up and
-/// committing writes (`loadgen etcd --check`), torn down when the guard drops.
-pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
+/// The load generator writing to the etcd members on `ports` for
+/// `duration` (`"300s"`), as a `--workload cmd:` source.
+pub fn etcd_workload(ports: EtcdPorts, duration: &str) -> String {
+    format!(
+        "cmd:{} etcd --duration {duration} --endpoints {}",
+        loadgen_bin().display(),
+        etcd_endpoints(ports)
+    )
+}
+
+/// The offline three-member etcd cluster as compose project `project`, its
+/// members' client ports on `ports`, started but not waited for; torn down
+/// when the guard drops.
+pub fn etcd_project_up(project: &str, ports: EtcdPorts) -> ComposeProject {
     ensure_etcd_image().unwrap();
     let compose = workspace_root().join("clusters/etcd/docker-compose.yaml");
-    let cluster = ComposeProject::up(
+    ComposeProject::up(
         project,
         &compose,
         &[
@@ -298,9 +319,69 @@ pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
             ("ETCD3_PORT", ports[2]),
         ],
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The offline three-member etcd cluster as compose project `project`, up and
+/// committing writes (`loadgen etcd --check`), torn down when the guard drops.
+pub fn etcd_cluster_up(project: &str, ports: EtcdPorts) -> ComposeProject {
+    let cluster = etcd_project_up(project, ports);
     wait_until_etcd_commits(&etcd_endpoints(ports)).unwrap();
     cluster
+}
+
+/// Checks that Docker lists the three etcd members of `cluster`, every one
+/// running (after a show: nothing it did is left broken).
+pub fn assert_all_running(cluster: &ComposeProject) {
+    let states = cluster.states().unwrap();
+    assert_eq!(states.len(), 3, "{}: {states:?}", cluster.name);
+    for (service, state) in &states {
+        assert_eq!(
+            state, "running",
+            "{} {service} left {state}: {states:?}",
+            cluster.name
+        );
+    }
+}
+
+/// Checks that `cluster` is whole: its three etcd members running
+/// ([`assert_all_running`]) and no process of theirs frozen (a SIGSTOP).
+pub fn assert_whole(cluster: &ComposeProject) {
+    assert_all_running(cluster);
+    assert_eq!(
+        frozen_processes(&cluster.name).unwrap(),
+        Vec::<String>::new(),
+        "{}: frozen processes",
+        cluster.name
+    );
+}
+
+/// The host's fault ledger for `project` in the state directory `state`.
+pub fn ledger_path(state: &Path, project: &str) -> PathBuf {
+    state.join(format!("ledger-{project}.json"))
+}
+
+/// The entries of the fault ledger at `path` (none if it is gone or unreadable).
+pub fn ledger_entries(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| v["entries"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+/// Checks that the project's fault ledger (removed by the host once nothing
+/// is outstanding) is gone or lists no entry.
+pub fn assert_ledger_empty(state: &Path, project: &str) {
+    let path = ledger_path(state, project);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let ledger: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        ledger["entries"].as_array().is_none_or(|e| e.is_empty()),
+        "the ledger still lists faults: {text}"
+    );
 }
 
 /// Waits (60 s at most) until etcd at `endpoints` (loadgen's

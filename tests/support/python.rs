@@ -3,19 +3,13 @@
 //! scripts/build-flows.sh puts them too, and rebuilt only when a source is
 //! newer than the component (a build takes ~30 s and an 18 MB component).
 
-use crate::workspace_root;
+use crate::{target_dir, workspace_root};
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
 
 /// The shipped Python flows and test packs, by name: where their app lives.
 fn app_dir(name: &str) -> PathBuf {
