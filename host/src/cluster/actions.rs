@@ -18,6 +18,13 @@ impl Cluster {
         permitted: &(dyn Fn(&Node) -> bool + Send + Sync),
     ) -> Result<Node, ClusterError> {
         let action = action.into();
+        // Shared while the fault is made: undoing every fault waits for it.
+        let _acting = self.acting.read().await;
+        if self.halted.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(ClusterError::Failed(
+                "the show's faults were stopped; none is made until the next chapter".into(),
+            ));
+        }
         let nodes = self.backend.list(None).await?;
         let (target, replaced) = self.current_target(&nodes, target).await;
         let brought_back = match (&replaced, &action, &target) {

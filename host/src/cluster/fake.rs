@@ -36,6 +36,8 @@ struct State {
     tasks: HashMap<String, String>,
     addresses: HashMap<String, HashMap<String, Ipv4Addr>>,
     cuts: HashMap<String, Vec<UndoAction>>,
+    /// Calls that take this long to land: a prefix of [`Call::what`].
+    delays: Vec<(String, std::time::Duration)>,
     changes: Option<futures::channel::mpsc::UnboundedReceiver<Change>>,
 }
 
@@ -76,6 +78,24 @@ impl FakeBackend {
     /// The next call starting with `prefix` fails with `why`.
     pub fn fail(&self, prefix: &str, why: &str) {
         self.lock().failures.push((prefix.into(), why.into()));
+    }
+
+    /// Every later call starting with `prefix` takes `delay` to land (it
+    /// is recorded when it lands, as an engine would make it).
+    pub fn delay(&self, prefix: &str, delay: std::time::Duration) {
+        self.lock().delays.push((prefix.into(), delay));
+    }
+
+    async fn land(&self, what: &str) {
+        let delay = self
+            .lock()
+            .delays
+            .iter()
+            .find(|(prefix, _)| what.starts_with(prefix.as_str()))
+            .map(|(_, d)| *d);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
     }
 
     /// Every call so far, in order.
@@ -202,7 +222,9 @@ impl Backend for FakeBackend {
     }
 
     async fn perform(&self, id: &str, action: &ContainerAction) -> Result<(), ClusterError> {
-        self.call(format!("perform {id} {}", action.describe()))?;
+        let what = format!("perform {id} {}", action.describe());
+        self.land(&what).await;
+        self.call(what)?;
         let state = match action {
             ContainerAction::Kill { .. } | ContainerAction::Stop { .. } => NodeState::Exited,
             ContainerAction::Pause => NodeState::Paused,

@@ -81,6 +81,13 @@ pub struct Cluster {
     /// Held while undoing faults, so a scheduled undo and the final restore
     /// never start the same container twice.
     restoring: tokio::sync::Mutex<()>,
+    /// Each fault in flight holds it shared; undoing every fault takes it
+    /// whole, so a fault already on its way lands (ledger entry and engine
+    /// call) before the undo reads the ledger, never after it.
+    acting: tokio::sync::RwLock<()>,
+    /// Set when the show's faults are stopped (an abort): no fault is made
+    /// until [`Cluster::resume`].
+    halted: std::sync::atomic::AtomicBool,
     /// What the kernel offers network faults, probed at the first one.
     mechanisms: tokio::sync::OnceCell<netfault::plan::Mechanisms>,
 }
@@ -112,6 +119,8 @@ impl Cluster {
             nodes: tokio::sync::watch::Sender::new(Vec::new()),
             report: Box::new(report),
             restoring: tokio::sync::Mutex::new(()),
+            acting: tokio::sync::RwLock::new(()),
+            halted: std::sync::atomic::AtomicBool::new(false),
             mechanisms: tokio::sync::OnceCell::new(),
         });
         if let Err(e) = cluster.backend.connect().await {

@@ -57,8 +57,30 @@ impl Cluster {
     /// Undoes every outstanding fault in the ledger. An entry whose undo
     /// failed stays in the ledger for `host recover`.
     pub async fn restore_all(&self) -> Vec<RestoreOutcome> {
+        // Every fault in flight lands first (see `acting`).
+        let _all = self.acting.write().await;
         let entries = self.outstanding_faults();
         self.restore_entries(entries).await
+    }
+
+    /// Stops the show's faults: none is made from now on (until
+    /// [`Cluster::resume`]), those in flight land, and every outstanding one
+    /// is undone; a failing undo does not stop the others.
+    pub async fn stop_faults(&self) -> Vec<RestoreOutcome> {
+        self.halted
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.restore_all().await
+    }
+
+    /// Faults may be made again (the presenter moved on after a stop).
+    pub fn resume(&self) {
+        self.halted
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether the show's faults are stopped.
+    pub fn is_halted(&self) -> bool {
+        self.halted.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn restore_entries(&self, mut entries: Vec<Entry>) -> Vec<RestoreOutcome> {

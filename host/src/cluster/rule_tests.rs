@@ -2,7 +2,9 @@
 //! milliseconds): a fault is on the ledger (on disk) before the backend
 //! hears of it, and not made if it cannot be recorded; a fault that fails
 //! half-way is undone; restoring runs in its order and one failing undo
-//! stops no other; a node its orchestrator replaced counts as back.
+//! stops no other; a node its orchestrator replaced counts as back;
+//! stopping the show's faults lets one in flight land before undoing it,
+//! and makes none until resumed.
 
 use super::fake::{Call, FakeBackend, node};
 use super::ledger::{Ledger, UndoAction};
@@ -421,4 +423,39 @@ async fn a_change_with_a_state_shows_before_any_list() {
         .unwrap();
     shutdown.cancel();
     nodes.borrow_and_update();
+}
+
+#[tokio::test]
+async fn stopping_lets_a_fault_in_flight_land_undoes_it_and_makes_none_until_resumed() {
+    let s = setup("stop").await;
+    s.fake
+        .delay("perform etcd2 kill", Duration::from_millis(300));
+    let cluster = s.cluster.clone();
+    let in_flight = tokio::spawn(async move { cluster.act(&id("etcd2"), kill(), &anything).await });
+    // The kill is on its way (on the ledger, its engine call not landed).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let outcomes = s.cluster.stop_faults().await;
+    assert!(in_flight.await.unwrap().is_ok());
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert!(outcomes[0].ok, "{outcomes:?}");
+    let said = s.fake.said();
+    let landed = said
+        .iter()
+        .position(|c| c.starts_with("perform etcd2 kill"));
+    let undone = said.iter().position(|c| c.starts_with("bring_back etcd2"));
+    assert!(
+        landed.is_some() && landed < undone,
+        "the undo came before the kill landed: {said:?}"
+    );
+    assert!(s.cluster.outstanding_faults().is_empty());
+
+    // Stopped: a new fault is refused before the backend hears of it.
+    assert!(s.cluster.is_halted());
+    match s.cluster.act(&id("etcd3"), kill(), &anything).await {
+        Err(ClusterError::Failed(why)) => assert!(why.contains("stopped"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!s.fake.said().iter().any(|c| c.contains("etcd3")));
+    s.cluster.resume();
+    assert!(s.cluster.act(&id("etcd3"), kill(), &anything).await.is_ok());
 }

@@ -443,8 +443,18 @@ impl HostApi {
         self.io_turn()
             .await
             .map_err(|_| ClusterError::Interrupted)?;
+        // The fault runs to its end in its own task even when the chapter
+        // is cancelled meanwhile: dropped half-way, its engine call could
+        // land after the undo that stopping or quitting makes.
+        let landing = tokio::spawn(async move { cluster.act(&target, action, &permitted).await });
         self.on_server(
-            cluster.act(&target, action, &permitted),
+            async {
+                landing.await.unwrap_or_else(|e| {
+                    Err(ClusterError::Failed(format!(
+                        "the fault's task failed: {e}"
+                    )))
+                })
+            },
             Err(ClusterError::Interrupted),
         )
         .await
