@@ -4,14 +4,23 @@
 //! read is stale, and the counts arrive as `[VERDICT]` lines the host's
 //! parser reads (`host workload parse`), the same type on both sides.
 //!
-//! Docker names and ports: project `vd-*`, host ports 24905-24907.
+//! Also: a steady-state hypothesis made an abort condition stops a real
+//! show's faults when it is breached, and says why.
+//!
+//! Docker names and ports: projects `vd-*` and `vd-abort-*`, host ports
+//! 24905-24910.
 
-use e2e::{EtcdPorts, etcd_cluster_up, etcd_endpoints, host_bin, loadgen_bin, run, temp_dir};
+use e2e::show::{Headless, events};
+use e2e::{
+    EtcdPorts, assert_all_running, assert_ledger_empty, etcd_cluster_up, etcd_endpoints,
+    etcd_workload, flow_wasm, host_bin, loadgen_bin, read_transcript, run, temp_dir,
+};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use verdict_line::Verdict;
 
 const PORTS: EtcdPorts = ["24905", "24906", "24907"];
+const ABORT_PORTS: EtcdPorts = ["24908", "24909", "24910"];
 
 /// The container of `service` in compose project `project`.
 fn container_of(project: &str, service: &str) -> String {
@@ -39,7 +48,6 @@ fn docker(args: &[&str]) {
 }
 
 #[test]
-#[ignore = "needs a Docker engine"]
 fn no_acknowledged_write_is_lost_and_no_read_is_stale_while_a_member_dies_and_comes_back() {
     let project = format!("vd-{}", std::process::id());
     let cluster = etcd_cluster_up(&project, PORTS);
@@ -100,6 +108,80 @@ fn no_acknowledged_write_is_lost_and_no_read_is_stale_while_a_member_dies_and_co
 
     let states = cluster.states().unwrap();
     assert!(states.iter().all(|(_, s)| s == "running"), "{states:?}");
+    drop(cluster);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_breached_abort_condition_stops_a_real_shows_faults_and_says_why() {
+    let project = format!("vd-abort-{}", std::process::id());
+    let cluster = etcd_cluster_up(&project, ABORT_PORTS);
+    let dir = temp_dir("verdicts-abort");
+    // Intro, health, baseline, then "Lose a follower": its kill breaches
+    // the abort condition; Q once the stopped chapter has ended.
+    let show = Headless::new(&flow_wasm("etcd"), &project, &dir)
+        .workload(&etcd_workload(ABORT_PORTS, "120s"))
+        .with(&[
+            "--hypothesis",
+            "all-running@continuously!abort",
+            "--hypothesis",
+            "no-stale-reads@end",
+        ])
+        .keys("space space space q");
+    let output = show.run(Duration::from_secs(240));
+    assert!(
+        output.status.success(),
+        "host failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let t = read_transcript(&show.transcript).unwrap();
+
+    let kill = events(&t, "fault")
+        .into_iter()
+        .find(|f| f["action"] == "kill SIGKILL")
+        .expect("the follower was killed");
+    let stopped = events(&t, "stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    let stop = stopped[0];
+    assert!(
+        stop["reason"]
+            .as_str()
+            .unwrap()
+            .contains("all-running@continuously!abort"),
+        "{stop}"
+    );
+    assert_eq!(stop["failed"], 0, "{stop}");
+    assert!(stop["restored"].as_u64().unwrap() >= 1, "{stop}");
+    eprintln!(
+        "FIGURE abort: breach at {} ms, every fault undone {} ms later",
+        stop["breached_at_ms"], stop["breach_to_restored_ms"]
+    );
+    // The stop undid the kill (the flow's own restart never ran).
+    let restored: Vec<_> = events(&t, "restore")
+        .into_iter()
+        .filter(|r| r["id"] == kill["id"])
+        .collect();
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert_eq!(restored[0]["ok"], true);
+    // The judgements: the breach, then the end.
+    let judged = events(&t, "hypothesis");
+    assert!(
+        judged
+            .iter()
+            .any(|j| j["name"] == "all-running@continuously!abort"
+                && j["outcome"]["result"] == "not-met"),
+        "{judged:?}"
+    );
+    assert!(
+        judged
+            .iter()
+            .any(|j| j["name"] == "no-stale-reads@end" && j["outcome"]["result"] == "met"),
+        "{judged:?}"
+    );
+    let done = events(&t, "done");
+    assert_eq!(done[0]["outstanding_faults"], 0);
+    assert_all_running(&cluster);
+    assert_ledger_empty(&show.state, &project);
     drop(cluster);
     std::fs::remove_dir_all(dir).ok();
 }

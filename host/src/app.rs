@@ -4,6 +4,8 @@
 use crate::cluster::{ClusterEvent, Node, NodeState, Performed, RestoreOutcome};
 use crate::events::{Event, Level, RunId};
 use crate::flow;
+use crate::hypotheses::checker::{Checker, Observation, Outcome, Verdicted};
+use crate::hypotheses::{Hypothesis, Moment};
 use crate::model::FlowInfo;
 use crate::timeline::{Bounds, Timeline};
 use crate::workload::tracker::Status;
@@ -25,6 +27,9 @@ pub enum Input {
     Previous,
     Quit,
     Help,
+    /// The emergency stop: stop the running chapter and restore every
+    /// fault, staying in the show.
+    Stop,
 }
 
 /// What the app needs done outside itself.
@@ -34,6 +39,9 @@ pub enum Effect {
     Flow(flow::FlowRequest),
     /// Cancel everything and restore the cluster.
     Quit,
+    /// Stop the show's faults (an abort condition or the presenter): undo
+    /// every one, make none until the next chapter; the show goes on.
+    StopFaults { reason: String, breached_at_ms: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +107,10 @@ pub struct App {
     started: Instant,
     /// Inputs handled so far (the headless key script waits on it).
     pub inputs_handled: u64,
+    /// The show's steady-state hypotheses and what was judged of them.
+    pub hypotheses: Checker,
+    /// Why the show's faults were last stopped, while they are.
+    pub stopped: Option<String>,
 }
 
 impl App {
@@ -130,7 +142,90 @@ impl App {
             next_run: 1,
             started,
             inputs_handled: 0,
+            hypotheses: Checker::new(Vec::new()),
+            stopped: None,
         }
+    }
+
+    /// The show's steady-state hypotheses (the presenter's, then the flow's).
+    pub fn set_hypotheses(&mut self, hypotheses: Vec<Hypothesis>) {
+        self.hypotheses = Checker::new(hypotheses);
+    }
+
+    /// Stops the running chapter and every fault, staying in the show.
+    pub fn stop_faults(&mut self, reason: String, breached_at_ms: u64) -> Vec<Effect> {
+        if self.phase != Phase::Presenting {
+            return Vec::new();
+        }
+        if let Some(run) = self.active.take() {
+            run.cancel.cancel();
+        }
+        self.countdown = None;
+        self.push_log(
+            Level::Danger,
+            format!("STOP: {reason}; restoring every fault"),
+        );
+        self.notice = Some(format!("Stopped: {reason}. Faults are being undone."));
+        self.stopped = Some(reason.clone());
+        vec![Effect::StopFaults {
+            reason,
+            breached_at_ms,
+        }]
+    }
+
+    /// The periodic tick: recovery windows that ran out.
+    pub fn tick(&mut self) -> Vec<Effect> {
+        let now = self.elapsed_ms();
+        let verdicted = self.hypotheses.tick(now);
+        self.on_verdicted(verdicted)
+    }
+
+    /// Logs each judgement; an abort condition's breach stops the faults.
+    fn on_verdicted(&mut self, verdicted: Vec<Verdicted>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for v in verdicted {
+            match v {
+                Verdicted::Judged(j) => {
+                    let level = match j.outcome {
+                        Outcome::Met { .. } => Level::Success,
+                        Outcome::NotMet { .. } => Level::Danger,
+                        Outcome::NotEvaluated { .. } => Level::Warning,
+                    };
+                    self.push_log(
+                        level,
+                        format!(
+                            "hypothesis {} ({}): {}, {}",
+                            j.name,
+                            moment_word(&j.moment),
+                            j.outcome.word(),
+                            j.outcome.detail()
+                        ),
+                    );
+                }
+                Verdicted::Abort {
+                    name, value, t_ms, ..
+                } => {
+                    let reason = format!("abort condition {name} breached ({value})");
+                    effects.extend(self.stop_faults(reason, t_ms));
+                }
+            }
+        }
+        effects
+    }
+
+    /// What the hypotheses learn from a workload or cluster event.
+    fn observe(&mut self, update: impl FnOnce(&mut Observation)) -> Vec<Effect> {
+        let now = self.elapsed_ms();
+        let verdicted = self.hypotheses.observe(now, update);
+        self.on_verdicted(verdicted)
+    }
+
+    /// Tells the hypotheses whether a fault is outstanding now.
+    fn faults_maybe_changed(&mut self) -> Vec<Effect> {
+        let open = self.timeline.faults().iter().any(|f| f.end_ms.is_none());
+        let now = self.elapsed_ms();
+        let verdicted = self.hypotheses.faults_changed(now, open);
+        self.on_verdicted(verdicted)
     }
 
     pub fn elapsed_ms(&self) -> u64 {
@@ -183,6 +278,10 @@ impl App {
                 Vec::new()
             }
             Input::Quit => self.quit(),
+            Input::Stop => {
+                let now = self.elapsed_ms();
+                self.stop_faults("stopped by the presenter".into(), now)
+            }
             Input::Next => {
                 if self.blocks_advance() {
                     self.notice =
@@ -237,6 +336,8 @@ impl App {
             return Vec::new();
         }
         self.ran[index] = true;
+        // A new chapter may make faults again after a stop.
+        self.stopped = None;
         let run = self.next_run;
         self.next_run += 1;
         let cancel = CancellationToken::new();
@@ -262,6 +363,10 @@ impl App {
         self.countdown = None;
         self.phase = Phase::Restoring;
         self.notice = Some("Restoring the cluster…".into());
+        let now = self.elapsed_ms();
+        let end = self.hypotheses.end(now);
+        // The show is over: an abort now would stop nothing more.
+        let _ = self.on_verdicted(end);
         vec![Effect::Quit]
     }
 
@@ -320,9 +425,38 @@ impl App {
             } => {
                 return self.chapter_finished(run, index, outcome);
             }
-            Event::Cluster(event) => self.on_cluster(event),
-            Event::Workload(event) => self.on_workload(event),
+            Event::Cluster(event) => return self.on_cluster(event),
+            Event::Workload(event) => return self.on_workload(event),
             Event::RestoreFinished => self.phase = Phase::Done,
+            Event::FaultsStopped {
+                breached_at_ms,
+                restored_at_ms,
+                restored,
+                failed,
+                ..
+            } => {
+                let took = restored_at_ms.saturating_sub(breached_at_ms);
+                let (level, said) = if failed == 0 {
+                    (
+                        Level::Success,
+                        format!("{restored} fault(s) undone {took} ms after the stop"),
+                    )
+                } else {
+                    (
+                        Level::Danger,
+                        format!(
+                            "{failed} of {} undo(s) failed; they stay on the ledger for `host recover`",
+                            restored + failed
+                        ),
+                    )
+                };
+                self.push_log(level, said.clone());
+                if self.phase == Phase::Presenting {
+                    self.notice = Some(format!(
+                        "Stopped: {said}. SPACE goes on; faults resume with the next chapter."
+                    ));
+                }
+            }
             // Narration from a chapter the presenter already left.
             Event::NarrationSet { .. }
             | Event::NarrationAppend { .. }
@@ -332,7 +466,7 @@ impl App {
         Vec::new()
     }
 
-    fn on_cluster(&mut self, event: ClusterEvent) {
+    fn on_cluster(&mut self, event: ClusterEvent) -> Vec<Effect> {
         match event {
             ClusterEvent::Performed(Performed {
                 action,
@@ -352,7 +486,12 @@ impl App {
                     self.push_log(Level::Success, text);
                 }
             }
-            ClusterEvent::NodesChanged(nodes) => self.set_nodes(nodes),
+            ClusterEvent::NodesChanged(nodes) => {
+                let all_running =
+                    !nodes.is_empty() && nodes.iter().all(|n| n.state == NodeState::Running);
+                self.set_nodes(nodes);
+                return self.observe(|o| o.all_running = Some(all_running));
+            }
             ClusterEvent::DockerUnavailable(why) => {
                 self.push_log(Level::Danger, format!("Docker unavailable: {why}"));
                 self.docker_unavailable = Some(why);
@@ -379,9 +518,12 @@ impl App {
                 }
             }
         }
+        // A fault made or undone (by the flow or a restore) may open or
+        // close the faults' period the hypotheses are judged around.
+        self.faults_maybe_changed()
     }
 
-    fn on_workload(&mut self, event: WorkloadEvent) {
+    fn on_workload(&mut self, event: WorkloadEvent) -> Vec<Effect> {
         match event {
             WorkloadEvent::Sample(view) => {
                 let current = view.current.as_ref();
@@ -395,7 +537,13 @@ impl App {
                     view.status == Status::Degraded,
                     view.baseline,
                 );
+                let (ops, baseline) = (current.map(|s| s.ops_per_sec), view.baseline);
                 self.workload = view;
+                return self.observe(|o| {
+                    o.ops_per_sec = ops;
+                    o.baseline = baseline;
+                    o.p99_ms = p99_ms;
+                });
             }
             WorkloadEvent::StatusChanged { from, to } => {
                 let now = self.elapsed_ms();
@@ -422,10 +570,13 @@ impl App {
                     };
                     self.push_log(level, format!("first {}", anomaly.describe()));
                 }
+                let latest = verdicts.latest;
                 self.workload.verdicts = Some(verdicts);
+                return self.observe(|o| o.verdict = Some(latest));
             }
             WorkloadEvent::BadVerdict(message) => self.push_log(Level::Warning, message),
         }
+        Vec::new()
     }
 
     fn chapter_finished(
@@ -533,6 +684,16 @@ impl App {
     }
 }
 
+/// How a moment reads in the events list.
+pub fn moment_word(moment: &Moment) -> String {
+    match moment {
+        Moment::Before => "before the first fault".into(),
+        Moment::Continuously => "continuously".into(),
+        Moment::AfterUndo { within } => format!("within {} s of the undo", within.as_secs()),
+        Moment::End => "at the end".into(),
+    }
+}
+
 pub fn status_word(status: Status) -> &'static str {
     match status {
         Status::NoData => "no data",
@@ -587,6 +748,85 @@ mod tests {
             Effect::Flow(flow::FlowRequest::Enter { index, run, .. }) => Some((*index, *run)),
             _ => None,
         })
+    }
+
+    fn p99_sample(app: &mut App, p99_us: f64) -> Vec<Effect> {
+        let view = WorkloadView {
+            current: Some(crate::workload::parse::Sample {
+                format: crate::workload::parse::Format::Ycsb,
+                elapsed_s: None,
+                ops_per_sec: 1000.0,
+                failures_per_sec: 0.0,
+                ops: vec![crate::workload::parse::OpStat {
+                    name: "UPDATE".into(),
+                    count: 1000,
+                    avg_us: None,
+                    p99_us: Some(p99_us),
+                    failed: false,
+                }],
+            }),
+            baseline: Some(1000.0),
+            ..WorkloadView::empty()
+        };
+        app.on_event(Event::Workload(WorkloadEvent::Sample(view)))
+    }
+
+    fn stop_of(effects: &[Effect]) -> Option<&str> {
+        effects.iter().find_map(|e| match e {
+            Effect::StopFaults { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_breached_abort_condition_stops_the_chapter_and_every_fault_but_not_the_show() {
+        let mut app = app();
+        app.set_hypotheses(vec!["p99<=50ms!abort".parse().unwrap()]);
+        app.start();
+        assert!(stop_of(&p99_sample(&mut app, 10_000.0)).is_none());
+        let (_, run) = entered(&app.on_input(Input::Next)).unwrap();
+        let effects = p99_sample(&mut app, 400_000.0);
+        let reason = stop_of(&effects).expect("the breach stops the faults");
+        assert!(
+            reason.contains("p99<=50ms!abort") && reason.contains("p99 400.0 ms"),
+            "{reason}"
+        );
+        assert!(!app.is_current(run), "the running chapter was stopped");
+        assert_eq!(app.phase, Phase::Presenting);
+        assert!(app.stopped.is_some());
+        assert!(
+            app.log
+                .iter()
+                .any(|l| l.text.starts_with("STOP: abort condition"))
+        );
+        // The show goes on; the next chapter may make faults again.
+        app.on_event(Event::ChapterFinished {
+            run,
+            index: 1,
+            outcome: Err("interrupted".into()),
+        });
+        assert!(entered(&app.on_input(Input::Next)).is_some());
+        assert!(app.stopped.is_none());
+    }
+
+    #[test]
+    fn x_is_the_presenters_emergency_stop() {
+        let mut app = app();
+        app.start();
+        let effects = app.on_input(Input::Stop);
+        assert_eq!(stop_of(&effects), Some("stopped by the presenter"));
+        app.on_event(Event::FaultsStopped {
+            reason: "stopped by the presenter".into(),
+            breached_at_ms: 1_000,
+            restored_at_ms: 1_240,
+            restored: 2,
+            failed: 0,
+        });
+        assert!(
+            app.log
+                .iter()
+                .any(|l| l.text == "2 fault(s) undone 240 ms after the stop")
+        );
     }
 
     #[test]

@@ -295,6 +295,16 @@ pub struct RunArgs {
     )]
     pub debug_panic_on_help: bool,
 
+    /// A steady-state hypothesis, judged at the moments it names and shown,
+    /// recorded and reported: `CHECK[@MOMENT,…][!abort]`, with CHECK one of
+    /// `throughput>=0.5*baseline` (or `50%`), `p99<=200ms`,
+    /// `no-lost-writes`, `no-stale-reads`, `all-running` and MOMENT one of
+    /// `before`, `continuously`, `after-undo[:30s]`, `end` (default: before,
+    /// after-undo:30s, end). `!abort` stops the chapter and undoes every
+    /// fault when it is breached. Repeatable.
+    #[arg(long = "hypothesis", value_name = "SPEC")]
+    pub hypotheses: Vec<String>,
+
     /// The talk's length, e.g. "20m" or "1h 15m": `host notes` shows the
     /// elapsed time against it, red once it is over.
     #[arg(long, value_parser = humantime::parse_duration)]

@@ -54,4 +54,15 @@ pub enum Event {
     /// handled (the show says so, not the cluster, whose other restores, of
     /// an earlier run's leftovers or a flow's `undo-after`, end nothing).
     RestoreFinished,
+    /// The show's faults were stopped (an abort condition or the
+    /// presenter's X) and every outstanding one was undone.
+    FaultsStopped {
+        reason: String,
+        /// When the breaching sample (or the key) came, and when the last
+        /// undo finished, in ms since the host started.
+        breached_at_ms: u64,
+        restored_at_ms: u64,
+        restored: usize,
+        failed: usize,
+    },
 }

@@ -64,6 +64,14 @@ pub const BINDINGS: &[Binding] = &[
         matches: |key| key.code == KeyCode::Char('?'),
     },
     Binding {
+        input: Input::Stop,
+        keys: "X",
+        footer: "stop",
+        help: "emergency stop: stop the chapter and undo every fault, staying in the show",
+        script_names: &["x", "stop"],
+        matches: |key| matches!(key.code, KeyCode::Char('x' | 'X')),
+    },
+    Binding {
         input: Input::Quit,
         keys: "Q / Esc / Ctrl-C",
         footer: "quit",
@@ -157,7 +165,8 @@ mod tests {
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(input_for(&ctrl_c), Some(Input::Quit));
         assert_eq!(input_for(&press(KeyCode::Char('c'))), None);
-        assert_eq!(input_for(&press(KeyCode::Char('x'))), None);
+        assert_eq!(input_for(&press(KeyCode::Char('x'))), Some(Input::Stop));
+        assert_eq!(input_for(&press(KeyCode::Char('z'))), None);
     }
 
     #[test]
@@ -179,21 +188,24 @@ mod tests {
     fn the_footer_lists_each_key_once() {
         assert_eq!(
             footer(&default_hint(), &[]),
-            "SPACE next  ·  ← back  ·  ? help  ·  Q quit"
+            "SPACE next  ·  ← back  ·  ? help  ·  X stop  ·  Q quit"
         );
         // The chapter's hint stands for SPACE…
         assert_eq!(
             footer("SPACE begin", &[]),
-            "SPACE begin  ·  ← back  ·  ? help  ·  Q quit"
+            "SPACE begin  ·  ← back  ·  ? help  ·  X stop  ·  Q quit"
         );
         // …and a last chapter's "Q quit" is not said twice.
-        assert_eq!(footer("Q quit", &[]), "Q quit  ·  ← back  ·  ? help");
+        assert_eq!(
+            footer("Q quit", &[]),
+            "Q quit  ·  ← back  ·  ? help  ·  X stop"
+        );
         assert_eq!(
             footer(
                 "Running… next unlocks when this chapter finishes",
                 &[Input::Previous]
             ),
-            "Running… next unlocks when this chapter finishes  ·  ? help  ·  Q quit"
+            "Running… next unlocks when this chapter finishes  ·  ? help  ·  X stop  ·  Q quit"
         );
     }
 

@@ -161,6 +161,8 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     };
     tracker.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let keys = args.keys.as_deref().map(str::parse).transpose()?;
+    let hypotheses =
+        host::hypotheses::spec::parse_all(&args.hypotheses).map_err(anyhow::Error::msg)?;
     let workload = args.workload.as_deref().map(str::parse).transpose()?;
     let options = show::ShowOptions {
         flow,
@@ -184,6 +186,7 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
         },
         record: args.record,
         talk_time: args.talk_time,
+        hypotheses,
         runtime: args.runtime.options(),
         debug_panic_on_help: args.debug_panic_on_help,
     };

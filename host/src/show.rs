@@ -40,6 +40,8 @@ pub struct ShowOptions {
     pub scope: crate::cluster::Scope,
     /// How its backend runs helpers (`--netfault-image`, `--swarm-helpers`).
     pub engine: crate::cluster::EngineOptions,
+    /// The presenter's steady-state hypotheses (`--hypothesis`).
+    pub hypotheses: Vec<crate::hypotheses::Hypothesis>,
     pub workload: Option<SourceSpec>,
     pub tracker: TrackerConfig,
     pub limits: Limits,
@@ -252,15 +254,39 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let mut tick = tokio::time::interval(UI_TICK);
     let mut end = ShowEnd::Quit;
     let mut shown_chapter = None;
+    app.set_hypotheses(options.hypotheses.clone());
+    let mut judgements_written = 0;
     let mut effects = app.start();
 
     loop {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Flow(request) => {
+                    // A new chapter after a stop may make faults again.
+                    if matches!(request, flow::FlowRequest::Enter { .. }) {
+                        cluster.resume();
+                    }
                     if let Some(tx) = &flow_tx {
                         let _ = tx.send(request);
                     }
+                }
+                Effect::StopFaults {
+                    reason,
+                    breached_at_ms,
+                } => {
+                    let cluster = cluster.clone();
+                    let events = events_tx.clone();
+                    tokio::spawn(async move {
+                        let outcomes = cluster.stop_faults().await;
+                        let failed = outcomes.iter().filter(|o| !o.ok).count();
+                        let _ = events.send(Event::FaultsStopped {
+                            reason,
+                            breached_at_ms,
+                            restored_at_ms: started.elapsed().as_millis() as u64,
+                            restored: outcomes.len() - failed,
+                            failed,
+                        });
+                    });
                 }
                 Effect::Quit => {
                     quit.trigger();
@@ -289,6 +315,9 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                     });
                 }
             }
+        }
+        if let Some(t) = transcript.as_mut() {
+            t.judgements(app.hypotheses.judged(), &mut judgements_written);
         }
         if shown_chapter != Some(app.chapter) {
             shown_chapter = Some(app.chapter);
@@ -369,7 +398,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
                     s.resized(width, height);
                 }
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => { effects = app.tick(); }
         }
     }
 

@@ -93,6 +93,23 @@ impl Transcript {
 
     pub fn record(&mut self, event: &Event) {
         match event {
+            Event::FaultsStopped {
+                reason,
+                breached_at_ms,
+                restored_at_ms,
+                restored,
+                failed,
+            } => self.write(
+                "stopped",
+                json!({
+                    "reason": reason,
+                    "breached_at_ms": breached_at_ms,
+                    "restored_at_ms": restored_at_ms,
+                    "breach_to_restored_ms": restored_at_ms.saturating_sub(*breached_at_ms),
+                    "restored": restored,
+                    "failed": failed,
+                }),
+            ),
             Event::NarrationSet { markup, .. } => self.write(
                 "narration",
                 json!({"text": markup::plain(markup), "mode": "set"}),
@@ -190,6 +207,19 @@ impl Transcript {
                 json!({"kind": "bad-verdict", "message": message}),
             ),
         }
+    }
+
+    /// Steady-state judgements not written yet (the show calls this after
+    /// each event; `written` is how many it wrote before).
+    pub fn judgements(
+        &mut self,
+        judged: &[crate::hypotheses::checker::Judgement],
+        written: &mut usize,
+    ) {
+        for j in judged.iter().skip(*written) {
+            self.write("hypothesis", json!(j));
+        }
+        *written = judged.len();
     }
 
     /// The presenter (or a signal) ended the show; restoring starts now.

@@ -171,6 +171,12 @@ impl Headless {
         self
     }
 
+    /// Any other arguments (`--hypothesis SPEC`, …).
+    pub fn with(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
     pub fn args(&self) -> Vec<&str> {
         self.args.iter().map(String::as_str).collect()
     }

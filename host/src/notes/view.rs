@@ -11,6 +11,8 @@ use std::time::Duration;
 pub enum NotesCommand {
     Next,
     Back,
+    /// The emergency stop: every fault undone, the show goes on.
+    Stop,
 }
 
 impl NotesCommand {
@@ -20,6 +22,7 @@ impl NotesCommand {
         match input {
             crate::app::Input::Next => Some(NotesCommand::Next),
             crate::app::Input::Previous => Some(NotesCommand::Back),
+            crate::app::Input::Stop => Some(NotesCommand::Stop),
             crate::app::Input::Quit | crate::app::Input::Help => None,
         }
     }
@@ -29,6 +32,7 @@ impl NotesCommand {
         match self {
             NotesCommand::Next => crate::app::Input::Next,
             NotesCommand::Back => crate::app::Input::Previous,
+            NotesCommand::Stop => crate::app::Input::Stop,
         }
     }
 }
