@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use host::cluster::netfault::spec::{
+use host::cluster::shape_spec::{
     MAX_DELAY_MS, MAX_PEERS, MAX_RATE_KBIT, MIN_RATE_KBIT, ShapeSpec, validate_peers,
 };
 use libfuzzer_sys::fuzz_target;

@@ -19,7 +19,8 @@
 //! - `logs`: the handle the workload follows a service's logs through;
 //! - `ledger`, `leftovers`, `project`, `signal`: the fault ledger, faults an
 //!   earlier run left, which project is meant, and the signals `kill` sends;
-//! - `options`: how the Docker backends run their helpers (read by the CLI).
+//! - `options`: how the Docker backends run their helpers (read by the CLI);
+//! - `shape_spec`: what a flow asks a `shape` fault for, checked (pure).
 
 mod actions;
 pub mod backend;
@@ -39,6 +40,7 @@ mod restore;
 #[cfg(test)]
 mod rule_tests;
 pub mod select;
+pub mod shape_spec;
 pub mod signal;
 pub mod swarm;
 mod watch;

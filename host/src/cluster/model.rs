@@ -2,7 +2,7 @@
 //! can ask of them, how that goes wrong, and what the cluster reports.
 
 use super::ledger::UndoAction;
-pub use super::netfault::spec::ShapeSpec;
+pub use super::shape_spec::ShapeSpec;
 use super::signal::KillSignal;
 use serde::Serialize;
 

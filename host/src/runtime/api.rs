@@ -606,7 +606,7 @@ fn check_target(target: &Target) -> Result<(), ClusterError> {
 /// shape's figures in range), checked before the action is copied or any
 /// grant is looked up.
 fn check_action(action: &Action) -> Result<(), ClusterError> {
-    use crate::cluster::netfault::spec;
+    use crate::cluster::shape_spec as spec;
     match action {
         Action::Network(NetworkAction::Isolate { from }) => {
             spec::validate_peers("from-services", from, false).map_err(ClusterError::Invalid)

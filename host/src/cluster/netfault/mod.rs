@@ -3,19 +3,18 @@
 //! partition), each planned as exact commands (`plan`), its undo written to
 //! the ledger before anything changes, and applied by a helper container
 //! (`docker::helper` on Docker). The spec a flow sends is checked first
-//! (`spec`); `output` is what a finished helper said.
+//! (`super::shape_spec`); `output` is what a finished helper said.
 
 pub mod output;
 pub mod plan;
-pub mod spec;
 pub mod sweep;
 
 use super::Cluster;
 use super::ledger::{Entry, UndoAction};
 use super::model::{ClusterError, Node, RestoreOutcome};
+use super::shape_spec::{self as spec, ShapeSpec};
 use super::unix_ms;
 use plan::{Mechanisms, Plan};
-use spec::ShapeSpec;
 use std::net::Ipv4Addr;
 
 /// Which network fault an undo belongs to.

@@ -15,7 +15,7 @@
 //!   way in (chain `DEMO-DELAY`; `--queue-bypass`: if the delayer dies,
 //!   packets pass undelayed) and the rest is refused before anything changes.
 
-use super::spec::ShapeSpec;
+use crate::cluster::shape_spec::ShapeSpec;
 use std::net::Ipv4Addr;
 
 /// The NFQUEUE number the delayer binds in the target's namespace (each
