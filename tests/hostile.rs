@@ -38,7 +38,7 @@ fn unknown_api_versions_and_other_worlds_get_one_line_errors() {
     assert!(!output.status.success());
     assert_one_line(&stderr);
     assert!(
-        stderr.contains("api-v9.wasm was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.2.0): upgrade the host"),
+        stderr.contains("api-v9.wasm was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.3.0): upgrade the host"),
         "{stderr}"
     );
 
@@ -49,6 +49,21 @@ fn unknown_api_versions_and_other_worlds_get_one_line_errors() {
     assert_one_line(&stderr);
     assert!(
         stderr.contains("other-world.wasm is not a demo flow"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn absurd_steady_state_hypotheses_are_refused_at_load_in_one_line() {
+    let dir = temp_dir("sb-absurd-hypotheses");
+    let output = inspect(&hostile_wasm("absurd-hypotheses"), &dir);
+    let stderr = text(&output.stderr);
+    eprintln!("absurd hypotheses: {stderr}");
+    assert!(!output.status.success());
+    assert_one_line(&stderr);
+    assert!(
+        stderr.contains("describe() declares a hypothesis that bounds p99 at NaN ms"),
         "{stderr}"
     );
     std::fs::remove_dir_all(dir).ok();

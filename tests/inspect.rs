@@ -16,7 +16,7 @@ fn inspect_shows_the_tikv_flow_chapters_and_capabilities() {
     let (ok, out, err) = inspect(&flow_wasm("tikv"));
     assert!(ok, "{err}");
     assert!(out.contains("flow:        tikv 0.1.0"), "{out}");
-    assert!(out.contains("api:         demo:flow@0.2.0"), "{out}");
+    assert!(out.contains("api:         demo:flow@0.3.0"), "{out}");
     assert!(
         out.contains("workload:    service:go-ycsb (default)"),
         "{out}"
@@ -66,6 +66,12 @@ fn inspect_shows_the_etcd_flow() {
         "{out}"
     );
     assert!(out.contains("memory:      64 MiB (the default)"), "{out}");
+    // 0.3.0's steady-state hypotheses, as the presenter would write them.
+    assert!(out.contains("api:         demo:flow@0.3.0"), "{out}");
+    assert!(
+        out.contains("  no-stale-reads@continuously,end\n  no-lost-writes@end\n"),
+        "{out}"
+    );
     // Nothing was granted in this state directory yet.
     assert!(out.contains("[kill:etcd*: not granted yet]"), "{out}");
 }

@@ -38,6 +38,7 @@ impl<F> FlowInfo<F> {
                     memory_mib: 0,
                 },
                 default_workload: None,
+                hypotheses: Vec::new(),
             },
             actions: Vec::new(),
         }
@@ -138,6 +139,13 @@ impl<F> FlowInfo<F> {
     /// ```
     pub fn memory_mib(mut self, mib: u32) -> Self {
         self.record.capabilities.memory_mib = mib;
+        self
+    }
+
+    /// A steady-state hypothesis the host judges as the show goes (see
+    /// [`crate::hypothesis`]).
+    pub fn hypothesis(mut self, hypothesis: crate::Hypothesis) -> Self {
+        self.record.hypotheses.push(hypothesis.into_record());
         self
     }
 

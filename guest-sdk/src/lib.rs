@@ -15,7 +15,7 @@ pub use wit_bindgen as __wit_bindgen;
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.2.0",
+        path: "../wit/v0.3.0",
         world: "flow",
         pub_export_macro: true,
         export_macro_name: "__export_flow_world",
@@ -26,6 +26,7 @@ pub mod bindings {
 
 pub mod cluster;
 mod error;
+pub mod hypothesis;
 mod info;
 pub mod markup;
 pub mod narration;
@@ -36,6 +37,7 @@ pub mod workload;
 
 pub use bindings::FaultAction;
 pub use error::{Context, FlowError};
+pub use hypothesis::Hypothesis;
 pub use info::{Action, Chapter, FlowInfo};
 
 /// Everything a flow usually needs, in one `use`.
@@ -45,8 +47,8 @@ pub mod prelude {
     pub use crate::probe::{self, ProbeError};
     pub use crate::workload::{self, NewSamples, Sample, Status, WorkloadError};
     pub use crate::{
-        Action, Chapter, Context, FaultAction, Flow, FlowError, FlowInfo, export_flow, log, markup,
-        narration, recipes, say, timing,
+        Action, Chapter, Context, FaultAction, Flow, FlowError, FlowInfo, Hypothesis, export_flow,
+        log, markup, narration, recipes, say, timing,
     };
 }
 

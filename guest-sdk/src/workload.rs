@@ -6,7 +6,7 @@ use crate::markup::{Markup, bold};
 use crate::{Context, FlowError};
 pub use raw::{OpStat, Sample, Status, WorkloadError};
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The latest sample.
 pub fn current() -> Result<Option<Sample>, WorkloadError> {
@@ -89,8 +89,6 @@ impl NewSamples {
     /// How long [`NewSamples::next`] waits for a new sample by default; the
     /// host receives one about every second.
     pub const TIMEOUT: Duration = Duration::from_secs(10);
-    /// How often it looks for one.
-    pub const POLL: Duration = Duration::from_millis(250);
 
     /// Samples received after the latest one the host has now.
     pub fn from_now() -> Result<Self, WorkloadError> {
@@ -111,35 +109,42 @@ impl NewSamples {
         self
     }
 
-    /// The next new sample. Fails when none came within the timeout;
-    /// `Err(Interrupted)` when the presenter moved on.
+    /// The next new sample, waited for in the host (`next-sample`, API
+    /// 0.3.0): a sample already newer than the last one seen is returned at
+    /// once. Fails when none came within the timeout; `Err(Interrupted)`
+    /// when the presenter moved on.
     // Not an `Iterator`: the stream never ends, it waits and can fail, so
     // `Option<Result<…>>` would only add a case no caller has.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Sample, FlowError> {
-        let started = Instant::now();
         self.next_with(
             || Ok(current()?),
-            || started.elapsed(),
-            crate::timing::sleep,
+            |timeout| raw::next_sample(crate::timing::clamp_ms(timeout)),
         )
     }
 
     pub(crate) fn next_with(
         &mut self,
-        mut latest: impl FnMut() -> Result<Option<Sample>, FlowError>,
-        elapsed: impl FnMut() -> Duration,
-        wait: impl FnMut(Duration) -> bool,
+        latest: impl FnOnce() -> Result<Option<Sample>, FlowError>,
+        wait_for_next: impl FnOnce(Duration) -> Result<Sample, WorkloadError>,
     ) -> Result<Sample, FlowError> {
-        let seen = self.seen;
-        let check = || Ok(latest()?.filter(|s| seen.is_none_or(|t| s.t_ms > t)));
-        let sample = crate::timing::poll_with(self.timeout, Self::POLL, check, elapsed, wait)?
-            .ok_or_else(|| {
-                format!(
+        if let Some(latest) = latest()?
+            && self.seen.is_none_or(|t| latest.t_ms > t)
+        {
+            self.seen = Some(latest.t_ms);
+            return Ok(latest);
+        }
+        let sample = match wait_for_next(self.timeout) {
+            Ok(sample) => sample,
+            Err(WorkloadError::Timeout) => {
+                return Err(format!(
                     "the workload sent no sample for {} s",
                     self.timeout.as_secs()
                 )
-            })?;
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.seen = Some(sample.t_ms);
         Ok(sample)
     }
@@ -203,7 +208,6 @@ impl fmt::Display for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timing::tests::FakeClock;
 
     fn sample(t_ms: u64) -> Sample {
         Sample {
@@ -216,37 +220,26 @@ mod tests {
 
     #[test]
     fn the_cursor_yields_each_sample_newer_than_the_last_once() {
-        // What the host holds as "latest" at each look.
-        let latest = [Some(5), Some(5), Some(6), Some(6), Some(6), Some(9)];
-        let mut looks = latest.iter();
-        let clock = FakeClock::new(None);
         let mut samples = NewSamples::after(Some(&sample(5)));
-        let mut next = || {
-            samples.next_with(
-                || Ok(looks.next().copied().flatten().map(sample)),
-                || clock.now.get(),
-                |d| clock.wait(d),
-            )
-        };
-        assert_eq!(next().map(|s| s.t_ms), Ok(6));
-        assert_eq!(next().map(|s| s.t_ms), Ok(9));
-        assert_eq!(clock.waits.get(), 4, "it waited while nothing was new");
+        // The host's latest is already newer: no wait.
+        let got = samples.next_with(|| Ok(Some(sample(6))), |_| panic!("no wait needed"));
+        assert_eq!(got.map(|s| s.t_ms), Ok(6));
+        // Nothing newer: the host waits for the next one.
+        let got = samples.next_with(|| Ok(Some(sample(6))), |_| Ok(sample(9)));
+        assert_eq!(got.map(|s| s.t_ms), Ok(9));
     }
 
     #[test]
     fn without_a_start_any_sample_is_new_and_silence_fails_with_a_sentence() {
-        let clock = FakeClock::new(None);
         let mut samples = NewSamples::after(None).timeout(Duration::from_secs(2));
-        let first = samples.next_with(
-            || Ok(Some(sample(1))),
-            || clock.now.get(),
-            |d| clock.wait(d),
-        );
+        let first = samples.next_with(|| Ok(Some(sample(1))), |_| panic!("no wait needed"));
         assert_eq!(first.map(|s| s.t_ms), Ok(1));
         let silent = samples.next_with(
             || Ok(Some(sample(1))),
-            || clock.now.get(),
-            |d| clock.wait(d),
+            |timeout| {
+                assert_eq!(timeout, Duration::from_secs(2));
+                Err(WorkloadError::Timeout)
+            },
         );
         assert_eq!(
             silent.map(|s| s.t_ms),
@@ -258,13 +251,8 @@ mod tests {
 
     #[test]
     fn an_interruption_while_waiting_for_a_sample_is_one() {
-        let clock = FakeClock::new(Some(1));
         let mut samples = NewSamples::after(Some(&sample(3)));
-        let got = samples.next_with(
-            || Ok(Some(sample(3))),
-            || clock.now.get(),
-            |d| clock.wait(d),
-        );
+        let got = samples.next_with(|| Ok(Some(sample(3))), |_| Err(WorkloadError::Interrupted));
         assert_eq!(got.map(|s| s.t_ms), Err(FlowError::Interrupted));
     }
 

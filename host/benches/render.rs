@@ -43,6 +43,7 @@ fn busy_app() -> App {
                 memory_mib: 0,
             },
             default_workload: None,
+            hypotheses: Vec::new(),
         },
         Instant::now(),
     );

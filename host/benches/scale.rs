@@ -81,6 +81,7 @@ fn app(n: usize) -> App {
                 memory_mib: 0,
             },
             default_workload: None,
+            hypotheses: Vec::new(),
         },
         Instant::now(),
     );

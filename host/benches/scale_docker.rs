@@ -88,6 +88,7 @@ fn flow() -> FlowInfo {
             memory_mib: 0,
         },
         default_workload: None,
+        hypotheses: Vec::new(),
     }
 }
 

@@ -312,6 +312,7 @@ mod tests {
                 memory_mib: 0,
             },
             default_workload: None,
+            hypotheses: Vec::new(),
         }
     }
 

@@ -296,6 +296,13 @@ async fn inspect(file: &Path, state_dir: &Path, options: &runtime::Options) -> R
         };
         print_line(&format!("  {}. {}{flags}", i + 1, chapter.title));
     }
+    if !info.hypotheses.is_empty() {
+        say!("hypotheses:");
+        for h in &info.hypotheses {
+            let abort = if h.abort { "  [abort condition]" } else { "" };
+            print_line(&format!("  {}{abort}", h.name));
+        }
+    }
     // Each item on its own line with the presenter's decision, so what a
     // run will enforce is visible before it runs.
     let asked = trust::requested(&info.capabilities);

@@ -16,6 +16,9 @@ pub struct FlowInfo {
     pub capabilities: Capabilities,
     /// The workload source to use when the presenter names none.
     pub default_workload: Option<String>,
+    /// The flow's steady-state hypotheses (API 0.3.0 on), added to the
+    /// presenter's.
+    pub hypotheses: Vec<crate::hypotheses::Hypothesis>,
 }
 
 /// One step of the demo.

@@ -247,6 +247,7 @@ mod tests {
                     memory_mib: 0,
                 },
                 default_workload: None,
+                hypotheses: Vec::new(),
             },
             Instant::now(),
         );

@@ -254,7 +254,10 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     let mut tick = tokio::time::interval(UI_TICK);
     let mut end = ShowEnd::Quit;
     let mut shown_chapter = None;
-    app.set_hypotheses(options.hypotheses.clone());
+    // The presenter's first; a flow's are added, never in their place.
+    let mut hypotheses = options.hypotheses.clone();
+    hypotheses.extend(app.flow.hypotheses.iter().cloned());
+    app.set_hypotheses(hypotheses);
     let mut judgements_written = 0;
     let mut effects = app.start();
 

@@ -421,6 +421,7 @@ const HOSTILE_VARIANTS: &[(&str, &str)] = &[
     ("no-imports", "no-imports"),
     ("lifting", "lifting"),
     ("describe-bomb", "describe-bomb"),
+    ("absurd-hypotheses", "absurd-hypotheses"),
 ];
 
 /// A hostile pack, built for wasm32-wasip2 once per test process and copied

@@ -194,7 +194,13 @@ impl Flow for EtcdDemo {
                 &[FaultAction::Kill, FaultAction::Network, FaultAction::Shape],
             )
             .peers([ETCD_SERVICES])
-            .reads_workload();
+            .reads_workload()
+            // What Raft promises through every chapter, judged from the load
+            // tool's own history check: no acknowledged write is lost and no
+            // linearizable read is stale (serializable ones from a cut-off
+            // member may be; they are counted apart).
+            .hypothesis(Hypothesis::no_stale_reads().continuously().at_end())
+            .hypothesis(Hypothesis::no_lost_writes().at_end());
         for member in MEMBERS {
             info = info.http_probe(&member_url(member, "/v3/"));
         }

@@ -79,6 +79,83 @@ pub fn parse(text: &str, origin: Origin) -> Result<Hypothesis, String> {
     })
 }
 
+/// Whether a hypothesis (a flow's, made from typed values rather than
+/// read from text) is within the bounds the text form enforces; says which
+/// it is not.
+pub fn check_bounds(h: &Hypothesis) -> Result<(), String> {
+    match h.check {
+        Check::ThroughputAtLeast { fraction } if !(fraction > 0.0 && fraction <= 10.0) => {
+            return Err(format!(
+                "asks for a throughput of {fraction} × baseline (between 0 and 10)"
+            ));
+        }
+        Check::P99AtMost { ms } if !(ms > 0.0 && ms <= 600_000.0) => {
+            return Err(format!("bounds p99 at {ms} ms (between 0 and 600000)"));
+        }
+        _ => {}
+    }
+    if h.moments.len() > 8 {
+        return Err(format!("names {} moments (at most 8)", h.moments.len()));
+    }
+    for moment in &h.moments {
+        if let Moment::AfterUndo { within } = moment
+            && (within.is_zero() || *within > MAX_RECOVERY)
+        {
+            return Err(format!(
+                "gives a recovery time of {} ms (between 0 and {} ms)",
+                within.as_millis(),
+                MAX_RECOVERY.as_millis()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A flow's hypothesis, named as the presenter would write it.
+pub fn from_flow(check: Check, mut moments: Vec<Moment>, abort: bool) -> Hypothesis {
+    if moments.is_empty() {
+        moments = vec![
+            Moment::Before,
+            Moment::AfterUndo {
+                within: DEFAULT_RECOVERY,
+            },
+            Moment::End,
+        ];
+    }
+    if abort && !moments.contains(&Moment::Continuously) {
+        moments.push(Moment::Continuously);
+    }
+    moments.truncate(9);
+    let check_text = match &check {
+        Check::ThroughputAtLeast { fraction } => format!("throughput>={fraction}*baseline"),
+        Check::P99AtMost { ms } => format!("p99<={ms}ms"),
+        Check::NoLostWrites => "no-lost-writes".into(),
+        Check::NoStaleReads => "no-stale-reads".into(),
+        Check::AllRunning => "all-running".into(),
+    };
+    let moment_text: Vec<String> = moments
+        .iter()
+        .map(|m| match m {
+            Moment::Before => "before".into(),
+            Moment::Continuously => "continuously".into(),
+            Moment::AfterUndo { within } => format!("after-undo:{}ms", within.as_millis()),
+            Moment::End => "end".into(),
+        })
+        .collect();
+    let name = format!(
+        "{check_text}@{}{}",
+        moment_text.join(","),
+        if abort { "!abort" } else { "" }
+    );
+    Hypothesis {
+        name,
+        check,
+        moments,
+        abort,
+        origin: Origin::Flow,
+    }
+}
+
 /// Reads the presenter's list, bounded.
 pub fn parse_all(texts: &[String]) -> Result<Vec<Hypothesis>, String> {
     if texts.len() > MAX_HYPOTHESES {
@@ -221,6 +298,52 @@ mod tests {
             ("p99<=1.5s", Check::P99AtMost { ms: 1500.0 }),
         ] {
             assert_eq!(text.parse::<Hypothesis>().unwrap().check, check, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_flows_hypotheses_are_named_as_written_and_bounded_alike() {
+        let h = from_flow(Check::P99AtMost { ms: 200.0 }, vec![], true);
+        assert_eq!(
+            h.name,
+            "p99<=200ms@before,after-undo:30000ms,end,continuously!abort"
+        );
+        assert_eq!(h.origin, Origin::Flow);
+        assert!(check_bounds(&h).is_ok());
+        // The name reads back as the same hypothesis.
+        let back = parse(&h.name, Origin::Flow).unwrap();
+        assert_eq!(
+            (back.check, back.moments, back.abort),
+            (h.check, h.moments, h.abort)
+        );
+        for bad in [
+            from_flow(Check::P99AtMost { ms: f64::NAN }, vec![], false),
+            from_flow(Check::P99AtMost { ms: -1.0 }, vec![], false),
+            from_flow(
+                Check::ThroughputAtLeast {
+                    fraction: f64::INFINITY,
+                },
+                vec![],
+                false,
+            ),
+            from_flow(Check::ThroughputAtLeast { fraction: 1e300 }, vec![], false),
+            from_flow(
+                Check::AllRunning,
+                vec![Moment::AfterUndo {
+                    within: Duration::ZERO,
+                }],
+                false,
+            ),
+            from_flow(
+                Check::AllRunning,
+                vec![Moment::AfterUndo {
+                    within: Duration::from_secs(86_400),
+                }],
+                false,
+            ),
+        ] {
+            let why = check_bounds(&bad).unwrap_err();
+            assert_eq!(why.lines().count(), 1, "{why}");
         }
     }
 

@@ -147,6 +147,7 @@ mod tests {
                 ],
                 capabilities: Capabilities::default(),
                 default_workload: None,
+                hypotheses: Vec::new(),
             },
             Instant::now(),
         )

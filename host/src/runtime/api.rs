@@ -385,6 +385,36 @@ impl HostApi {
         }
     }
 
+    /// Waits for the next sample the tracker takes after this call.
+    pub async fn next_workload_sample(
+        &mut self,
+        timeout_ms: u32,
+    ) -> Result<TimedSample, WorkloadError> {
+        self.workload_permitted()?;
+        self.call_kind = CallKind::Wait;
+        let timeout = Duration::from_millis(u64::from(timeout_ms));
+        let mut view = self.ctx.workload.clone();
+        let seen = view.borrow_and_update().samples_seen;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let current = view.borrow_and_update();
+                if current.samples_seen > seen
+                    && let Some(sample) = &current.current
+                {
+                    return Ok((sample.clone(), current.t_ms));
+                }
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => return Err(WorkloadError::Interrupted),
+                _ = tokio::time::sleep_until(deadline) => return Err(WorkloadError::Timeout),
+                changed = view.changed() => if changed.is_err() {
+                    return Err(WorkloadError::Interrupted);
+                },
+            }
+        }
+    }
+
     // The cluster.
 
     fn cluster(&self) -> Result<Arc<Cluster>, ClusterError> {

@@ -29,6 +29,18 @@ pub(super) fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
             MAX_DECLARED_ITEMS,
         ));
     }
+    if info.hypotheses.len() > crate::hypotheses::MAX_HYPOTHESES {
+        return Err(too_many(
+            "hypotheses",
+            info.hypotheses.len(),
+            crate::hypotheses::MAX_HYPOTHESES,
+        ));
+    }
+    for hypothesis in &info.hypotheses {
+        crate::hypotheses::spec::check_bounds(hypothesis).map_err(|why| {
+            GuestFailure::Refused(format!("describe() declares a hypothesis that {why}"))
+        })?;
+    }
     if caps.http_probes.len() > MAX_DECLARED_ITEMS {
         return Err(too_many(
             "probe prefixes",
@@ -81,5 +93,6 @@ pub(super) fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
             memory_mib: info.capabilities.memory_mib,
         },
         default_workload: info.default_workload.map(|w| truncated(w, 1024)),
+        hypotheses: info.hypotheses,
     })
 }

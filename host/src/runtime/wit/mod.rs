@@ -6,6 +6,7 @@
 
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
+pub mod since_v0_3_0;
 mod unchanged;
 
 use crate::model::FlowInfo;
@@ -19,17 +20,19 @@ use wasmtime::component::{InstancePre, Linker};
 pub enum ApiVersion {
     V0_1_0,
     V0_2_0,
+    V0_3_0,
 }
 
 impl ApiVersion {
     /// Oldest first.
-    pub const ALL: [ApiVersion; 2] = [ApiVersion::V0_1_0, ApiVersion::V0_2_0];
-    pub const LATEST: ApiVersion = ApiVersion::V0_2_0;
+    pub const ALL: [ApiVersion; 3] = [ApiVersion::V0_1_0, ApiVersion::V0_2_0, ApiVersion::V0_3_0];
+    pub const LATEST: ApiVersion = ApiVersion::V0_3_0;
 
     pub fn semver(self) -> semver::Version {
         match self {
             ApiVersion::V0_1_0 => since_v0_1_0::VERSION,
             ApiVersion::V0_2_0 => since_v0_2_0::VERSION,
+            ApiVersion::V0_3_0 => since_v0_3_0::VERSION,
         }
     }
 
@@ -100,13 +103,15 @@ pub enum VersionMismatch {
 /// Adds every version's imports to the one linker.
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     since_v0_1_0::add_to_linker(linker)?;
-    since_v0_2_0::add_to_linker(linker)
+    since_v0_2_0::add_to_linker(linker)?;
+    since_v0_3_0::add_to_linker(linker)
 }
 
 /// A linked flow of a known version, ready to instantiate.
 pub enum FlowPre {
     V0_1_0(since_v0_1_0::FlowPre),
     V0_2_0(since_v0_2_0::FlowPre),
+    V0_3_0(since_v0_3_0::FlowPre),
 }
 
 impl FlowPre {
@@ -115,6 +120,7 @@ impl FlowPre {
         Ok(match version {
             ApiVersion::V0_1_0 => FlowPre::V0_1_0(since_v0_1_0::FlowPre::new(pre)?),
             ApiVersion::V0_2_0 => FlowPre::V0_2_0(since_v0_2_0::FlowPre::new(pre)?),
+            ApiVersion::V0_3_0 => FlowPre::V0_3_0(since_v0_3_0::FlowPre::new(pre)?),
         })
     }
 
@@ -122,6 +128,7 @@ impl FlowPre {
         match self {
             FlowPre::V0_1_0(pre) => pre.engine(),
             FlowPre::V0_2_0(pre) => pre.engine(),
+            FlowPre::V0_3_0(pre) => pre.engine(),
         }
     }
 
@@ -129,6 +136,7 @@ impl FlowPre {
         Ok(match self {
             FlowPre::V0_1_0(pre) => FlowExports::V0_1_0(pre.instantiate_async(store).await?),
             FlowPre::V0_2_0(pre) => FlowExports::V0_2_0(pre.instantiate_async(store).await?),
+            FlowPre::V0_3_0(pre) => FlowExports::V0_3_0(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -137,6 +145,7 @@ impl FlowPre {
 pub enum FlowExports {
     V0_1_0(since_v0_1_0::Flow),
     V0_2_0(since_v0_2_0::Flow),
+    V0_3_0(since_v0_3_0::Flow),
 }
 
 impl FlowExports {
@@ -144,6 +153,7 @@ impl FlowExports {
         match self {
             FlowExports::V0_1_0(flow) => since_v0_1_0::describe(flow, store).await,
             FlowExports::V0_2_0(flow) => since_v0_2_0::describe(flow, store).await,
+            FlowExports::V0_3_0(flow) => since_v0_3_0::describe(flow, store).await,
         }
     }
 
@@ -155,6 +165,7 @@ impl FlowExports {
         match self {
             FlowExports::V0_1_0(flow) => since_v0_1_0::enter(flow, store, index).await,
             FlowExports::V0_2_0(flow) => since_v0_2_0::enter(flow, store, index).await,
+            FlowExports::V0_3_0(flow) => since_v0_3_0::enter(flow, store, index).await,
         }
     }
 }
@@ -174,9 +185,10 @@ mod tests {
         ));
         assert_eq!(ApiVersion::for_imported("0.2.0"), Ok(ApiVersion::V0_2_0));
         assert_eq!(ApiVersion::for_imported("0.2.3"), Ok(ApiVersion::V0_2_0));
+        assert_eq!(ApiVersion::for_imported("0.3.0"), Ok(ApiVersion::V0_3_0));
         // 0.x minor versions are different APIs.
         assert!(matches!(
-            ApiVersion::for_imported("0.3.0"),
+            ApiVersion::for_imported("0.4.0"),
             Err(VersionMismatch::Newer(_))
         ));
         assert!(matches!(
@@ -194,7 +206,7 @@ mod tests {
         let newer = ApiVersion::for_imported("9.0.0").unwrap_err().to_string();
         assert_eq!(
             newer,
-            "was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.2.0): upgrade the host, or rebuild the flow against guest-sdk for 0.2.0"
+            "was built for demo:flow@9.0.0, newer than this host (demo:flow@0.1.0 to 0.3.0): upgrade the host, or rebuild the flow against guest-sdk for 0.3.0"
         );
     }
 

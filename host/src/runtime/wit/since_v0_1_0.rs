@@ -46,6 +46,7 @@ impl From<bindings::FlowInfo> for FlowInfo {
             chapters: info.chapters.into_iter().map(Chapter::from).collect(),
             capabilities: info.capabilities.into(),
             default_workload: info.default_workload,
+            hypotheses: Vec::new(),
         }
     }
 }

@@ -7,10 +7,62 @@
 //! `narration`, `error_to_wit`, …) are that version's. A version that
 //! changes an interface writes it out in its own module instead.
 
-/// The interfaces 0.1.0 defined and later versions kept as they were
-/// (`types`, `narration`, `timing`, `workload`, `probe`, `log`), and the
-/// conversions of the types they share with `cluster`.
+/// The interfaces 0.1.0 defined and 0.2.0 kept as they were (`types`,
+/// `narration`, `timing`, `workload`, `probe`, `log`), and the conversions
+/// of the types they share with `cluster`. 0.3.0 writes `workload` itself
+/// (see `other_interfaces_since_v0_1_0`).
 macro_rules! unchanged_interfaces_since_v0_1_0 {
+    () => {
+        impl wit_workload::Host for HostApi {
+            super::unchanged::workload_functions_since_v0_1_0!();
+        }
+
+        super::unchanged::other_interfaces_since_v0_1_0!();
+    };
+}
+
+/// The workload functions of every version since 0.1.0.
+macro_rules! workload_functions_since_v0_1_0 {
+    () => {
+        async fn current(
+            &mut self,
+        ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
+            self.workload_sample()
+                .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
+                .map_err(workload_error_to_wit)
+        }
+
+        async fn baseline(&mut self) -> Result<Option<f64>, wit_workload::WorkloadError> {
+            self.workload_baseline().map_err(workload_error_to_wit)
+        }
+
+        async fn current_status(
+            &mut self,
+        ) -> Result<wit_workload::Status, wit_workload::WorkloadError> {
+            self.workload_status()
+                .map(status_to_wit)
+                .map_err(workload_error_to_wit)
+        }
+
+        async fn history(&mut self) -> Result<Vec<f64>, wit_workload::WorkloadError> {
+            self.workload_history().map_err(workload_error_to_wit)
+        }
+
+        async fn wait_for(
+            &mut self,
+            status: wit_workload::Status,
+            timeout_ms: u32,
+        ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
+            self.wait_for_workload(status_from_wit(status), timeout_ms)
+                .await
+                .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
+                .map_err(workload_error_to_wit)
+        }
+    };
+}
+
+/// Every interface but `workload`, unchanged since 0.1.0.
+macro_rules! other_interfaces_since_v0_1_0 {
     () => {
         impl types::Host for HostApi {}
 
@@ -41,43 +93,6 @@ macro_rules! unchanged_interfaces_since_v0_1_0 {
 
             async fn countdown(&mut self, seconds: u32, label: String) -> bool {
                 self.count_down(seconds, label).await
-            }
-        }
-
-        impl wit_workload::Host for HostApi {
-            async fn current(
-                &mut self,
-            ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
-                self.workload_sample()
-                    .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
-                    .map_err(workload_error_to_wit)
-            }
-
-            async fn baseline(&mut self) -> Result<Option<f64>, wit_workload::WorkloadError> {
-                self.workload_baseline().map_err(workload_error_to_wit)
-            }
-
-            async fn current_status(
-                &mut self,
-            ) -> Result<wit_workload::Status, wit_workload::WorkloadError> {
-                self.workload_status()
-                    .map(status_to_wit)
-                    .map_err(workload_error_to_wit)
-            }
-
-            async fn history(&mut self) -> Result<Vec<f64>, wit_workload::WorkloadError> {
-                self.workload_history().map_err(workload_error_to_wit)
-            }
-
-            async fn wait_for(
-                &mut self,
-                status: wit_workload::Status,
-                timeout_ms: u32,
-            ) -> Result<Option<wit_workload::Sample>, wit_workload::WorkloadError> {
-                self.wait_for_workload(status_from_wit(status), timeout_ms)
-                    .await
-                    .map(|s| s.map(|(sample, t_ms)| sample_to_wit(&sample, t_ms)))
-                    .map_err(workload_error_to_wit)
             }
         }
 
@@ -358,5 +373,7 @@ macro_rules! world_functions_since_v0_1_0 {
 }
 
 pub(super) use {
-    cluster_functions_since_v0_1_0, unchanged_interfaces_since_v0_1_0, world_functions_since_v0_1_0,
+    cluster_functions_since_v0_1_0, other_interfaces_since_v0_1_0,
+    unchanged_interfaces_since_v0_1_0, workload_functions_since_v0_1_0,
+    world_functions_since_v0_1_0,
 };

@@ -50,6 +50,7 @@ impl Guest for Bomb {
                 memory_mib: MEMORY_MIB,
             },
             default_workload: None,
+            hypotheses: Vec::new(),
         }
     }
 

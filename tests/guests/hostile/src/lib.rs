@@ -13,6 +13,7 @@
     feature = "no-imports",
     feature = "lifting",
     feature = "describe-bomb",
+    feature = "absurd-hypotheses",
 )))]
 mod flow;
 
@@ -21,6 +22,9 @@ mod lifting;
 
 #[cfg(feature = "describe-bomb")]
 mod describe_bomb;
+
+#[cfg(feature = "absurd-hypotheses")]
+mod absurd_hypotheses;
 
 /// `info` with one chapter per `(title, action)`, each narrating
 /// "`verb`: title": the shape every misbehaving pack here shares.
@@ -35,6 +39,7 @@ mod describe_bomb;
         feature = "probes",
         feature = "no-imports",
         feature = "describe-bomb",
+        feature = "absurd-hypotheses",
     ))
 ))]
 fn one_chapter_each<F: guest_sdk::Flow>(
