@@ -305,6 +305,13 @@ pub struct RunArgs {
     #[arg(long = "hypothesis", value_name = "SPEC")]
     pub hypotheses: Vec<String>,
 
+    /// Print what the show would touch (every service, peer and probe the
+    /// flow's grants name, the workload source, each hypothesis), resolved
+    /// against the cluster, and change nothing: no consent, no fault, no
+    /// workload. Exits 1 if something cannot be resolved.
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// The talk's length, e.g. "20m" or "1h 15m": `host notes` shows the
     /// elapsed time against it, red once it is over.
     #[arg(long, value_parser = humantime::parse_duration)]

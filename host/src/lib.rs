@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod cluster_panel;
 pub mod consent;
+pub mod dry_run;
 pub mod events;
 pub mod flow;
 pub mod hypotheses;

@@ -148,11 +148,6 @@ fn init_logging(path: &Path) -> Result<()> {
 async fn present(args: RunArgs) -> Result<ExitCode> {
     let flow = args.flow.clone().context("--flow FILE is required")?;
     let (scope, engine, state_dir) = project_and_state(&args.project)?;
-    let log = args
-        .log
-        .clone()
-        .unwrap_or_else(|| state_dir.join("host.log"));
-    init_logging(&log)?;
     let tracker = workload::tracker::TrackerConfig {
         window: args.window,
         baseline_samples: args.baseline_samples,
@@ -164,6 +159,20 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     let hypotheses =
         host::hypotheses::spec::parse_all(&args.hypotheses).map_err(anyhow::Error::msg)?;
     let workload = args.workload.as_deref().map(str::parse).transpose()?;
+    if args.dry_run {
+        let limits = runtime::Limits {
+            max_memory_bytes: args.max_memory_mib.saturating_mul(1 << 20),
+            ..Default::default()
+        };
+        let place = (&scope, &engine, state_dir.as_path());
+        let options = args.runtime.options();
+        return dry_run(&flow, place, workload, hypotheses, &options, &limits).await;
+    }
+    let log = args
+        .log
+        .clone()
+        .unwrap_or_else(|| state_dir.join("host.log"));
+    init_logging(&log)?;
     let options = show::ShowOptions {
         flow,
         headless: args.headless,
@@ -208,6 +217,69 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
             show::recover(&scope, &engine, &state).await?;
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// `--dry-run`: the plan, resolved against the cluster, changing nothing.
+async fn dry_run(
+    file: &Path,
+    (scope, engine, state_dir): (&cluster::Scope, &cluster::EngineOptions, &Path),
+    workload: Option<workload::SourceSpec>,
+    mut hypotheses: Vec<host::hypotheses::Hypothesis>,
+    options: &runtime::Options,
+    limits: &runtime::Limits,
+) -> Result<ExitCode> {
+    let rt = runtime::Runtime::new(options)?;
+    let module = rt.load(file)?;
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = runtime::api::HostContext::detached(events, Default::default());
+    let info = flow::describe(&module, ctx, limits).await?;
+    hypotheses.extend(info.hypotheses.iter().cloned());
+    let source = match (workload, &info.default_workload) {
+        (Some(spec), _) => Some((spec, "--workload")),
+        (None, Some(default)) => Some((
+            workload::SourceSpec::from_flow(default)?,
+            "the flow's default",
+        )),
+        (None, None) => None,
+    };
+    // Read only: the ledger is read, never written; nothing is watched, and
+    // nothing is logged to the state directory.
+    let ledger = cluster::ledger::Ledger::open(state_dir, &scope.key())?;
+    let outstanding = ledger.outstanding().len();
+    let cluster =
+        cluster::Cluster::connect_to(cluster::backend_for(scope, engine), ledger, |_| {}).await;
+    let lines = host::dry_run::plan_on(
+        &info,
+        &cluster,
+        source.as_ref().map(|(spec, from)| (spec, *from)),
+        &hypotheses,
+    )
+    .await
+    .map_err(|why| anyhow::anyhow!("cannot list {}: {why}", scope.describe()))?;
+    say!(
+        "dry run of {} {} ({}), changing nothing:",
+        info.name,
+        info.version,
+        module.api_description()
+    );
+    for line in &lines {
+        let mark = if line.problem { "problem:" } else { "ok:     " };
+        print_line(&format!("  {mark} {}", line.text));
+    }
+    if outstanding > 0 {
+        print_line(&format!(
+            "  note:    {outstanding} fault(s) an earlier run left are outstanding (`host recover {}`)",
+            scope.recover_args()
+        ));
+    }
+    let problems = lines.iter().filter(|l| l.problem).count();
+    if problems == 0 {
+        say!("dry run: every target, peer, probe and hypothesis resolved");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        say!("dry run: {problems} problem(s); nothing was changed");
+        Ok(ExitCode::FAILURE)
     }
 }
 

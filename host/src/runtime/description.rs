@@ -15,7 +15,7 @@ pub(super) fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
     use crate::sanitize::{flow_line, truncated};
     let too_many = |what: &str, n: usize, max: usize| {
         GuestFailure::Refused(format!(
-            "describe() declares {n} {what}; a flow may declare at most {max}"
+            "declares {n} {what}; a flow may declare at most {max}"
         ))
     };
     if info.chapters.len() > MAX_CHAPTERS {
@@ -38,7 +38,7 @@ pub(super) fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
     }
     for hypothesis in &info.hypotheses {
         crate::hypotheses::spec::check_bounds(hypothesis).map_err(|why| {
-            GuestFailure::Refused(format!("describe() declares a hypothesis that {why}"))
+            GuestFailure::Refused(format!("declares a hypothesis that {why}"))
         })?;
     }
     if caps.http_probes.len() > MAX_DECLARED_ITEMS {
