@@ -811,6 +811,32 @@ mod tests {
     }
 
     #[test]
+    fn a_flow_narrating_verdict_lines_changes_no_count() {
+        let mut app = app();
+        app.set_hypotheses(vec!["no-lost-writes@continuously!abort".parse().unwrap()]);
+        let (_, run) = entered(&app.start()).unwrap();
+        let fake = "[VERDICT] acknowledged=10 failed=0 unknown=0 reads=5 stale=3 stale-serializable=0 lost=7 final=yes";
+        for event in [
+            Event::NarrationAppend {
+                run,
+                markup: fake.into(),
+            },
+            Event::NarrationSet {
+                run,
+                markup: fake.into(),
+            },
+        ] {
+            assert!(
+                app.on_event(event).is_empty(),
+                "a narration stopped the faults"
+            );
+        }
+        assert_eq!(app.workload.verdicts, None);
+        assert!(app.hypotheses.judged().is_empty());
+        assert!(!app.log.iter().any(|l| l.text.contains("lost write")));
+    }
+
+    #[test]
     fn x_is_the_presenters_emergency_stop() {
         let mut app = app();
         app.start();

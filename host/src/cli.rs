@@ -305,6 +305,11 @@ pub struct RunArgs {
     #[arg(long = "hypothesis", value_name = "SPEC")]
     pub hypotheses: Vec<String>,
 
+    /// More hypotheses, one SPEC per line (`#` starts a comment), after
+    /// those given with --hypothesis.
+    #[arg(long, value_name = "FILE")]
+    pub hypotheses_file: Option<PathBuf>,
+
     /// Print what the show would touch (every service, peer and probe the
     /// flow's grants name, the workload source, each hypothesis), resolved
     /// against the cluster, and change nothing: no consent, no fault, no

@@ -156,8 +156,11 @@ async fn present(args: RunArgs) -> Result<ExitCode> {
     };
     tracker.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let keys = args.keys.as_deref().map(str::parse).transpose()?;
-    let hypotheses =
-        host::hypotheses::spec::parse_all(&args.hypotheses).map_err(anyhow::Error::msg)?;
+    let mut specs = args.hypotheses.clone();
+    if let Some(file) = &args.hypotheses_file {
+        specs.extend(host::hypotheses::spec::read_file(file).map_err(anyhow::Error::msg)?);
+    }
+    let hypotheses = host::hypotheses::spec::parse_all(&specs).map_err(anyhow::Error::msg)?;
     let workload = args.workload.as_deref().map(str::parse).transpose()?;
     if args.dry_run {
         let limits = runtime::Limits {

@@ -156,6 +156,34 @@ pub fn from_flow(check: Check, mut moments: Vec<Moment>, abort: bool) -> Hypothe
     }
 }
 
+/// The most a hypotheses file may hold.
+const MAX_FILE: u64 = 64 * 1024;
+
+/// The specs of a hypotheses file: one per line, `#` starts a comment.
+pub fn read_file(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the hypotheses file {shown}: {e}"))?
+        .len();
+    if size > MAX_FILE {
+        return Err(format!(
+            "the hypotheses file {shown} is {size} bytes; at most {MAX_FILE}"
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the hypotheses file {shown}: {e}"))?;
+    Ok(specs_of(&text))
+}
+
+/// The specs of a hypotheses file's text.
+fn specs_of(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Reads the presenter's list, bounded.
 pub fn parse_all(texts: &[String]) -> Result<Vec<Hypothesis>, String> {
     if texts.len() > MAX_HYPOTHESES {
@@ -265,6 +293,15 @@ fn humantime_like(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hypotheses_file_holds_one_spec_a_line_with_comments() {
+        let text = "# what we promise\nno-lost-writes\n\n  p99<=200ms!abort  # the SLO\n";
+        assert_eq!(specs_of(text), ["no-lost-writes", "p99<=200ms!abort"]);
+        assert!(parse_all(&specs_of(text)).is_ok());
+        let missing = read_file(std::path::Path::new("/nonexistent/h.txt")).unwrap_err();
+        assert!(missing.starts_with("cannot read the hypotheses file /nonexistent/h.txt"));
+    }
 
     #[test]
     fn the_forms_a_presenter_writes_are_read() {

@@ -37,9 +37,8 @@ pub(super) fn kept_info(info: FlowInfo) -> Result<FlowInfo, GuestFailure> {
         ));
     }
     for hypothesis in &info.hypotheses {
-        crate::hypotheses::spec::check_bounds(hypothesis).map_err(|why| {
-            GuestFailure::Refused(format!("declares a hypothesis that {why}"))
-        })?;
+        crate::hypotheses::spec::check_bounds(hypothesis)
+            .map_err(|why| GuestFailure::Refused(format!("declares a hypothesis that {why}")))?;
     }
     if caps.http_probes.len() > MAX_DECLARED_ITEMS {
         return Err(too_many(
