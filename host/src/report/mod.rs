@@ -13,7 +13,9 @@
 //!   rows;
 //! - `figures`: the key figures;
 //! - `plot`: the SVG figures;
-//! - `html`: the page, where every transcript string is escaped.
+//! - `html`: the page, where every transcript string is escaped;
+//! - `journal`: the show as a Chaos Toolkit journal
+//!   (`--format chaostoolkit`).
 //!
 //! No PNG: plotters' bitmap backend draws text only with a font loaded at
 //! run time (font-kit and the system's fonts, or a font file compiled in)
@@ -21,18 +23,29 @@
 
 pub mod figures;
 pub mod html;
+pub mod journal;
 pub mod plot;
 pub mod read;
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
+/// What `host report` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One self-contained HTML page.
+    #[default]
+    Html,
+    /// A Chaos Toolkit journal (JSON).
+    Chaostoolkit,
+}
+
 /// What `host report` wrote.
 #[derive(Debug, Clone)]
 pub struct Written {
     pub path: PathBuf,
-    pub samples: usize,
-    pub faults: usize,
+    /// What to say of it: "40 samples, 2 fault window(s)".
+    pub summary: String,
 }
 
 /// The report of one transcript's text, as HTML; `source` names the
@@ -56,36 +69,71 @@ pub fn render(transcript: &str, source: &str) -> Result<(String, figures::KeyFig
 }
 
 /// Where the report of `transcript` goes unless `-o` says: beside it, as
-/// `NAME.html`.
-pub fn default_output(transcript: &Path) -> PathBuf {
-    let mut out = transcript.with_extension("html");
+/// `NAME.html` or `NAME.journal.json`.
+pub fn default_output(transcript: &Path, format: Format) -> PathBuf {
+    let (extension, fallback) = match format {
+        Format::Html => ("html", "report.html"),
+        Format::Chaostoolkit => ("journal.json", "report.journal.json"),
+    };
+    let mut out = transcript.with_extension(extension);
     if out == transcript {
-        out = transcript.with_extension("report.html");
+        out = transcript.with_extension(fallback);
     }
     out
 }
 
-/// Reads `transcript`, writes its report to `output`.
-pub fn write(transcript: &Path, output: &Path) -> Result<Written> {
+/// Reads `transcript`, writes its report in `format` to `output`.
+pub fn write(transcript: &Path, output: &Path, format: Format) -> Result<Written> {
     let text = std::fs::read_to_string(transcript)
         .with_context(|| format!("cannot read the transcript {}", transcript.display()))?;
     let source = transcript
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (page, key) = render(&text, &source)?;
     if output == transcript {
         anyhow::bail!(
             "the report would overwrite its transcript {}; pass -o",
             transcript.display()
         );
     }
-    std::fs::write(output, page)
+    let (content, summary) = match format {
+        Format::Html => {
+            let (page, key) = render(&text, &source)?;
+            let summary = format!(
+                "{} samples, {} fault window(s)",
+                key.samples,
+                key.faults.len()
+            );
+            (page, summary)
+        }
+        Format::Chaostoolkit => {
+            let show = read::read(&text);
+            let modified = std::fs::metadata(transcript)
+                .and_then(|m| m.modified())
+                .ok();
+            let origin = journal::Origin::of(&show, modified);
+            let journal = journal::journal(&show, &origin, &source);
+            let summary = format!(
+                "{} chapter run(s), {} hypothesis probe(s), status {}{}",
+                journal.run.len(),
+                journal
+                    .experiment
+                    .hypothesis
+                    .as_ref()
+                    .map_or(0, |h| h.probes.len()),
+                serde_json::to_value(journal.status)?
+                    .as_str()
+                    .unwrap_or_default(),
+                if journal.deviated { ", deviated" } else { "" }
+            );
+            (serde_json::to_string_pretty(&journal)? + "\n", summary)
+        }
+    };
+    std::fs::write(output, content)
         .with_context(|| format!("cannot write the report {}", output.display()))?;
     Ok(Written {
         path: output.to_path_buf(),
-        samples: key.samples,
-        faults: key.faults.len(),
+        summary,
     })
 }
 
@@ -406,12 +454,16 @@ mod tests {
     #[test]
     fn the_default_output_sits_beside_the_transcript() {
         assert_eq!(
-            default_output(Path::new("/tmp/run.jsonl")),
+            default_output(Path::new("/tmp/run.jsonl"), Format::Html),
             Path::new("/tmp/run.html")
         );
         assert_eq!(
-            default_output(Path::new("show.html")),
+            default_output(Path::new("show.html"), Format::Html),
             Path::new("show.report.html")
+        );
+        assert_eq!(
+            default_output(Path::new("/tmp/run.jsonl"), Format::Chaostoolkit),
+            Path::new("/tmp/run.journal.json")
         );
     }
 }

@@ -78,7 +78,7 @@ pub struct VerdictLine {
 }
 
 /// A `stopped` line: the show's faults were stopped and undone.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct Stopped {
     /// When the line was written (all undone).
     pub t_ms: u64,
@@ -131,6 +131,8 @@ pub struct Show {
     /// Rows past [`MAX_ENTRIES`], not listed.
     pub entries_left_out: usize,
     pub done: Option<Done>,
+    /// When the presenter (or a signal) ended the show.
+    pub quit_ms: Option<u64>,
     /// The load tool's verdict counts, in order.
     pub verdicts: Vec<VerdictLine>,
     /// The latest counts and when each kind of anomaly was first seen (the
@@ -210,6 +212,7 @@ pub fn read(transcript: &str) -> Show {
         entries: Vec::new(),
         entries_left_out: 0,
         done: None,
+        quit_ms: None,
         verdicts: Vec::new(),
         verdict: Verdicts::default(),
         judgements: Vec::new(),
@@ -337,7 +340,10 @@ fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) -> Result<(), s
                 show.chapter_errors.push(failed);
             }
         }
-        "quit" => show.push(t, Kind::End, format!("quit ({})", text(line, "reason"))),
+        "quit" => {
+            show.quit_ms.get_or_insert(t);
+            show.push(t, Kind::End, format!("quit ({})", text(line, "reason")));
+        }
         "done" => {
             let done: Done = typed(line)?;
             show.push(
