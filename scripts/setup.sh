@@ -2,8 +2,9 @@
 # Installs what building and testing need, idempotently: the wasm target,
 # Debian packages (etcd-server for the offline test image, tmux for the
 # real-terminal test, chromium for opening `host report`'s page),
-# componentize-py for the Python flows, and the locally built etcd and
-# network-fault images. Safe to rerun.
+# componentize-py for the Python flows, Chaos Toolkit's libraries for the
+# journal tests, and the locally built etcd and network-fault images. Safe
+# to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,13 @@ fi
 # componentize-py builds the Python flows (guest-sdk-py/build.sh), pinned.
 if ! componentize-py --version 2>/dev/null | grep -qx "componentize-py 0.25.1"; then
   python3 -m pip install -q componentize-py==0.25.1 || python3 -m pip install -q --user componentize-py==0.25.1
+fi
+# Chaos Toolkit's own code reads `host report --format chaostoolkit`'s
+# journals in tests/journal.rs and tests/report.rs (chaoslib validates the
+# experiment, chaostoolkit-reporting renders the report), pinned.
+CTK="chaostoolkit-lib==1.44.0 chaostoolkit-reporting==0.18.0"
+if ! python3 -c 'import sys, chaoslib, chaosreport; sys.exit((chaoslib.__version__, chaosreport.__version__) != ("1.44.0", "0.18.0"))' 2>/dev/null; then
+  python3 -m pip install -q $CTK || python3 -m pip install -q --user $CTK
 fi
 
 scripts/build-etcd-image.sh

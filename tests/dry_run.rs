@@ -41,7 +41,7 @@ fn every_shipped_flow_dry_runs_against_a_real_project_and_changes_nothing() {
         assert!(out.contains("changing nothing:"), "{out}");
         assert!(
             out.contains(&format!(
-                "compose project {project}: 3 containers, 3 running"
+                "compose project '{project}': 3 containers, 3 running"
             )),
             "{out}"
         );

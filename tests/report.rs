@@ -1,13 +1,16 @@
 //! `host report` on a real show: a short headless run of etcd.wasm against
 //! the three-member etcd cluster (a follower killed and started again by
-//! the flow, then the leader killed and left for the quit's restore), its
-//! transcript turned into HTML by the real binary, and that page opened in
-//! headless Chromium (Debian's package) and screenshotted.
+//! the flow, then the leader killed and left for the quit's restore) under
+//! loadgen's verdicts and three steady-state hypotheses, its transcript
+//! turned into HTML by the real binary, and that page opened in headless
+//! Chromium (Debian's package) and screenshotted; the same transcript as a
+//! Chaos Toolkit journal, read by Chaos Toolkit's own code.
 //!
 //! Project names `rp-etcd-*`; ports 24890-24892 (24850-24859, first picked
 //! for these tests, belong to tests/faults.rs).
 
-use e2e::show::Headless;
+use e2e::chaostoolkit::{assert_accepted, read_journal};
+use e2e::show::{Headless, events};
 use e2e::{etcd_cluster_up, etcd_workload, flow_wasm, host_bin, read_transcript, run, temp_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -21,10 +24,19 @@ const BAND_FILL: &str = "fill=\"#F59E0B\"";
 /// A down stretch that began this long before a fault counts as its own
 /// (timeline.rs: Docker reports a death before the kill request returns).
 const DOWN_SLACK_MS: u64 = 2_000;
+/// The presenter's hypotheses for the show: none an abort condition, so
+/// the show runs as it would without them.
+const HYPOTHESES: [&str; 3] = [
+    "all-running@before,end",
+    "no-stale-reads@continuously",
+    "throughput>=0.5*baseline@before,after-undo:60s",
+];
 
 /// One real show and its report, shared by the tests of this file.
 struct Show {
     dir: PathBuf,
+    /// The transcript file.
+    path: PathBuf,
     transcript: Vec<Value>,
     html: String,
 }
@@ -39,7 +51,8 @@ fn show() -> &'static Show {
         // flow) → lose the leader, then quit: the leader's restore undoes it.
         let show = Headless::new(&flow_wasm("etcd"), &project, &dir)
             .workload(&etcd_workload(PORTS, "150s"))
-            .keys("space space space space q");
+            .keys("space space space space q")
+            .with(&HYPOTHESES.map(|h| ["--hypothesis", h]).concat());
         let output = show.run(Duration::from_secs(240));
         let transcript = show.transcript;
         assert!(
@@ -66,6 +79,7 @@ fn show() -> &'static Show {
         Show {
             transcript: read_transcript(&transcript).unwrap(),
             html: std::fs::read_to_string(&html_path).unwrap(),
+            path: transcript,
             dir,
         }
     })
@@ -204,6 +218,141 @@ fn the_report_of_a_real_etcd_show_shades_one_band_per_fault_at_its_times() {
         assert!(show.html.contains(&row), "{row} is not in the timeline");
     }
     assert!(!show.html.contains("<script"));
+}
+
+/// The x of each vertical line drawn in `colour` in an SVG.
+fn vertical_lines(svg: &str, colour: &str) -> Vec<f64> {
+    svg.split("<polyline")
+        .skip(1)
+        .map(|p| &p[..p.find("/>").unwrap()])
+        .filter(|p| p.contains(&format!("stroke=\"{colour}\"")))
+        .filter_map(|p| {
+            let points = p.split("points=\"").nth(1)?.split('"').next()?;
+            let xs: Vec<f64> = points
+                .split_whitespace()
+                .map(|xy| xy.split(',').next().unwrap().parse().unwrap())
+                .collect();
+            (xs.len() == 2 && xs[0] == xs[1]).then_some(xs[0])
+        })
+        .collect()
+}
+
+#[test]
+fn the_report_of_a_real_show_plots_its_verdicts_and_lists_its_hypotheses() {
+    let show = show();
+    let t = &show.transcript;
+    assert!(
+        !events(t, "verdict").is_empty(),
+        "loadgen reports its verdicts"
+    );
+    let fig = figure(&show.html, "verdicts");
+    let (t0, t1) = (attr(fig, "data-t0-ms"), attr(fig, "data-t1-ms"));
+    let (x0, x1) = (attr(fig, "data-x0-px"), attr(fig, "data-x1-px"));
+    let ms_per_px = (t1 - t0) / (x1 - x0);
+    // The same time axis as the throughput's.
+    let throughput = figure(&show.html, "throughput");
+    assert_eq!(
+        (
+            attr(throughput, "data-x0-px"),
+            attr(throughput, "data-x1-px")
+        ),
+        (x0, x1)
+    );
+    // Each kind of anomaly the transcript names first is marked at that
+    // line's time; a kind it never names, nowhere.
+    for (kind, colour) in [
+        ("stale-read", "#DC2626"),
+        ("stale-serializable-read", "#7C3AED"),
+        ("lost-write", "#BE185D"),
+    ] {
+        let first = events(t, "verdict").into_iter().find_map(|e| {
+            e["first"]
+                .as_array()
+                .filter(|kinds| kinds.iter().any(|k| k == kind))
+                .and_then(|_| e["t_ms"].as_u64())
+        });
+        let found = vertical_lines(fig, colour);
+        match first {
+            None => assert!(found.is_empty(), "{kind}: {found:?}"),
+            Some(at) => {
+                assert_eq!(found.len(), 1, "{kind}: {found:?}");
+                let ms = t0 + (found[0] - x0) * ms_per_px;
+                assert!(
+                    (ms - at as f64).abs() <= 2.0 * ms_per_px,
+                    "{kind}: marked at {ms:.0} ms, first seen at {at}"
+                );
+            }
+        }
+    }
+    // One section per hypothesis, with as many judgement rows as it had.
+    let judged = events(t, "hypothesis");
+    for (index, spec) in HYPOTHESES.iter().enumerate() {
+        let mine = judged
+            .iter()
+            .filter(|j| j["hypothesis"] == index as u64)
+            .count();
+        assert!(mine > 0, "{spec} was never judged");
+        let body = show
+            .html
+            .split(&format!(
+                "<tbody class=\"hypothesis\" data-index=\"{index}\""
+            ))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{spec} is not on the page"));
+        let body = &body[..body.find("</tbody>").unwrap()];
+        assert!(body.contains(&spec.replace('>', "&gt;")), "{body}");
+        assert_eq!(
+            body.matches("<tr class=\"judgement\"").count(),
+            mine,
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn chaos_toolkit_reads_the_journal_of_a_real_show() {
+    let show = show();
+    let t = &show.transcript;
+    let journal_path = show.dir.join("run.journal.json");
+    let out = run(Command::new(host_bin())
+        .args(["report", "--format", "chaostoolkit"])
+        .arg(&show.path))
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "host report --format chaostoolkit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = read_journal(&journal_path);
+    assert_accepted(&read);
+    let journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal_path).unwrap()).unwrap();
+    // Quit by the presenter, never stopped: interrupted.
+    assert!(events(t, "stopped").is_empty());
+    assert_eq!(journal["status"], "interrupted");
+    let not_met = events(t, "hypothesis")
+        .iter()
+        .any(|j| j["outcome"]["result"] == "not-met");
+    assert_eq!(journal["deviated"], not_met);
+    assert_eq!(
+        journal["run"].as_array().unwrap().len(),
+        events(t, "chapter").len()
+    );
+    assert_eq!(
+        journal["rollbacks"].as_array().unwrap().len(),
+        events(t, "restore").len()
+    );
+    let probes: Vec<&str> = journal["experiment"]["steady-state-hypothesis"]["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(probes, HYPOTHESES);
+    assert_eq!(
+        read.summary["probes_checked"].as_u64().unwrap() as usize,
+        events(t, "hypothesis").len()
+    );
 }
 
 /// Chromium from Debian (scripts/setup.sh installs it), or `None`.

@@ -140,13 +140,13 @@ fn report(c: &mut Criterion) {
     let transcript = dir.join("chaos-demo-bench-hour.jsonl");
     let output = dir.join("chaos-demo-bench-hour.html");
     std::fs::write(&transcript, hour_transcript()).expect("writing the transcript");
-    let written = host::report::write(&transcript, &output).expect("report");
-    assert_eq!(written.samples, 3600);
-    assert_eq!(written.faults, 6);
+    let html = host::report::Format::Html;
+    let written = host::report::write(&transcript, &output, html).expect("report");
+    assert_eq!(written.summary, "3600 samples, 6 fault window(s)");
     let mut group = c.benchmark_group("report");
     group.sample_size(20);
     group.bench_function("host report, one-hour transcript (3600 samples)", |b| {
-        b.iter(|| host::report::write(black_box(&transcript), &output).expect("report"))
+        b.iter(|| host::report::write(black_box(&transcript), &output, html).expect("report"))
     });
     group.finish();
     let _ = std::fs::remove_file(&output);

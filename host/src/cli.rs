@@ -75,15 +75,20 @@ pub enum Subcommand {
         #[command(subcommand)]
         command: WorkloadCommand,
     },
-    /// Turn a show's transcript into one self-contained HTML page: throughput
-    /// and p99 over time with each fault's window shaded, the key figures,
-    /// and the timeline.
+    /// Turn a show's transcript into one self-contained HTML page
+    /// (throughput, p99 and verdict counts over time with each fault's
+    /// window shaded, the key figures, the hypotheses, any stop, and the
+    /// timeline), or into a Chaos Toolkit journal.
     Report {
         /// The transcript (`--transcript FILE` of a show, or a headless run's stdout).
         transcript: PathBuf,
-        /// Where to write the page (default: beside the transcript, as NAME.html).
+        /// Where to write it (default: beside the transcript, as NAME.html,
+        /// or NAME.journal.json for a journal).
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
+        /// `html` (a page) or `chaostoolkit` (a Chaos Toolkit journal).
+        #[arg(long, value_enum, default_value_t = crate::report::Format::Html)]
+        format: crate::report::Format,
     },
     /// Not for people: the bounded child process a flow is compiled in
     /// (runtime/compile.rs); reads the component on stdin, writes the

@@ -84,7 +84,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Subcommand::Workload {
             command: WorkloadCommand::Parse { file, json },
         }) => workload_parse(file.as_deref(), json),
-        Some(Subcommand::Report { transcript, output }) => report(&transcript, output),
+        Some(Subcommand::Report {
+            transcript,
+            output,
+            format,
+        }) => report(&transcript, output, format),
         Some(Subcommand::Compile { compiler }) => Ok(runtime::compile::child_main(&compiler)),
         None => present(cli.run).await,
     }
@@ -295,15 +299,14 @@ fn workload_parse(file: Option<&Path>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(transcript: &Path, output: Option<PathBuf>) -> Result<ExitCode> {
-    let output = output.unwrap_or_else(|| host::report::default_output(transcript));
-    let written = host::report::write(transcript, &output)?;
-    say!(
-        "wrote {} ({} samples, {} fault window(s))",
-        written.path.display(),
-        written.samples,
-        written.faults
-    );
+fn report(
+    transcript: &Path,
+    output: Option<PathBuf>,
+    format: host::report::Format,
+) -> Result<ExitCode> {
+    let output = output.unwrap_or_else(|| host::report::default_output(transcript, format));
+    let written = host::report::write(transcript, &output, format)?;
+    say!("wrote {} ({})", written.path.display(), written.summary);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,7 +2,8 @@
 //! the host started) and `event` (chapter, narration, countdown, fault,
 //! restore, node, workload, error, quit, done). `host report` reads it back
 //! (`report/`), so it carries what the report draws: the flow's name on
-//! chapter lines, whether a fault is `disruptive`, each sample's `p99_us`.
+//! chapter lines, whether a fault is `disruptive`, each sample's `p99_us`,
+//! the wall clock, machine and platform on the `done` line.
 //! Fields are only ever added: existing ones keep their names and meaning.
 
 use crate::app::App;
@@ -227,12 +228,49 @@ impl Transcript {
         self.write("quit", json!({"reason": reason}));
     }
 
+    /// The show is over. Also says when by the wall clock and on which
+    /// machine, so `host report --format chaostoolkit` can date the journal
+    /// and name its node and platform as Chaos Toolkit does.
     pub fn done(&mut self, reason: &str, outstanding_faults: usize) {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let (node, platform) = machine();
         self.write(
             "done",
-            json!({"reason": reason, "outstanding_faults": outstanding_faults}),
+            json!({
+                "reason": reason,
+                "outstanding_faults": outstanding_faults,
+                "unix_ms": unix_ms,
+                "node": node,
+                "platform": platform,
+            }),
         );
     }
+}
+
+/// This machine's name and platform, as a Chaos Toolkit journal records
+/// them (Python's `platform.node()`, and `platform.platform()` without its
+/// libc part: `Linux-6.1.0-18-amd64-x86_64`).
+fn machine() -> (String, String) {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let node = read("/proc/sys/kernel/hostname").unwrap_or_else(|| "unknown".into());
+    let os = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "Darwin",
+        other => other,
+    };
+    let arch = std::env::consts::ARCH;
+    let platform = match read("/proc/sys/kernel/osrelease") {
+        Some(release) => format!("{os}-{release}-{arch}"),
+        None => format!("{os}-{arch}"),
+    };
+    (node, platform)
 }
 
 #[cfg(test)]
@@ -321,5 +359,24 @@ mod tests {
                 json!({"event": "error", "source": "docker", "message": null}),
             ]
         );
+    }
+
+    #[test]
+    fn the_done_line_dates_the_show_and_names_the_machine() {
+        let sink = Shared::default();
+        let mut transcript = Transcript::new(Box::new(sink.clone()), Instant::now());
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        transcript.done("completed", 0);
+        let written = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let done: Value = serde_json::from_str(written.trim()).unwrap();
+        assert_eq!(done["reason"], "completed");
+        let unix_ms = done["unix_ms"].as_u64().unwrap();
+        assert!(unix_ms >= before && unix_ms < before + 60_000, "{done}");
+        assert!(!done["node"].as_str().unwrap().is_empty());
+        let platform = done["platform"].as_str().unwrap();
+        assert!(platform.ends_with(std::env::consts::ARCH), "{platform}");
     }
 }

@@ -2,6 +2,7 @@
 //! flows once, and a compose project that is torn down even when a test fails.
 
 pub mod bombs;
+pub mod chaostoolkit;
 pub mod etcd_story;
 pub mod hostile_story;
 pub mod netfault;

@@ -30,7 +30,7 @@ use std::str::FromStr;
 pub const TAG: &str = "[VERDICT]";
 
 /// The counts of one `[VERDICT]` line.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Verdict {
     pub acknowledged: u64,
     pub failed: u64,

@@ -4,7 +4,7 @@
 //! Pure (no clock, no I/O), so every rule is tested in milliseconds.
 
 use super::{Check, Hypothesis, Moment};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use verdict_line::Verdict;
 
 /// What is known at one moment (the newest of each).
@@ -18,7 +18,7 @@ pub struct Observation {
 }
 
 /// One judgement's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
 pub enum Outcome {
     Met { value: String },
@@ -43,8 +43,9 @@ impl Outcome {
     }
 }
 
-/// One hypothesis judged at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One hypothesis judged at one moment (a transcript's `hypothesis`
+/// line, which `host report` reads back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Judgement {
     /// Its index in the show's list.
     pub hypothesis: usize,
@@ -257,38 +258,14 @@ impl Checker {
         out
     }
 
-    /// Each hypothesis and its overall result: not met if any judgement
-    /// was, met if every one that could be made was, else not evaluated.
+    /// Each hypothesis and its overall result ([`overall`]).
     pub fn summary(&self) -> Vec<(&Hypothesis, Outcome)> {
         self.hypotheses
             .iter()
             .enumerate()
             .map(|(index, h)| {
-                let mine: Vec<&Judgement> = self
-                    .judged
-                    .iter()
-                    .filter(|j| j.hypothesis == index)
-                    .collect();
-                let outcome = if let Some(j) = mine
-                    .iter()
-                    .find(|j| matches!(j.outcome, Outcome::NotMet { .. }))
-                {
-                    j.outcome.clone()
-                } else if let Some(j) = mine
-                    .iter()
-                    .rev()
-                    .find(|j| matches!(j.outcome, Outcome::Met { .. }))
-                {
-                    j.outcome.clone()
-                } else {
-                    Outcome::NotEvaluated {
-                        why: mine
-                            .last()
-                            .map(|j| j.outcome.detail().to_string())
-                            .unwrap_or_else(|| "not judged yet".into()),
-                    }
-                };
-                (h, outcome)
+                let mine = self.judged.iter().filter(|j| j.hypothesis == index);
+                (h, overall(mine))
             })
             .collect()
     }
@@ -320,6 +297,32 @@ impl Checker {
         };
         self.judged.push(judgement.clone());
         Verdicted::Judged(judgement)
+    }
+}
+
+/// A hypothesis's overall result from its judgements (in order): not met
+/// if any was (the first such, with the value seen), met if every one that
+/// could be made was (the last), else not evaluated, saying why (the
+/// last's reason).
+pub fn overall<'a>(judgements: impl IntoIterator<Item = &'a Judgement>) -> Outcome {
+    let mut first_not_met = None;
+    let mut last_met = None;
+    let mut last = None;
+    for j in judgements {
+        match &j.outcome {
+            Outcome::NotMet { .. } if first_not_met.is_none() => first_not_met = Some(j),
+            Outcome::Met { .. } => last_met = Some(j),
+            _ => {}
+        }
+        last = Some(j);
+    }
+    match (first_not_met, last_met) {
+        (Some(j), _) | (None, Some(j)) => j.outcome.clone(),
+        (None, None) => Outcome::NotEvaluated {
+            why: last
+                .map(|j| j.outcome.detail().to_string())
+                .unwrap_or_else(|| "not judged yet".into()),
+        },
     }
 }
 
@@ -534,5 +537,57 @@ mod tests {
             c.summary()[0].1.detail(),
             "37 of 900 acknowledged writes lost"
         );
+    }
+
+    /// What the transcript writes of a judgement, `host report` reads back
+    /// as the same judgement.
+    #[test]
+    fn a_judgement_reads_back_as_written() {
+        let judgement = Judgement {
+            hypothesis: 2,
+            name: "throughput>=50%@after-undo:10s".into(),
+            moment: Moment::AfterUndo {
+                within: std::time::Duration::from_secs(10),
+            },
+            outcome: not_met("300 ops/s, 30% of baseline"),
+            t_ms: 31_001,
+        };
+        let line = serde_json::to_value(&judgement).unwrap();
+        assert_eq!(
+            line["moment"],
+            serde_json::json!({"at": "after-undo", "within": 10_000})
+        );
+        assert_eq!(line["outcome"]["result"], "not-met");
+        let back: Judgement = serde_json::from_value(line).unwrap();
+        assert_eq!(back, judgement);
+    }
+
+    #[test]
+    fn the_overall_result_is_the_first_breach_else_the_last_met() {
+        let at = |t_ms, outcome| Judgement {
+            hypothesis: 0,
+            name: "p99<=50ms".into(),
+            moment: Moment::Continuously,
+            outcome,
+            t_ms,
+        };
+        let why = Outcome::NotEvaluated {
+            why: "the workload reports no p99".into(),
+        };
+        assert_eq!(overall([&at(1, why.clone())]), why);
+        let judged = [
+            at(1, why.clone()),
+            at(2, met("p99 10.0 ms")),
+            at(3, met("p99 12.0 ms")),
+        ];
+        assert_eq!(overall(&judged), met("p99 12.0 ms"));
+        let judged = [
+            at(1, met("p99 10.0 ms")),
+            at(2, not_met("p99 400.0 ms")),
+            at(3, not_met("p99 900.0 ms")),
+            at(4, met("p99 12.0 ms")),
+        ];
+        assert_eq!(overall(&judged), not_met("p99 400.0 ms"));
+        assert_eq!(overall([]).detail(), "not judged yet");
     }
 }

@@ -10,7 +10,7 @@
 pub mod checker;
 pub mod spec;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// What a hypothesis checks.
@@ -30,7 +30,7 @@ pub enum Check {
 }
 
 /// When a hypothesis is checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "at")]
 pub enum Moment {
     /// Once, just before the first fault.
@@ -40,7 +40,7 @@ pub enum Moment {
     /// After each time every fault is undone, met at least once within
     /// `within`.
     AfterUndo {
-        #[serde(serialize_with = "as_ms")]
+        #[serde(serialize_with = "as_ms", deserialize_with = "from_ms")]
         within: Duration,
     },
     /// Once, when the show ends.
@@ -49,6 +49,10 @@ pub enum Moment {
 
 fn as_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+fn from_ms<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
 }
 
 /// Who set a hypothesis: a flow may add its own but never weaken or remove

@@ -5,11 +5,15 @@
 //! can become markup.
 
 use super::figures::{Detect, FaultFigures, KeyFigures, Outstanding, Recover};
-use super::plot::Figure;
-use super::read::{Kind, Show};
+use super::plot::{self, Figure};
+use super::read::{Kind, Show, Stopped, moment_text};
 use crate::chart::clock;
+use crate::hypotheses::checker::{Outcome, overall};
 use crate::sanitize::display_line;
 use std::fmt::Write;
+
+/// The most judgements listed under one hypothesis; later ones are counted.
+pub const MAX_JUDGEMENTS_SHOWN: usize = 200;
 
 /// Text from a transcript, safe in an HTML text node or attribute value.
 pub fn esc(text: &str) -> String {
@@ -55,14 +59,30 @@ tr.fault td.w{color:#b45309;font-weight:600}tr.undo td.w,tr.restore td.w{color:#
 tr.restore-failed td.w,tr.error td.w{color:#b91c1c;font-weight:600}
 tr.chapter td.w{font-weight:600}tr.node td.w{color:#334155}tr.workload td.w{color:#1d4ed8}
 tr.end td.w{color:#475569;font-style:italic}
+tr.hypothesis td.w{color:#15803d}tr.hypothesis-not-met td.w,tr.stopped td.w{color:#b91c1c;font-weight:600}
+tr.anomaly td.w{color:#be185d;font-weight:600}
+table.hypotheses tbody{border-top:2px solid #e2e8f0}
+tr.overall td{font-weight:600}tr.judgement td:first-child{padding-left:1.5rem;color:#475569}
+.met{color:#15803d}.not-met{color:#b91c1c}.not-evaluated{color:#64748b}
+.stop{border:2px solid #dc2626;border-radius:8px;padding:.6rem .9rem;background:#fef2f2}
 .note{color:#475569}
 ";
+
+/// The class of an outcome's result.
+fn outcome_class(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Met { .. } => "met",
+        Outcome::NotMet { .. } => "not-met",
+        Outcome::NotEvaluated { .. } => "not-evaluated",
+    }
+}
 
 pub fn page(
     show: &Show,
     figures: &KeyFigures,
     throughput: &Figure,
     p99: Option<&Figure>,
+    verdicts: Option<&Figure>,
     source: &str,
 ) -> String {
     let mut out = String::with_capacity(64 * 1024 + throughput.svg.len());
@@ -98,6 +118,7 @@ pub fn page(
         );
     }
     cards(&mut out, figures);
+    verdict_cards(&mut out, show);
 
     figure(&mut out, "throughput", throughput);
     match p99 {
@@ -115,6 +136,30 @@ pub fn page(
          <span class=\"key\" style=\"border-top:2px dashed #0d9488;height:0\"></span>baseline\
          <span class=\"key\" style=\"background:#94a3b8;width:2px\"></span>chapter N starts</p>\n",
     );
+    match verdicts {
+        Some(verdicts) => {
+            figure(&mut out, "verdicts", verdicts);
+            out.push_str("<p class=\"note\">");
+            for (name, colour, kind) in plot::VERDICT_SERIES {
+                let axis = if kind.is_some() { "right axis" } else { "left axis" };
+                let _ = write!(
+                    out,
+                    "<span class=\"key\" style=\"background:{};height:3px\"></span>{name} ({axis})",
+                    plot::hex(colour)
+                );
+            }
+            out.push_str(
+                "; a vertical line in a kind's colour marks its first anomaly.</p>\n",
+            );
+        }
+        None => out.push_str(
+            "<p class=\"note\">The workload reported no verdict counts (no <code>[VERDICT]</code> \
+             lines: the load tool does not check its own history, or the transcript predates them).</p>\n",
+        ),
+    }
+
+    stops(&mut out, &show.stops);
+    hypotheses(&mut out, show);
 
     faults(&mut out, &figures.faults);
     timeline(&mut out, show);
@@ -186,6 +231,149 @@ fn cards(out: &mut String, figures: &KeyFigures) {
     };
     card(out, n.to_string(), note.into());
     out.push_str("</div>\n");
+}
+
+/// Cards for the verdict counts and the hypotheses, when the show had them.
+fn verdict_cards(out: &mut String, show: &Show) {
+    let judged = show.hypotheses();
+    if show.verdicts.is_empty() && judged.is_empty() && show.stops.is_empty() {
+        return;
+    }
+    out.push_str("<div class=\"cards\">\n");
+    if let Some(last) = show.verdicts.last() {
+        let c = &last.counts;
+        let (value, class) = if show.verdict.broken() {
+            ("✗ BROKEN", "not-met")
+        } else {
+            ("✓ kept", "met")
+        };
+        let lost = if c.final_read {
+            format!("{} lost", c.lost)
+        } else {
+            "lost not checked yet (no final read)".into()
+        };
+        let _ = writeln!(
+            out,
+            "<div class=\"card verdict\"><b class=\"{class}\">{value}</b><span>verdict: {} stale of {} reads, \
+             {} stale serializable, {lost}, of {} acknowledged writes</span></div>",
+            c.stale, c.reads, c.stale_serializable, c.acknowledged
+        );
+    }
+    if !judged.is_empty() {
+        let not_met = judged
+            .iter()
+            .filter(|h| {
+                matches!(
+                    overall(h.judgements.iter().copied()),
+                    Outcome::NotMet { .. }
+                )
+            })
+            .count();
+        let (class, note) = if not_met > 0 {
+            ("not-met", "NOT MET")
+        } else {
+            ("met", "not met (each met or not evaluated)")
+        };
+        let _ = writeln!(
+            out,
+            "<div class=\"card hypotheses\"><b class=\"{class}\">{not_met} of {}</b><span>steady-state \
+             hypotheses {note}</span></div>",
+            judged.len()
+        );
+    }
+    if let Some(stop) = show.stops.first() {
+        let _ = writeln!(
+            out,
+            "<div class=\"card stopped\"><b class=\"not-met\">stopped</b><span>at {}: {}</span></div>",
+            clock(stop.breached_at_ms),
+            esc(&stop.reason)
+        );
+    }
+    out.push_str("</div>\n");
+}
+
+/// Each stop of the show's faults: why, when, how long until every fault
+/// was undone, and the undos that failed.
+fn stops(out: &mut String, stops: &[Stopped]) {
+    if stops.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Stopped</h2>\n");
+    for stop in stops {
+        let failed = if stop.failed == 0 {
+            "no undo failed".to_string()
+        } else {
+            format!(
+                "<b class=\"not-met\">{} undo(s) failed</b> (they stay on the ledger for <code>host recover</code>)",
+                stop.failed
+            )
+        };
+        let _ = writeln!(
+            out,
+            "<div class=\"stop\" data-breached-at-ms=\"{}\" data-restored-at-ms=\"{}\">\
+             <p><b>The show's faults were stopped:</b> {}</p>\
+             <p>Breached at {}; every fault undone at {}, {} after the breach; {} fault(s) undone, {failed}.</p></div>",
+            stop.breached_at_ms,
+            stop.restored_at_ms,
+            esc(&stop.reason),
+            clock(stop.breached_at_ms),
+            clock(stop.restored_at_ms),
+            duration(stop.breach_to_restored_ms),
+            stop.restored,
+        );
+    }
+}
+
+/// Each hypothesis with its overall result, then its judgements.
+fn hypotheses(out: &mut String, show: &Show) {
+    out.push_str("<h2>Steady-state hypotheses</h2>\n");
+    let judged = show.hypotheses();
+    if judged.is_empty() {
+        out.push_str(
+            "<p class=\"note\">No hypothesis was judged (the show had no <code>--hypothesis</code>).</p>\n",
+        );
+        return;
+    }
+    out.push_str(
+        "<p class=\"note\">A hypothesis is not met if any judgement was not met (with the value \
+         seen), met if every judgement that could be made was, else not evaluated.</p>\n\
+         <table class=\"hypotheses\">\n<thead><tr><th>hypothesis / when judged</th><th>result</th>\
+         <th>value seen, or why not evaluated</th></tr></thead>\n",
+    );
+    for h in &judged {
+        let result = overall(h.judgements.iter().copied());
+        let class = outcome_class(&result);
+        let _ = writeln!(
+            out,
+            "<tbody class=\"hypothesis\" data-index=\"{}\" data-result=\"{class}\">\n\
+             <tr class=\"overall\"><td><code>{}</code></td><td class=\"{class}\">{}</td><td>{}</td></tr>",
+            h.index,
+            esc(h.name),
+            result.word(),
+            esc(result.detail())
+        );
+        for j in h.judgements.iter().take(MAX_JUDGEMENTS_SHOWN) {
+            let class = outcome_class(&j.outcome);
+            let _ = writeln!(
+                out,
+                "<tr class=\"judgement\" data-t-ms=\"{}\"><td>{}, at {}</td><td class=\"{class}\">{}</td><td>{}</td></tr>",
+                j.t_ms,
+                esc(&moment_text(&j.moment)),
+                clock(j.t_ms),
+                j.outcome.word(),
+                esc(j.outcome.detail())
+            );
+        }
+        if h.judgements.len() > MAX_JUDGEMENTS_SHOWN {
+            let _ = writeln!(
+                out,
+                "<tr class=\"judgement\"><td colspan=\"3\">… and {} later judgements, not listed</td></tr>",
+                h.judgements.len() - MAX_JUDGEMENTS_SHOWN
+            );
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n");
 }
 
 fn detect_text(detect: Detect) -> String {
@@ -272,6 +460,10 @@ fn timeline(out: &mut String, show: &Show) {
             Kind::RestoreFailed => "restore-failed",
             Kind::Node => "node",
             Kind::Workload => "workload",
+            Kind::Hypothesis => "hypothesis",
+            Kind::HypothesisNotMet => "hypothesis-not-met",
+            Kind::Anomaly => "anomaly",
+            Kind::Stopped => "stopped",
             Kind::Error => "error",
             Kind::End => "end",
         };

@@ -1,15 +1,21 @@
 //! `host report TRANSCRIPT`: after the show, one self-contained HTML file
-//! for a blog post or a colleague: throughput and p99 over time (SVG, drawn
-//! with plotters) with the fault windows shaded and the degraded stretches
-//! marked, the key figures (baseline, trough, time to detect, time to
-//! recover, faults outstanding at the end) and the timeline of chapters,
-//! faults, restores and node states.
+//! for a blog post or a colleague: throughput, p99 and the load tool's
+//! verdict counts over time (SVG, drawn with plotters, on one time axis)
+//! with the fault windows shaded, the degraded stretches and the first
+//! anomaly of each kind marked, the key figures (baseline, trough, time to
+//! detect, time to recover, faults outstanding at the end, the verdict),
+//! the stops of the show's faults, each steady-state hypothesis with its
+//! overall result and its judgements, and the timeline of chapters, faults,
+//! restores, node states, judgements and anomalies.
 //!
-//! - `read`: the transcript's lines into a [`crate::timeline::Timeline`]
-//!   and timeline rows;
+//! - `read`: the transcript's lines into a [`crate::timeline::Timeline`],
+//!   typed verdict, hypothesis, stop, restore and done lines, and timeline
+//!   rows;
 //! - `figures`: the key figures;
 //! - `plot`: the SVG figures;
-//! - `html`: the page, where every transcript string is escaped.
+//! - `html`: the page, where every transcript string is escaped;
+//! - `journal`: the show as a Chaos Toolkit journal
+//!   (`--format chaostoolkit`).
 //!
 //! No PNG: plotters' bitmap backend draws text only with a font loaded at
 //! run time (font-kit and the system's fonts, or a font file compiled in)
@@ -17,18 +23,29 @@
 
 pub mod figures;
 pub mod html;
+pub mod journal;
 pub mod plot;
 pub mod read;
 
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
+/// What `host report` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One self-contained HTML page.
+    #[default]
+    Html,
+    /// A Chaos Toolkit journal (JSON).
+    Chaostoolkit,
+}
+
 /// What `host report` wrote.
 #[derive(Debug, Clone)]
 pub struct Written {
     pub path: PathBuf,
-    pub samples: usize,
-    pub faults: usize,
+    /// What to say of it: "40 samples, 2 fault window(s)".
+    pub summary: String,
 }
 
 /// The report of one transcript's text, as HTML; `source` names the
@@ -39,41 +56,84 @@ pub fn render(transcript: &str, source: &str) -> Result<(String, figures::KeyFig
     let throughput = plot::figure(&show, plot::Measure::Throughput)?
         .context("the throughput figure is always drawn")?;
     let p99 = plot::figure(&show, plot::Measure::P99)?;
-    let page = html::page(&show, &key, &throughput, p99.as_ref(), source);
+    let verdicts = plot::verdict_figure(&show)?;
+    let page = html::page(
+        &show,
+        &key,
+        &throughput,
+        p99.as_ref(),
+        verdicts.as_ref(),
+        source,
+    );
     Ok((page, key))
 }
 
 /// Where the report of `transcript` goes unless `-o` says: beside it, as
-/// `NAME.html`.
-pub fn default_output(transcript: &Path) -> PathBuf {
-    let mut out = transcript.with_extension("html");
+/// `NAME.html` or `NAME.journal.json`.
+pub fn default_output(transcript: &Path, format: Format) -> PathBuf {
+    let (extension, fallback) = match format {
+        Format::Html => ("html", "report.html"),
+        Format::Chaostoolkit => ("journal.json", "report.journal.json"),
+    };
+    let mut out = transcript.with_extension(extension);
     if out == transcript {
-        out = transcript.with_extension("report.html");
+        out = transcript.with_extension(fallback);
     }
     out
 }
 
-/// Reads `transcript`, writes its report to `output`.
-pub fn write(transcript: &Path, output: &Path) -> Result<Written> {
+/// Reads `transcript`, writes its report in `format` to `output`.
+pub fn write(transcript: &Path, output: &Path, format: Format) -> Result<Written> {
     let text = std::fs::read_to_string(transcript)
         .with_context(|| format!("cannot read the transcript {}", transcript.display()))?;
     let source = transcript
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (page, key) = render(&text, &source)?;
     if output == transcript {
         anyhow::bail!(
             "the report would overwrite its transcript {}; pass -o",
             transcript.display()
         );
     }
-    std::fs::write(output, page)
+    let (content, summary) = match format {
+        Format::Html => {
+            let (page, key) = render(&text, &source)?;
+            let summary = format!(
+                "{} samples, {} fault window(s)",
+                key.samples,
+                key.faults.len()
+            );
+            (page, summary)
+        }
+        Format::Chaostoolkit => {
+            let show = read::read(&text);
+            let modified = std::fs::metadata(transcript)
+                .and_then(|m| m.modified())
+                .ok();
+            let origin = journal::Origin::of(&show, modified);
+            let journal = journal::journal(&show, &origin, &source);
+            let summary = format!(
+                "{} chapter run(s), {} hypothesis probe(s), status {}{}",
+                journal.run.len(),
+                journal
+                    .experiment
+                    .hypothesis
+                    .as_ref()
+                    .map_or(0, |h| h.probes.len()),
+                serde_json::to_value(journal.status)?
+                    .as_str()
+                    .unwrap_or_default(),
+                if journal.deviated { ", deviated" } else { "" }
+            );
+            (serde_json::to_string_pretty(&journal)? + "\n", summary)
+        }
+    };
+    std::fs::write(output, content)
         .with_context(|| format!("cannot write the report {}", output.display()))?;
     Ok(Written {
         path: output.to_path_buf(),
-        samples: key.samples,
-        faults: key.faults.len(),
+        summary,
     })
 }
 
@@ -241,15 +301,169 @@ mod tests {
         }
     }
 
+    /// A show with every new kind of line (tests/fixtures/report): three
+    /// chapters; a kill at 0:20 whose p99 breaches an abort condition at
+    /// 0:21, the faults stopped and undone at 0:21.48; a pause at 0:30
+    /// whose undo fails at the quit; verdict counts each second, the first
+    /// stale serializable read at 0:22, the first stale read at 0:24, two
+    /// lost writes confirmed by the final read at 0:40.9; four hypotheses
+    /// (one breached, one met throughout, one not met at the end, one not
+    /// evaluated). Names, reasons and details carry markup.
+    pub(crate) const STOPPED_SHOW: &str =
+        include_str!("../../../tests/fixtures/report/stopped-show.jsonl");
+
+    /// The figure `id` of the page, from `<figure` to `</figure>`.
+    fn figure<'a>(html: &'a str, id: &str) -> &'a str {
+        let from = html.find(&format!("<figure id=\"{id}\"")).unwrap();
+        let rest = &html[from..];
+        &rest[..rest.find("</figure>").unwrap()]
+    }
+
+    /// The x of each vertical line drawn in `colour` (`#RRGGBB`).
+    fn vertical_lines(svg: &str, colour: &str) -> Vec<f64> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|p| &p[..p.find("/>").unwrap()])
+            .filter(|p| p.contains(&format!("stroke=\"{colour}\"")))
+            .filter_map(|p| {
+                let points = p.split("points=\"").nth(1)?.split('"').next()?;
+                let xs: Vec<f64> = points
+                    .split_whitespace()
+                    .map(|xy| xy.split(',').next().unwrap().parse().unwrap())
+                    .collect();
+                (xs.len() == 2 && xs[0] == xs[1]).then_some(xs[0])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_verdict_figure_marks_each_first_anomaly_at_its_time_on_the_shared_time_axis() {
+        let (html, _) = render(STOPPED_SHOW, "stopped-show.jsonl").unwrap();
+        let verdicts = figure(&html, "verdicts");
+        let axis = |fig: &str| {
+            [
+                attr(fig, "data-t0-ms"),
+                attr(fig, "data-t1-ms"),
+                attr(fig, "data-x0-px"),
+                attr(fig, "data-x1-px"),
+            ]
+        };
+        // The same time at the same pixel in all three figures.
+        let [t0, t1, x0, x1] = axis(verdicts);
+        assert_eq!(axis(figure(&html, "throughput")), [t0, t1, x0, x1]);
+        assert_eq!(axis(figure(&html, "p99")), [t0, t1, x0, x1]);
+        let px_ms = (t1 - t0) / (x1 - x0);
+        for (colour, first_ms) in [
+            (plot::hex(plot::STALE), 24_000.0),
+            (plot::hex(plot::STALE_SERIALIZABLE), 22_000.0),
+            (plot::hex(plot::LOST), 40_900.0),
+        ] {
+            let found = vertical_lines(verdicts, &colour);
+            assert_eq!(found.len(), 1, "{colour}: {found:?}");
+            let ms = t0 + (found[0] - x0) * px_ms;
+            assert!(
+                (ms - first_ms).abs() <= px_ms,
+                "{colour}: the marker is at {ms:.0} ms, the first anomaly at {first_ms}"
+            );
+        }
+        assert!(verdicts.contains("first of the stale reads, 0:24"));
+        // The fault windows are shaded here too.
+        assert_eq!(bands(verdicts).len(), 2);
+        // Counts without any anomaly draw no marker; no counts, no figure.
+        let clean = r#"{"t_ms":1000,"event":"verdict","acknowledged":5,"failed":0,"unknown":0,"reads":3,"stale":0,"stale_serializable":0,"lost":0,"final":true,"first":[]}"#;
+        let (html, _) = render(clean, "x").unwrap();
+        let verdicts = figure(&html, "verdicts");
+        for colour in [plot::STALE, plot::STALE_SERIALIZABLE, plot::LOST] {
+            assert!(vertical_lines(verdicts, &plot::hex(colour)).is_empty());
+        }
+        assert!(html.contains("<b class=\"met\">✓ kept</b>"));
+        let (html, _) = render(&transcript(), "x").unwrap();
+        assert!(!html.contains("<figure id=\"verdicts\""));
+        assert!(html.contains("no verdict counts"));
+    }
+
+    #[test]
+    fn each_hypothesis_shows_its_overall_result_and_its_judgements() {
+        let (html, _) = render(STOPPED_SHOW, "stopped-show.jsonl").unwrap();
+        let section = &html[html.find("<table class=\"hypotheses\">").unwrap()..];
+        let section = &section[..section.find("</table>").unwrap()];
+        let bodies: Vec<&str> = section.split("<tbody").skip(1).collect();
+        assert_eq!(bodies.len(), 4);
+        let overall = |b: &str| {
+            let row = &b[b.find("<tr class=\"overall\">").unwrap()..];
+            row[..row.find("</tr>").unwrap()].to_string()
+        };
+        // Breached once: not met with the value seen.
+        assert!(bodies[0].contains("data-result=\"not-met\""));
+        assert!(overall(bodies[0]).contains("p99&lt;=200ms@continuously!abort"));
+        assert!(overall(bodies[0]).contains("NOT MET</td><td>p99 900.0 ms"));
+        assert!(bodies[0].contains("<td>continuously, at 0:21</td>"));
+        // Met at each of its three moments: met, each listed with its time.
+        assert!(bodies[1].contains("data-result=\"met\""));
+        for row in [
+            "<td>before the first fault, at 0:20</td><td class=\"met\">met</td><td>1000 ops/s, 100% of baseline</td>",
+            "<td>after the undo, within 10s, at 0:27</td><td class=\"met\">met</td><td>950 ops/s, 95% of baseline</td>",
+            "<td>at the end, at 0:41</td>",
+        ] {
+            assert!(bodies[1].contains(row), "{row}");
+        }
+        assert!(overall(bodies[2]).contains("2 of 36000 acknowledged writes lost"));
+        // Not evaluated, saying why; the markup in its name and reason is text.
+        assert!(bodies[3].contains("data-result=\"not-evaluated\""));
+        assert!(overall(bodies[3]).contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(overall(bodies[3]).contains("&lt;script&gt;alert(&quot;why&quot;)&lt;/script&gt;"));
+        assert!(html.contains("<b class=\"not-met\">2 of 4</b>"));
+    }
+
+    #[test]
+    fn the_stop_shows_its_reason_breach_time_time_to_restored_and_failed_undos() {
+        let (html, _) = render(STOPPED_SHOW, "stopped-show.jsonl").unwrap();
+        let stop = &html[html.find("<div class=\"stop\"").unwrap()..];
+        let stop = &stop[..stop.find("</div>").unwrap()];
+        assert_eq!(attr(stop, "data-breached-at-ms"), 21_000.0);
+        assert_eq!(attr(stop, "data-restored-at-ms"), 21_480.0);
+        assert!(stop.contains(
+            "abort condition p99&lt;=200ms@continuously!abort breached: p99 900.0 ms &lt;b onmouseover=x&gt;"
+        ));
+        assert!(stop.contains("Breached at 0:21; every fault undone at 0:21, 0.5 s after the breach; 1 fault(s) undone, no undo failed."));
+        // A failed undo is said so, in red.
+        let failed =
+            STOPPED_SHOW.replace("\"restored\":1,\"failed\":0", "\"restored\":0,\"failed\":1");
+        let (html, _) = render(&failed, "x").unwrap();
+        assert!(html.contains("<b class=\"not-met\">1 undo(s) failed</b>"));
+        // The timeline has the stop, the judgements and the first anomalies.
+        let (html, _) = render(STOPPED_SHOW, "x").unwrap();
+        for row in [
+            "<tr class=\"stopped\"><td class=\"t\">0:21</td>",
+            "<tr class=\"hypothesis-not-met\"><td class=\"t\">0:21</td><td class=\"w\">hypothesis p99&lt;=200ms@continuously!abort (continuously): NOT MET, p99 900.0 ms",
+            "<tr class=\"anomaly\"><td class=\"t\">0:24</td><td class=\"w\">first stale read",
+        ] {
+            assert!(html.contains(row), "{row}");
+        }
+    }
+
+    #[test]
+    fn no_text_of_the_new_lines_becomes_markup() {
+        let (html, _) = render(STOPPED_SHOW, "stopped-show.jsonl").unwrap();
+        for tag in ["<script", "<img", "<b onmouseover", "<b>bold", "<i>etcd2"] {
+            assert!(!html.contains(tag), "{tag} got through");
+        }
+        assert!(html.contains("etcd&lt;script&gt;alert(&#39;flow&#39;)&lt;/script&gt; 0.1.0"));
+    }
+
     #[test]
     fn the_default_output_sits_beside_the_transcript() {
         assert_eq!(
-            default_output(Path::new("/tmp/run.jsonl")),
+            default_output(Path::new("/tmp/run.jsonl"), Format::Html),
             Path::new("/tmp/run.html")
         );
         assert_eq!(
-            default_output(Path::new("show.html")),
+            default_output(Path::new("show.html"), Format::Html),
             Path::new("show.report.html")
+        );
+        assert_eq!(
+            default_output(Path::new("/tmp/run.jsonl"), Format::Chaostoolkit),
+            Path::new("/tmp/run.journal.json")
         );
     }
 }

@@ -1,18 +1,26 @@
 //! The report's figures as SVG, drawn with plotters: throughput with its
-//! baseline, and p99 latency (log scale), both over seconds since the show
-//! started, with each fault's window shaded and labelled and each degraded
-//! stretch marked in red (a strip along the time axis, and the line).
+//! baseline, p99 latency (log scale), and the load tool's verdict counts
+//! (acknowledged writes on the left axis; stale, stale serializable and
+//! lost on the right, the first of each kind marked at its time), all over
+//! seconds since the show started, on the same time axis (one size, one
+//! margin each side, so a time is at the same pixel in every figure), with
+//! each fault's window shaded and labelled; the first two mark each
+//! degraded stretch in red (a strip along the time axis, and the line).
 //!
 //! Text from the transcript reaches the SVG only as band labels, sanitised
 //! here; plotters escapes it as XML. Chapter titles stay out of the SVG
 //! (the HTML lists them): a chapter is its number on the plot.
 
 use super::read::Show;
+use super::read::VerdictLine;
 use crate::chart::{clock, nice_ceiling};
 use crate::sanitize::display_line;
 use crate::timeline::{Point, Timeline};
+use crate::workload::verdicts::Anomaly;
 use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 pub const WIDTH: u32 = 960;
@@ -24,7 +32,15 @@ const LINE: RGBColor = RGBColor(29, 78, 216);
 const DEGRADED: RGBColor = RGBColor(220, 38, 38);
 const BASELINE: RGBColor = RGBColor(13, 148, 136);
 const CHAPTER: RGBColor = RGBColor(148, 163, 184);
+/// The verdict figure's series (acknowledged writes in the line colour).
+pub const STALE: RGBColor = DEGRADED;
+pub const STALE_SERIALIZABLE: RGBColor = RGBColor(124, 58, 237);
+pub const LOST: RGBColor = RGBColor(190, 24, 93);
 const FONT: &str = "sans-serif";
+/// The label areas left and right of every figure's plot: the same in
+/// all, so their time axes line up.
+const LEFT_AREA: u32 = 64;
+const RIGHT_AREA: u32 = 56;
 /// Samples further apart than this are not joined (the workload was silent).
 const GAP_MS: u64 = 5_000;
 /// Above this many points, each pixel column keeps its lowest and highest.
@@ -138,7 +154,8 @@ where
         .margin(12)
         .caption(measure.caption(), (FONT, 18))
         .x_label_area_size(36)
-        .y_label_area_size(64)
+        .y_label_area_size(LEFT_AREA)
+        .right_y_label_area_size(RIGHT_AREA)
         .build_cartesian_2d(secs(t0)..secs(t1), y)
         .map_err(plot_error)?;
     chart
@@ -159,26 +176,7 @@ where
         (range.start, range.end)
     };
     let x_of = |t: u64| secs(t.clamp(t0, t1));
-
-    // The fault windows, shaded and labelled along the top.
-    let bands = timeline.faults().iter().map(|w| {
-        let end = w.end_ms.unwrap_or(t1);
-        Rectangle::new(
-            [(x_of(w.start_ms), y_lo), (x_of(end), y_hi)],
-            BAND.mix(BAND_OPACITY).filled(),
-        )
-    });
-    chart.draw_series(bands).map_err(plot_error)?;
-    // Chapters: a thin line and the chapter's number.
-    for mark in timeline.chapters() {
-        let x = x_of(mark.t_ms);
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x, y_lo), (x, y_hi)],
-                CHAPTER.stroke_width(1),
-            )))
-            .map_err(plot_error)?;
-    }
+    draw_windows(&mut chart, timeline, t0, t1)?;
 
     // Degraded stretches: a red strip along the time axis.
     let strip_top = strip_top(y_lo, y_hi, measure);
@@ -217,8 +215,63 @@ where
         }
     }
 
-    // Labels last, over everything: "action service" at each band's start,
-    // on two alternating rows; chapter numbers along the bottom.
+    draw_labels(root, &chart, timeline, t0, t1)?;
+    let (x0, _) = chart.backend_coord(&(secs(t0), y_lo));
+    let (x1, _) = chart.backend_coord(&(secs(t1), y_lo));
+    root.present().map_err(plot_error)?;
+    Ok((x0, x1))
+}
+
+/// A figure's chart: time in seconds across, `YC` up.
+type Chart<'a, 'b, YC> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, YC>>;
+
+/// The fault windows shaded, and a thin line where each chapter starts:
+/// what every figure draws under its data.
+fn draw_windows<YC: Ranged<ValueType = f64>>(
+    chart: &mut Chart<'_, '_, YC>,
+    timeline: &Timeline,
+    t0: u64,
+    t1: u64,
+) -> Result<()> {
+    let (y_lo, y_hi) = {
+        let range = chart.y_range();
+        (range.start, range.end)
+    };
+    let x_of = |t: u64| secs(t.clamp(t0, t1));
+    let bands = timeline.faults().iter().map(|w| {
+        let end = w.end_ms.unwrap_or(t1);
+        Rectangle::new(
+            [(x_of(w.start_ms), y_lo), (x_of(end), y_hi)],
+            BAND.mix(BAND_OPACITY).filled(),
+        )
+    });
+    chart.draw_series(bands).map_err(plot_error)?;
+    for mark in timeline.chapters() {
+        let x = x_of(mark.t_ms);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(x, y_lo), (x, y_hi)],
+                CHAPTER.stroke_width(1),
+            )))
+            .map_err(plot_error)?;
+    }
+    Ok(())
+}
+
+/// Labels last, over everything: "action service" at each band's start,
+/// on two alternating rows; chapter numbers along the bottom.
+fn draw_labels<YC: Ranged<ValueType = f64>>(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    chart: &Chart<'_, '_, YC>,
+    timeline: &Timeline,
+    t0: u64,
+    t1: u64,
+) -> Result<()> {
+    let (y_lo, y_hi) = {
+        let range = chart.y_range();
+        (range.start, range.end)
+    };
+    let x_of = |t: u64| secs(t.clamp(t0, t1));
     let label_style = (FONT, 12).into_font().color(&RGBColor(120, 53, 15));
     for (i, w) in timeline.faults().iter().enumerate() {
         let (x_px, top_px) = chart.backend_coord(&(x_of(w.start_ms), y_hi));
@@ -254,10 +307,185 @@ where
         ))
         .map_err(plot_error)?;
     }
-    let (x0, _) = chart.backend_coord(&(secs(t0), y_lo));
-    let (x1, _) = chart.backend_coord(&(secs(t1), y_lo));
-    root.present().map_err(plot_error)?;
-    Ok((x0, x1))
+    Ok(())
+}
+
+/// The verdict figure's series: what it is called and its colour, and
+/// which anomaly it counts (`None`: acknowledged writes).
+pub const VERDICT_SERIES: [(&str, RGBColor, Option<Anomaly>); 4] = [
+    ("acknowledged writes", LINE, None),
+    ("stale reads", STALE, Some(Anomaly::StaleRead)),
+    (
+        "stale serializable reads",
+        STALE_SERIALIZABLE,
+        Some(Anomaly::StaleSerializableRead),
+    ),
+    ("lost writes", LOST, Some(Anomaly::LostWrite)),
+];
+
+/// A colour as CSS and SVG write it, `#RRGGBB`.
+pub fn hex(colour: RGBColor) -> String {
+    let RGBColor(r, g, b) = colour;
+    format!("#{r:02X}{g:02X}{b:02X}")
+}
+
+fn count(line: &VerdictLine, kind: Option<Anomaly>) -> u64 {
+    let c = &line.counts;
+    match kind {
+        None => c.acknowledged,
+        Some(Anomaly::StaleRead) => c.stale,
+        Some(Anomaly::StaleSerializableRead) => c.stale_serializable,
+        Some(Anomaly::LostWrite) => c.lost,
+    }
+}
+
+/// When the first anomaly of `kind` was seen, if it was.
+pub fn first_seen(show: &Show, kind: Anomaly) -> Option<u64> {
+    let v = &show.verdict;
+    match kind {
+        Anomaly::StaleRead => v.first_stale_ms,
+        Anomaly::StaleSerializableRead => v.first_stale_serializable_ms,
+        Anomaly::LostWrite => v.first_lost_ms,
+    }
+}
+
+/// Draws the verdict counts over the show, or `None` when the workload
+/// reported none: acknowledged writes against the left axis, the three
+/// kinds of anomaly against the right, a vertical line in an anomaly's
+/// colour where its first one was seen.
+pub fn verdict_figure(show: &Show) -> Result<Option<Figure>> {
+    if show.verdicts.is_empty() {
+        return Ok(None);
+    }
+    let (t0, t1) = span(show);
+    let lines = thin_verdicts(&show.verdicts, t0, t1);
+    let top = |kinds: &[Option<Anomaly>]| {
+        lines
+            .iter()
+            .flat_map(|l| kinds.iter().map(|k| count(l, *k)))
+            .max()
+            .unwrap_or(0) as f64
+    };
+    let acked_top = nice_ceiling(top(&[None]) * 1.1);
+    let anomalies = [
+        Some(Anomaly::StaleRead),
+        Some(Anomaly::StaleSerializableRead),
+        Some(Anomaly::LostWrite),
+    ];
+    let anomaly_top = nice_ceiling(top(&anomalies) * 1.1).max(5.0);
+    let mut svg = String::new();
+    let (x0_px, x1_px) = {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .caption("Verdict counts (cumulative)", (FONT, 18))
+            .x_label_area_size(36)
+            .y_label_area_size(LEFT_AREA)
+            .right_y_label_area_size(RIGHT_AREA)
+            .build_cartesian_2d(secs(t0)..secs(t1), 0.0..acked_top)
+            .map_err(plot_error)?
+            .set_secondary_coord(secs(t0)..secs(t1), 0.0..anomaly_top);
+        chart
+            .configure_mesh()
+            .x_labels(10)
+            .x_label_formatter(&|s| clock((*s * 1000.0) as u64))
+            .x_desc("time since the show started (m:ss)")
+            .y_desc("acknowledged writes")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(RGBColor(241, 245, 249))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(plot_error)?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("stale / lost")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(plot_error)?;
+        draw_windows(&mut chart, &show.timeline, t0, t1)?;
+
+        let series = |kind| -> Vec<(f64, f64)> {
+            lines
+                .iter()
+                .map(|l| (secs(l.t_ms), count(l, kind) as f64))
+                .collect()
+        };
+        for (_, colour, kind) in VERDICT_SERIES {
+            let line = LineSeries::new(series(kind), colour.stroke_width(2));
+            match kind {
+                None => chart.draw_series(line).map_err(plot_error)?,
+                Some(_) => chart.draw_secondary_series(line).map_err(plot_error)?,
+            };
+        }
+
+        // The first anomaly of each kind: a line across the plot at its
+        // time, named along the top.
+        let marker_style = |colour: RGBColor| (FONT, 12).into_font().color(&colour);
+        let (x1_plot, _) = chart.backend_coord(&(secs(t1), 0.0));
+        let mut row = 0;
+        for (name, colour, kind) in VERDICT_SERIES {
+            let Some(t) = kind.and_then(|k| first_seen(show, k)) else {
+                continue;
+            };
+            let x = secs(t.clamp(t0, t1));
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, acked_top)],
+                    colour.stroke_width(2),
+                )))
+                .map_err(plot_error)?;
+            let (x_px, top_px) = chart.backend_coord(&(x, acked_top));
+            let label = format!("first of the {name}, {}", clock(t));
+            // Right of the line, or left of it near the right edge
+            // (about 6 px a character at this size).
+            let width = 6 * label.chars().count() as i32;
+            let x_label = if x_px + 4 + width > x1_plot {
+                x_px - 4 - width
+            } else {
+                x_px + 4
+            };
+            root.draw(&Text::new(
+                label,
+                (x_label, top_px + 32 + 14 * row),
+                marker_style(colour),
+            ))
+            .map_err(plot_error)?;
+            row += 1;
+        }
+        draw_labels(&root, &chart, &show.timeline, t0, t1)?;
+        let (x0, _) = chart.backend_coord(&(secs(t0), 0.0));
+        let (x1, _) = chart.backend_coord(&(secs(t1), 0.0));
+        root.present().map_err(plot_error)?;
+        (x0, x1)
+    };
+    Ok(Some(Figure {
+        svg,
+        t0_ms: t0,
+        t1_ms: t1,
+        x0_px,
+        x1_px,
+    }))
+}
+
+/// The verdict lines to draw: all of them up to [`MAX_PLOTTED`], else the
+/// last of each pixel column (the counts are cumulative: the last is the
+/// column's highest).
+fn thin_verdicts(lines: &[VerdictLine], t0: u64, t1: u64) -> Vec<VerdictLine> {
+    if lines.len() <= MAX_PLOTTED {
+        return lines.to_vec();
+    }
+    let columns = u64::from(WIDTH);
+    let bucket = |t: u64| (t.saturating_sub(t0)) * columns / (t1 - t0).max(1);
+    let mut kept: Vec<VerdictLine> = Vec::with_capacity(WIDTH as usize);
+    for line in lines {
+        match kept.last_mut() {
+            Some(last) if bucket(last.t_ms) == bucket(line.t_ms) => *last = *line,
+            _ => kept.push(*line),
+        }
+    }
+    kept
 }
 
 /// The top of the red strip: 4 % of the plot's height (in its own scale).

@@ -1,11 +1,19 @@
 //! Reading a transcript back: each JSON line into the [`Timeline`] (samples,
-//! fault windows, degraded stretches, chapters) and into the rows of the
-//! report's timeline table. A line that is not JSON, or lacks `t_ms` or
-//! `event`, is counted and skipped; a field of the wrong type reads as
-//! missing. Nothing here trusts the text it reads: it is escaped where it is
-//! written out (`html.rs`).
+//! fault windows, degraded stretches, chapters), the verdict counts, the
+//! hypotheses' judgements, the stops, and into the rows of the report's
+//! timeline table. A line that is not JSON, or lacks `t_ms` or `event`, is
+//! counted and skipped. In the older kinds (chapter, fault, node, workload,
+//! error) a field of the wrong type reads as missing; the kinds read into
+//! typed structs (verdict, hypothesis, stopped, restore, done, a chapter's
+//! error) are skipped and counted whole when they do not fit. Nothing here
+//! trusts the text it reads: it is escaped where it is written out
+//! (`html.rs`, and as JSON strings by `journal.rs`).
 
+use crate::hypotheses::Moment;
+use crate::hypotheses::checker::{Judgement, Outcome};
 use crate::timeline::{Bounds, Timeline};
+use crate::workload::verdicts::{Verdict, Verdicts};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The most rows the timeline table lists; later ones are counted only.
@@ -22,6 +30,14 @@ pub enum Kind {
     RestoreFailed,
     Node,
     Workload,
+    /// A hypothesis judged met or not evaluated.
+    Hypothesis,
+    /// A hypothesis judged not met.
+    HypothesisNotMet,
+    /// The first anomaly of a kind in the verdict counts.
+    Anomaly,
+    /// The show's faults were stopped (an abort condition, the presenter's X).
+    Stopped,
     Error,
     End,
 }
@@ -35,11 +51,73 @@ pub struct Entry {
 }
 
 /// How the show ended, from its `done` line.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Done {
     pub t_ms: u64,
+    /// `completed`, `quit`, or the signal's name.
+    #[serde(default)]
     pub reason: String,
+    #[serde(default)]
     pub outstanding_faults: u64,
+    /// The wall clock then, ms since the Unix epoch; the machine's name and
+    /// platform (transcripts written before these fields have none).
+    #[serde(default)]
+    pub unix_ms: Option<u64>,
+    #[serde(default)]
+    pub node: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// A `verdict` line: the load tool's cumulative counts at `t_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct VerdictLine {
+    pub t_ms: u64,
+    #[serde(flatten)]
+    pub counts: Verdict,
+}
+
+/// A `stopped` line: the show's faults were stopped and undone.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct Stopped {
+    /// When the line was written (all undone).
+    pub t_ms: u64,
+    /// The abort condition breached, or the presenter's stop.
+    pub reason: String,
+    pub breached_at_ms: u64,
+    pub restored_at_ms: u64,
+    pub breach_to_restored_ms: u64,
+    /// Faults undone, and undos that failed.
+    pub restored: u64,
+    pub failed: u64,
+}
+
+/// A `restore` line: one outstanding fault undone by the host (at quit, a
+/// stop, or for an earlier run's leftovers).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Restore {
+    pub t_ms: u64,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub container: String,
+    #[serde(default)]
+    pub id: String,
+    /// What undid it (`start`, `unpause`, `heal`, …).
+    #[serde(default)]
+    pub undo: String,
+    #[serde(default)]
+    pub ok: bool,
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// An `error` line that names a chapter: the chapter failed.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ChapterError {
+    pub t_ms: u64,
+    pub chapter: usize,
+    pub message: String,
 }
 
 /// A show as its transcript tells it.
@@ -53,6 +131,18 @@ pub struct Show {
     /// Rows past [`MAX_ENTRIES`], not listed.
     pub entries_left_out: usize,
     pub done: Option<Done>,
+    /// When the presenter (or a signal) ended the show.
+    pub quit_ms: Option<u64>,
+    /// The load tool's verdict counts, in order.
+    pub verdicts: Vec<VerdictLine>,
+    /// The latest counts and when each kind of anomaly was first seen (the
+    /// live panel's own bookkeeping, fed the same lines).
+    pub verdict: Verdicts,
+    /// Every hypothesis judgement, in order.
+    pub judgements: Vec<Judgement>,
+    pub stops: Vec<Stopped>,
+    pub restores: Vec<Restore>,
+    pub chapter_errors: Vec<ChapterError>,
     /// Lines that were not transcript lines.
     pub skipped_lines: usize,
     /// Samples carrying a p99.
@@ -76,6 +166,35 @@ impl Show {
     }
 }
 
+/// The steady-state hypotheses judged in a show, each with its judgements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged<'a> {
+    /// Its index in the show's list.
+    pub index: usize,
+    pub name: &'a str,
+    pub judgements: Vec<&'a Judgement>,
+}
+
+impl Show {
+    /// The hypotheses, in the order of their index, each named as its
+    /// first judgement names it.
+    pub fn hypotheses(&self) -> Vec<Judged<'_>> {
+        let mut by_index: std::collections::BTreeMap<usize, Judged<'_>> = Default::default();
+        for j in &self.judgements {
+            by_index
+                .entry(j.hypothesis)
+                .or_insert_with(|| Judged {
+                    index: j.hypothesis,
+                    name: &j.name,
+                    judgements: Vec::new(),
+                })
+                .judgements
+                .push(j);
+        }
+        by_index.into_values().collect()
+    }
+}
+
 fn text<'a>(line: &'a Value, key: &str) -> &'a str {
     line[key].as_str().unwrap_or("")
 }
@@ -93,6 +212,13 @@ pub fn read(transcript: &str) -> Show {
         entries: Vec::new(),
         entries_left_out: 0,
         done: None,
+        quit_ms: None,
+        verdicts: Vec::new(),
+        verdict: Verdicts::default(),
+        judgements: Vec::new(),
+        stops: Vec::new(),
+        restores: Vec::new(),
+        chapter_errors: Vec::new(),
         skipped_lines: 0,
         p99_samples: 0,
         last_ms: 0,
@@ -107,12 +233,19 @@ pub fn read(transcript: &str) -> Show {
             continue;
         };
         show.last_ms = show.last_ms.max(t);
-        read_line(&mut show, t, event, &line);
+        if read_line(&mut show, t, event, &line).is_err() {
+            show.skipped_lines += 1;
+        }
     }
     show
 }
 
-fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) {
+/// A line of a typed kind, or why it does not fit.
+fn typed<'a, T: Deserialize<'a>>(line: &'a Value) -> Result<T, serde_json::Error> {
+    T::deserialize(line)
+}
+
+fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) -> Result<(), serde_json::Error> {
     match event {
         "chapter" => {
             let index = line["index"].as_u64().unwrap_or(0) as usize;
@@ -143,10 +276,10 @@ fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) {
             show.push(t, kind, format!("{action} {service} ({container})"));
         }
         "restore" => {
-            let ok = line["ok"].as_bool().unwrap_or(false);
-            let detail = text(line, "detail");
-            show.timeline.restored(t, text(line, "id"), ok, detail);
-            let kind = if ok {
+            let restore: Restore = typed(line)?;
+            show.timeline
+                .restored(t, &restore.id, restore.ok, &restore.detail);
+            let kind = if restore.ok {
                 Kind::Restore
             } else {
                 Kind::RestoreFailed
@@ -154,8 +287,9 @@ fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) {
             show.push(
                 t,
                 kind,
-                format!("restore {}: {detail}", text(line, "service")),
+                format!("restore {}: {}", restore.service, restore.detail),
             );
+            show.restores.push(restore);
         }
         "node" => {
             let state = text(line, "state");
@@ -202,14 +336,16 @@ fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) {
                 (_, _, m) => m.unwrap_or("error").to_string(),
             };
             show.push(t, Kind::Error, what);
+            if let Ok(failed) = typed::<ChapterError>(line) {
+                show.chapter_errors.push(failed);
+            }
         }
-        "quit" => show.push(t, Kind::End, format!("quit ({})", text(line, "reason"))),
+        "quit" => {
+            show.quit_ms.get_or_insert(t);
+            show.push(t, Kind::End, format!("quit ({})", text(line, "reason")));
+        }
         "done" => {
-            let done = Done {
-                t_ms: t,
-                reason: text(line, "reason").to_string(),
-                outstanding_faults: line["outstanding_faults"].as_u64().unwrap_or(0),
-            };
+            let done: Done = typed(line)?;
             show.push(
                 t,
                 Kind::End,
@@ -220,8 +356,62 @@ fn read_line(show: &mut Show, t: u64, event: &str, line: &Value) {
             );
             show.done = Some(done);
         }
+        "verdict" => {
+            let verdict: VerdictLine = typed(line)?;
+            for anomaly in show.verdict.update(verdict.counts, t) {
+                show.push(t, Kind::Anomaly, format!("first {}", anomaly.describe()));
+            }
+            show.verdicts.push(verdict);
+        }
+        "hypothesis" => {
+            let j: Judgement = typed(line)?;
+            let kind = match j.outcome {
+                Outcome::NotMet { .. } => Kind::HypothesisNotMet,
+                _ => Kind::Hypothesis,
+            };
+            show.push(
+                t,
+                kind,
+                format!(
+                    "hypothesis {} ({}): {}, {}",
+                    j.name,
+                    moment_text(&j.moment),
+                    j.outcome.word(),
+                    j.outcome.detail()
+                ),
+            );
+            show.judgements.push(j);
+        }
+        "stopped" => {
+            let stop: Stopped = typed(line)?;
+            show.push(
+                t,
+                Kind::Stopped,
+                format!(
+                    "stopped: {}; {} fault(s) undone {} ms after the breach, {} undo(s) failed",
+                    stop.reason, stop.restored, stop.breach_to_restored_ms, stop.failed
+                ),
+            );
+            show.stops.push(stop);
+        }
         // Narration, countdowns: the story's words, not its timeline.
         _ => {}
+    }
+    Ok(())
+}
+
+/// When a hypothesis was judged, as a person says it.
+pub fn moment_text(moment: &Moment) -> String {
+    match moment {
+        Moment::Before => "before the first fault".into(),
+        Moment::Continuously => "continuously".into(),
+        Moment::AfterUndo { within } => {
+            format!(
+                "after the undo, within {}",
+                humantime::format_duration(*within)
+            )
+        }
+        Moment::End => "at the end".into(),
     }
 }
 
@@ -284,5 +474,75 @@ mod tests {
         assert_eq!(show.timeline.faults().len(), 1);
         assert_eq!(show.entries[1].text, "Chapter 1: ");
         assert!(show.timeline.points().is_empty());
+    }
+
+    #[test]
+    fn verdicts_judgements_stops_restores_and_the_end_read_into_typed_lines() {
+        let show = read(crate::report::tests::STOPPED_SHOW);
+        assert_eq!(show.skipped_lines, 0);
+        assert_eq!(show.verdicts.len(), 41);
+        let last = show.verdicts.last().unwrap();
+        assert_eq!(last.t_ms, 40_900);
+        assert_eq!((last.counts.lost, last.counts.final_read), (2, true));
+        assert_eq!(
+            (
+                show.verdict.first_stale_serializable_ms,
+                show.verdict.first_stale_ms,
+                show.verdict.first_lost_ms
+            ),
+            (Some(22_000), Some(24_000), Some(40_900))
+        );
+        let judged = show.hypotheses();
+        let names: Vec<(usize, &str, usize)> = judged
+            .iter()
+            .map(|h| (h.index, h.name, h.judgements.len()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (0, "p99<=200ms@continuously!abort", 1),
+                (1, "throughput>=0.5*baseline@before,after-undo:10s,end", 3),
+                (2, "no-lost-writes@end", 1),
+                (3, "<img src=x onerror=alert(1)>", 1),
+            ]
+        );
+        assert_eq!(
+            judged[1].judgements[1].moment,
+            Moment::AfterUndo {
+                within: std::time::Duration::from_secs(10)
+            }
+        );
+        let stop = &show.stops[0];
+        assert_eq!(
+            (
+                stop.breached_at_ms,
+                stop.restored_at_ms,
+                stop.breach_to_restored_ms
+            ),
+            (21_000, 21_480, 480)
+        );
+        assert_eq!(show.restores.len(), 2);
+        assert!(!show.restores[1].ok);
+        assert_eq!(show.chapter_errors[0].chapter, 2);
+        let done = show.done.as_ref().unwrap();
+        assert_eq!(done.unix_ms, Some(1_765_000_000_000));
+        assert_eq!(done.node.as_deref(), Some("demo-box<b>"));
+    }
+
+    #[test]
+    fn a_typed_line_that_does_not_fit_is_skipped_and_counted() {
+        let show = read(concat!(
+            r#"{"t_ms":1,"event":"verdict","acknowledged":"many"}"#,
+            "\n",
+            r#"{"t_ms":2,"event":"hypothesis","hypothesis":0,"name":"x","moment":{"at":"sometimes"},"outcome":{"result":"met","value":"1"}}"#,
+            "\n",
+            r#"{"t_ms":3,"event":"stopped","reason":7}"#,
+            "\n",
+            r#"{"t_ms":4,"event":"hypothesis","hypothesis":18446744073709551615,"name":"big","moment":{"at":"end"},"outcome":{"result":"not-evaluated","why":"w"}}"#,
+        ));
+        assert_eq!(show.skipped_lines, 3);
+        assert!(show.verdicts.is_empty() && show.stops.is_empty());
+        // A huge index is only a key: nothing is allocated by it.
+        assert_eq!(show.hypotheses()[0].index, usize::MAX);
     }
 }
