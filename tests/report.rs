@@ -61,6 +61,18 @@ fn show() -> &'static Show {
             String::from_utf8_lossy(&output.stderr)
         );
         drop(cluster);
+        // Before the first fault every member ran: judged on what was seen
+        // before the kill was made, not on Docker's report of it.
+        let t = read_transcript(&transcript).unwrap();
+        let before = t
+            .iter()
+            .find(|e| {
+                e["event"] == "hypothesis"
+                    && e["name"] == "all-running@before,end"
+                    && e["moment"]["at"] == "before"
+            })
+            .expect("all-running was judged before the first fault");
+        assert_eq!(before["outcome"]["result"], "met", "{before}");
 
         let html_path = dir.join("report.html");
         let report = run(Command::new(host_bin())

@@ -468,6 +468,13 @@ impl App {
 
     fn on_cluster(&mut self, event: ClusterEvent) -> Vec<Effect> {
         match event {
+            // Judged on what was seen until now, before the engine (and so
+            // the node list) shows anything of the fault.
+            ClusterEvent::FaultStarting => {
+                let now = self.elapsed_ms();
+                let verdicted = self.hypotheses.faults_changed(now, true);
+                return self.on_verdicted(verdicted);
+            }
             ClusterEvent::Performed(Performed {
                 action,
                 service,
@@ -834,6 +841,22 @@ mod tests {
         assert_eq!(app.workload.verdicts, None);
         assert!(app.hypotheses.judged().is_empty());
         assert!(!app.log.iter().any(|l| l.text.contains("lost write")));
+    }
+
+    #[test]
+    fn before_the_first_fault_is_judged_on_what_was_seen_before_it_was_made() {
+        let mut app = app();
+        app.set_hypotheses(vec!["all-running@before".parse().unwrap()]);
+        app.start();
+        let running = vec![Node::fixture("s", "c1", "1", NodeState::Running)];
+        app.on_event(Event::Cluster(ClusterEvent::NodesChanged(running)));
+        // The ledger has the kill; the engine's report of it comes next.
+        app.on_event(Event::Cluster(ClusterEvent::FaultStarting));
+        let exited = vec![Node::fixture("s", "c1", "1", NodeState::Exited)];
+        app.on_event(Event::Cluster(ClusterEvent::NodesChanged(exited)));
+        let judged = app.hypotheses.judged();
+        assert_eq!(judged.len(), 1, "{judged:?}");
+        assert_eq!(judged[0].outcome.word(), "met", "{judged:?}");
     }
 
     #[test]

@@ -139,6 +139,8 @@ impl Transcript {
 
     fn record_cluster(&mut self, event: &ClusterEvent) {
         match event {
+            // The `fault` line follows once it is made.
+            ClusterEvent::FaultStarting => {}
             ClusterEvent::Performed(performed) => {
                 let mut line = json!(performed);
                 // A fault (kill, pause, partition…) or its undo (start, heal…).

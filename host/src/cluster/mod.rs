@@ -171,7 +171,9 @@ impl Cluster {
             ClusterError::Failed(format!(
                 "cannot write the fault ledger, so the fault was not made: {e}"
             ))
-        })
+        })?;
+        self.emit(ClusterEvent::FaultStarting);
+        Ok(())
     }
 
     /// Forgets a recorded fault that Docker then refused to make.

@@ -330,6 +330,9 @@ pub enum ClusterEvent {
     DockerUnavailable(String),
     /// Docker is reachable again after [`ClusterEvent::DockerUnavailable`].
     DockerAvailable,
+    /// A fault is on the ledger and about to be made (the engine not asked
+    /// yet): what was true until now was true before it.
+    FaultStarting,
     /// The host performed an action for the flow.
     Performed(Performed),
     /// One outstanding fault was undone (or could not be).
