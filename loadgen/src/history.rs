@@ -11,6 +11,12 @@
 //! linearizable order explains (counted as stale: it returned an older
 //! value than one the store had acknowledged, or one never written).
 //!
+//! A write that got no answer (a timeout) is pending for ever: etcd may
+//! still commit it later, after the worker's newer writes were
+//! acknowledged, and the register then holds its older value. A read that
+//! returns the value of such a write is explained; one that returns an
+//! older value whose write was acknowledged is not.
+//!
 //! Why not a general linearizability checker (stateright's, porcupine's):
 //! with arbitrary writers that search is exponential in the worst case and
 //! an hour-long show has millions of operations; single-writer registers
@@ -57,6 +63,29 @@ struct Register {
     /// Which values were acknowledged, one bit each (value `v` is bit `v`):
     /// 450 KB for an hour at 1 000 writes a second.
     acknowledged_bits: Mutex<Vec<u64>>,
+    /// Which values were sent without an answer (timeout, error after
+    /// sending): such a write may still take effect at any later time,
+    /// after newer ones, so a read may legitimately return it.
+    unknown_bits: Mutex<Vec<u64>>,
+}
+
+/// Sets bit `value` of `bits`.
+fn set_bit(bits: &Mutex<Vec<u64>>, value: u64) {
+    let mut bits = bits.lock().unwrap_or_else(|p| p.into_inner());
+    let word = usize::try_from(value / 64).unwrap_or(usize::MAX);
+    if bits.len() <= word {
+        bits.resize(word + 1, 0);
+    }
+    bits[word] |= 1 << (value % 64);
+}
+
+/// Whether bit `value` of `bits` is set.
+fn has_bit(bits: &Mutex<Vec<u64>>, value: u64) -> bool {
+    let bits = bits.lock().unwrap_or_else(|p| p.into_inner());
+    usize::try_from(value / 64)
+        .ok()
+        .and_then(|word| bits.get(word))
+        .is_some_and(|word| word & (1 << (value % 64)) != 0)
 }
 
 /// A read in flight: the register and the lowest value it may return.
@@ -113,21 +142,15 @@ impl History {
         let counter = match outcome {
             WriteOutcome::Acknowledged => {
                 let reg = &self.registers[register];
-                let mut bits = reg
-                    .acknowledged_bits
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                let word = usize::try_from(value / 64).unwrap_or(usize::MAX);
-                if bits.len() <= word {
-                    bits.resize(word + 1, 0);
-                }
-                bits[word] |= 1 << (value % 64);
-                drop(bits);
+                set_bit(&reg.acknowledged_bits, value);
                 reg.acknowledged.fetch_max(value, Ordering::AcqRel);
                 &self.acknowledged
             }
             WriteOutcome::Failed => &self.failed,
-            WriteOutcome::Unknown => &self.unknown,
+            WriteOutcome::Unknown => {
+                set_bit(&self.registers[register].unknown_bits, value);
+                &self.unknown
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -150,7 +173,11 @@ impl History {
             .invoked
             .load(Ordering::Acquire);
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let explained = (read.lowest..=highest).contains(&value);
+        // A write without an answer may take effect at any time after it
+        // was sent, even after newer ones were acknowledged: its value is
+        // then the register's, and reading it is no anomaly.
+        let explained = (read.lowest..=highest).contains(&value)
+            || (value < read.lowest && has_bit(&self.registers[read.register].unknown_bits, value));
         if !explained {
             let counter = match read.kind {
                 ReadKind::Linearizable => &self.stale,
@@ -251,6 +278,32 @@ mod tests {
         let read = h.begin_read(0, ReadKind::Linearizable);
         h.end_write(0, one, WriteOutcome::Acknowledged);
         assert!(h.end_read(read, 0));
+    }
+
+    #[test]
+    fn a_write_without_an_answer_may_land_after_newer_ones() {
+        let h = History::new(1);
+        let one = h.begin_write(0);
+        h.end_write(0, one, WriteOutcome::Unknown);
+        let two = h.begin_write(0);
+        h.end_write(0, two, WriteOutcome::Acknowledged);
+        // etcd committed the timed-out write 1 after write 2: legal.
+        let read = h.begin_read(0, ReadKind::Linearizable);
+        assert!(h.end_read(read, 1));
+        // An acknowledged older value is not: its write ended before the
+        // newer one was sent.
+        let three = h.begin_write(0);
+        h.end_write(0, three, WriteOutcome::Acknowledged);
+        let read = h.begin_read(0, ReadKind::Linearizable);
+        assert!(!h.end_read(read, 2));
+        // Nor is a value whose write surely failed.
+        let four = h.begin_write(0);
+        h.end_write(0, four, WriteOutcome::Failed);
+        let five = h.begin_write(0);
+        h.end_write(0, five, WriteOutcome::Acknowledged);
+        let read = h.begin_read(0, ReadKind::Linearizable);
+        assert!(!h.end_read(read, 4));
+        assert_eq!(h.verdict().stale, 2);
     }
 
     #[test]
