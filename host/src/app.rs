@@ -111,6 +111,8 @@ pub struct App {
     pub hypotheses: Checker,
     /// Why the show's faults were last stopped, while they are.
     pub stopped: Option<String>,
+    /// Whether the hypotheses' end was judged.
+    hypotheses_ended: bool,
 }
 
 impl App {
@@ -144,6 +146,7 @@ impl App {
             inputs_handled: 0,
             hypotheses: Checker::new(Vec::new()),
             stopped: None,
+            hypotheses_ended: false,
         }
     }
 
@@ -171,6 +174,18 @@ impl App {
             reason,
             breached_at_ms,
         }]
+    }
+
+    /// The show is over (restored, the load tool's last word heard): the
+    /// hypotheses' end moments and summaries are judged. Once.
+    pub fn end_hypotheses(&mut self) {
+        if std::mem::replace(&mut self.hypotheses_ended, true) {
+            return;
+        }
+        let now = self.elapsed_ms();
+        let end = self.hypotheses.end(now);
+        // The show is over: an abort now would stop nothing more.
+        let _ = self.on_verdicted(end);
     }
 
     /// The periodic tick: recovery windows that ran out.
@@ -363,10 +378,6 @@ impl App {
         self.countdown = None;
         self.phase = Phase::Restoring;
         self.notice = Some("Restoring the cluster…".into());
-        let now = self.elapsed_ms();
-        let end = self.hypotheses.end(now);
-        // The show is over: an abort now would stop nothing more.
-        let _ = self.on_verdicted(end);
         vec![Effect::Quit]
     }
 
@@ -582,6 +593,9 @@ impl App {
                 return self.observe(|o| o.verdict = Some(latest));
             }
             WorkloadEvent::BadVerdict(message) => self.push_log(Level::Warning, message),
+            WorkloadEvent::Finished => {
+                self.push_log(Level::Info, "the workload command ended its run".into())
+            }
         }
         Vec::new()
     }

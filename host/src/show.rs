@@ -184,6 +184,10 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
     leftovers::offer(&cluster, policy).await;
 
     let workload_events = events_tx.clone();
+    // A command source is asked to end its run after the show, so a load
+    // tool's final read is heard before the show's last word.
+    let workload_finish = CancellationToken::new();
+    let reads_a_command = matches!(source, Some(workload::SourceSpec::Command(_)));
     let workload = workload::spawn(
         source,
         options.tracker.clone(),
@@ -192,7 +196,7 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
             let _ = workload_events.send(Event::Workload(event));
         },
         started,
-        shutdown.clone(),
+        (workload_finish.clone(), shutdown.clone()),
     );
     let ctx = HostContext {
         cluster: Some(cluster.clone()),
@@ -405,6 +409,33 @@ pub async fn run(options: ShowOptions) -> Result<ShowEnd> {
         }
     }
 
+    // The cluster is restored; the load tool ends its run (its final read
+    // confirms, or not, every acknowledged write), then the hypotheses
+    // are judged at the end, on that.
+    workload_finish.cancel();
+    if reads_a_command {
+        let deadline = tokio::time::Instant::now() + workload::FINISH_LIMIT;
+        loop {
+            tokio::select! {
+                Some(event) = events_rx.recv() => {
+                    if let Some(t) = transcript.as_mut() {
+                        t.record(&event);
+                    }
+                    let finished =
+                        matches!(event, Event::Workload(workload::WorkloadEvent::Finished));
+                    let _ = app.on_event(event);
+                    if finished {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+    }
+    app.end_hypotheses();
+    if let Some(t) = transcript.as_mut() {
+        t.judgements(app.hypotheses.judged(), &mut judgements_written);
+    }
     shutdown.cancel();
     drop(screen);
     let outstanding = cluster.outstanding_faults().len();

@@ -209,6 +209,7 @@ impl Transcript {
                 "workload",
                 json!({"kind": "bad-verdict", "message": message}),
             ),
+            WorkloadEvent::Finished => self.write("workload", json!({"kind": "finished"})),
         }
     }
 

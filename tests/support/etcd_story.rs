@@ -283,7 +283,8 @@ pub fn assert_quorum_loss_measured(t: &[Value], kills: &[Value], baseline: f64) 
 }
 
 /// The load generator checked its own history all through the show: no
-/// linearizable read was ever stale and no write lost, while serializable
+/// linearizable read was ever stale and no write lost (its final read,
+/// after the show, confirms every acknowledged one), while serializable
 /// reads answered by the leader cut off from the majority ("Minority
 /// leader", where the flow has it) were stale: the check can be seen to
 /// fail, where it should.
@@ -300,6 +301,10 @@ pub fn assert_verdicts_kept_with_a_stale_minority(t: &[Value]) {
     }
     let last = verdicts.last().unwrap();
     assert!(last["acknowledged"].as_u64().unwrap() > 1_000, "{last}");
+    // The load tool ended its run after the show: its final read found
+    // every acknowledged write.
+    assert_eq!(last["final"], true, "the final read did not run: {last}");
+    assert_eq!(last["lost"], 0, "{last}");
     let chapters = events(t, "chapter");
     // The flow built for API 0.1.0 predates network faults: no minority.
     let Some(minority) = chapters

@@ -22,6 +22,10 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracker::{Status, Tracker, TrackerConfig};
 
+/// How long a workload command gets to end its run when asked (loadgen's
+/// final read tries for 20 s).
+pub const FINISH_LIMIT: Duration = Duration::from_secs(25);
+
 /// A go-ycsb report is several lines; it is complete once the stream pauses.
 const REPORT_SETTLE: Duration = Duration::from_millis(200);
 const TRACKER_TICK: Duration = Duration::from_secs(1);
@@ -132,6 +136,9 @@ pub enum WorkloadEvent {
     },
     /// The tool printed a `[VERDICT]` line this host cannot read (said once).
     BadVerdict(String),
+    /// The workload command ended its run when asked to (see `spawn`'s
+    /// `finish`), its last lines read.
+    Finished,
 }
 
 /// Where the workload's events go: the show wraps them for the app.
@@ -148,14 +155,17 @@ fn reported() -> (Report, mpsc::UnboundedReceiver<WorkloadEvent>) {
 }
 
 /// Starts the source (if any) and the tracker; returns the live view. A
-/// `service:` source follows its container's logs through `logs`.
+/// `service:` source follows its container's logs through `logs`. A
+/// command is asked to end its run (SIGTERM) when `finish` is cancelled
+/// and read until it exits (within [`FINISH_LIMIT`]): a load tool's last
+/// lines (loadgen's final read) still count. `shutdown` ends everything.
 pub fn spawn(
     source: Option<SourceSpec>,
     config: TrackerConfig,
     logs: Arc<dyn LogSource>,
     report: impl Fn(WorkloadEvent) + Send + Sync + 'static,
     started: Instant,
-    shutdown: CancellationToken,
+    (finish, shutdown): (CancellationToken, CancellationToken),
 ) -> watch::Receiver<WorkloadView> {
     let report: Report = Arc::new(report);
     let (view_tx, view_rx) = watch::channel(WorkloadView::empty());
@@ -167,7 +177,7 @@ pub fn spawn(
                 command,
                 line_tx,
                 report.clone(),
-                shutdown.clone(),
+                (finish, shutdown.clone()),
             ));
         }
         Some(SourceSpec::Service(service)) => {
@@ -214,6 +224,8 @@ enum Feed {
     Line(Stream, String),
     /// A measurement the source made itself (a Prometheus query).
     Sample(Sample),
+    /// The command ended its run when asked; nothing follows.
+    Finished,
 }
 
 /// Which output of the load tool a line came from.
@@ -257,6 +269,14 @@ impl TrackerOwner {
                         pending_flush = true;
                     }
                     Some(Feed::Sample(sample)) => self.handle(Parsed::Sample(sample)),
+                    Some(Feed::Finished) => {
+                        for i in 0..self.parsers.len() {
+                            while let Some(parsed) = self.parsers[i].flush() {
+                                self.handle(parsed);
+                            }
+                        }
+                        (self.report)(WorkloadEvent::Finished);
+                    }
                     None => open = false,
                 },
                 _ = settle, if pending_flush => {
@@ -328,7 +348,7 @@ async fn run_command(
     command: String,
     lines: mpsc::Sender<Feed>,
     report: Report,
-    shutdown: CancellationToken,
+    (finish, shutdown): (CancellationToken, CancellationToken),
 ) {
     let mut child = match tokio::process::Command::new("sh")
         .arg("-c")
@@ -350,11 +370,20 @@ async fn run_command(
         }
     };
     let pid = child.id();
+    let mut forwarding = Vec::new();
     if let Some(out) = child.stdout.take() {
-        tokio::spawn(forward_lines(out, Stream::Stdout, lines.clone()));
+        forwarding.push(tokio::spawn(forward_lines(
+            out,
+            Stream::Stdout,
+            lines.clone(),
+        )));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(forward_lines(err, Stream::Stderr, lines));
+        forwarding.push(tokio::spawn(forward_lines(
+            err,
+            Stream::Stderr,
+            lines.clone(),
+        )));
     }
     tokio::select! {
         status = child.wait() => {
@@ -363,6 +392,31 @@ async fn run_command(
             report(WorkloadEvent::SourceFailed(format!(
                 "the workload command exited ({status})"
             )));
+        }
+        _ = finish.cancelled() => {
+            if let Some(pid) = pid {
+                terminate_group(pid);
+            }
+            // The shell may end at once while the tool it started still
+            // makes its final read: the pipes close only when every
+            // process holding them has ended, so they are what is waited
+            // for (within the limit), not the shell.
+            let deadline = tokio::time::Instant::now() + FINISH_LIMIT;
+            let drained = async {
+                let _ = child.wait().await;
+                for task in forwarding {
+                    let _ = task.await;
+                }
+            };
+            tokio::select! {
+                ended = tokio::time::timeout_at(deadline, drained) => {
+                    if ended.is_err() {
+                        tracing::warn!("the workload command did not end within {FINISH_LIMIT:?} of SIGTERM");
+                    }
+                }
+                _ = shutdown.cancelled() => {}
+            }
+            let _ = lines.send(Feed::Finished).await;
         }
         _ = shutdown.cancelled() => {
             if let Some(pid) = pid {
@@ -412,6 +466,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_command_asked_to_finish_is_heard_to_its_last_verdict() {
+        // A load tool that answers SIGTERM with its final read's verdict.
+        // The shell forks it and ends at once on SIGTERM; the tool takes a
+        // second for its final read.
+        let command = "(trap 'sleep 1; echo \"[VERDICT] acknowledged=3 lost=1 stale=0 unknown=0 final=yes\"; exit 0' TERM; \
+             echo '[VERDICT] acknowledged=1 lost=0 stale=0 unknown=0 final=no'; \
+             while true; do sleep 0.05; done) & wait";
+        let (events, mut events_rx) = mpsc::unbounded_channel();
+        let (finish, shutdown) = (CancellationToken::new(), CancellationToken::new());
+        let _view = spawn(
+            Some(SourceSpec::Command(command.into())),
+            TrackerConfig::default(),
+            Arc::new(NoServices),
+            move |event| {
+                let _ = events.send(event);
+            },
+            Instant::now(),
+            (finish.clone(), shutdown.clone()),
+        );
+        let mut finals = Vec::new();
+        let mut finished = false;
+        let limit = tokio::time::Instant::now() + Duration::from_secs(20);
+        while let Ok(Some(event)) = tokio::time::timeout_at(limit, events_rx.recv()).await {
+            match event {
+                WorkloadEvent::Verdict { verdicts, .. } if !verdicts.latest.final_read => {
+                    finish.cancel();
+                }
+                WorkloadEvent::Verdict { verdicts, .. } => finals.push(verdicts.latest),
+                WorkloadEvent::Finished => {
+                    finished = true;
+                    break;
+                }
+                WorkloadEvent::SourceFailed(why) => panic!("{why}"),
+                _ => {}
+            }
+        }
+        assert!(finished, "the command was never heard to finish");
+        assert_eq!(finals.len(), 1, "{finals:?}");
+        assert_eq!((finals[0].acknowledged, finals[0].lost), (3, 1));
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
     async fn a_replay_feeds_the_view_as_a_rehearsal() {
         let dir = std::env::temp_dir().join(format!("wl-rehearsal-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -433,7 +530,7 @@ mod tests {
                 let _ = events.send(event);
             },
             Instant::now(),
-            shutdown.clone(),
+            (CancellationToken::new(), shutdown.clone()),
         );
         let seen = view
             .wait_for(|v| v.samples_seen == 4)

@@ -262,7 +262,7 @@ mod tests {
                         return Some(got);
                     }
                 }
-                Ok(Some(Feed::Sample(_))) => {}
+                Ok(Some(Feed::Sample(_) | Feed::Finished)) => {}
                 Ok(None) | Err(_) => return None,
             }
         }
