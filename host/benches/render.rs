@@ -120,5 +120,36 @@ fn render(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, render);
+/// A stale read in the load tool's history reaches the screen through its
+/// next `[VERDICT]` line (loadgen prints one a second): the host's part is
+/// reading the line, the app taking the counts, and the frame that shows
+/// them in red.
+fn verdict_to_frame(c: &mut Criterion) {
+    use host::workload::parse::{Parsed, Parser};
+    use host::workload::verdicts::Verdicts;
+    let mut app = busy_app();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test backend");
+    let mut parser = Parser::new();
+    let mut verdicts = Verdicts::default();
+    let mut t_ms = 60_000;
+    c.bench_function("verdict line to frame 200x50", |b| {
+        b.iter(|| {
+            t_ms += 1000;
+            let line = "[VERDICT] acknowledged=20178 failed=54 unknown=98 reads=20198 stale=1 stale-serializable=133 lost=0 final=no";
+            let Some(Parsed::Verdict(verdict)) = parser.feed(black_box(line)) else {
+                panic!("not a verdict");
+            };
+            let first = verdicts.update(verdict, t_ms);
+            app.on_event(Event::Workload(WorkloadEvent::Verdict {
+                verdicts: verdicts.clone(),
+                first,
+            }));
+            terminal
+                .draw(|frame| host::ui::render(&app, frame))
+                .expect("draw");
+        })
+    });
+}
+
+criterion_group!(benches, render, verdict_to_frame);
 criterion_main!(benches);
