@@ -372,8 +372,128 @@ macro_rules! world_functions_since_v0_1_0 {
     };
 }
 
+/// What 0.2.0 added to 0.1.0's world and `cluster` (network faults, the
+/// `shape` action, a grant's `peers`, a chapter's `notes`, the `invalid`
+/// and `unsupported` errors) and later versions kept as it was: the
+/// conversions of the description's parts, the `cluster` host, and
+/// `error_to_wit`.
+macro_rules! kept_since_v0_2_0 {
+    () => {
+        impl From<bindings::Chapter> for Chapter {
+            fn from(chapter: bindings::Chapter) -> Self {
+                Chapter {
+                    title: chapter.title,
+                    narration: chapter.narration,
+                    key_hint: chapter.key_hint,
+                    auto_advance: chapter.auto_advance,
+                    blocks_advance: chapter.blocks_advance,
+                    notes: chapter.notes,
+                }
+            }
+        }
+
+        impl From<bindings::Capabilities> for Capabilities {
+            fn from(caps: bindings::Capabilities) -> Self {
+                Capabilities {
+                    faults: caps
+                        .faults
+                        .into_iter()
+                        .map(|grant| FaultGrant {
+                            services: grant.services,
+                            actions: grant.actions.into_iter().map(FaultAction::from).collect(),
+                            peers: grant.peers,
+                        })
+                        .collect(),
+                    reads_workload: caps.reads_workload,
+                    http_probes: caps.http_probes,
+                    memory_mib: caps.memory_mib,
+                }
+            }
+        }
+
+        impl From<bindings::FaultAction> for FaultAction {
+            fn from(action: bindings::FaultAction) -> Self {
+                match action {
+                    bindings::FaultAction::Kill => FaultAction::Kill,
+                    bindings::FaultAction::Stop => FaultAction::Stop,
+                    bindings::FaultAction::Restart => FaultAction::Restart,
+                    bindings::FaultAction::Pause => FaultAction::Pause,
+                    bindings::FaultAction::Network => FaultAction::Network,
+                    bindings::FaultAction::Shape => FaultAction::Shape,
+                }
+            }
+        }
+
+        type ClusterResult<T> = Result<T, wit_cluster::ClusterError>;
+
+        impl wit_cluster::Host for HostApi {
+            super::unchanged::cluster_functions_since_v0_1_0!();
+
+            async fn shape(
+                &mut self,
+                target: wit_cluster::Target,
+                spec: wit_cluster::ShapeSpec,
+            ) -> ClusterResult<wit_cluster::Node> {
+                act_on(self, target, NetworkAction::Shape(spec.into())).await
+            }
+
+            async fn unshape(
+                &mut self,
+                target: wit_cluster::Target,
+            ) -> ClusterResult<wit_cluster::Node> {
+                act_on(self, target, NetworkAction::Unshape).await
+            }
+
+            async fn isolate(
+                &mut self,
+                target: wit_cluster::Target,
+                from_services: Vec<String>,
+            ) -> ClusterResult<wit_cluster::Node> {
+                act_on(
+                    self,
+                    target,
+                    NetworkAction::Isolate {
+                        from: from_services,
+                    },
+                )
+                .await
+            }
+        }
+
+        impl From<wit_cluster::ShapeSpec> for ShapeSpec {
+            fn from(spec: wit_cluster::ShapeSpec) -> Self {
+                ShapeSpec {
+                    delay_ms: spec.delay_ms,
+                    jitter_ms: spec.jitter_ms,
+                    correlation_pct: spec.correlation_pct,
+                    loss_pct: spec.loss_pct,
+                    duplicate_pct: spec.duplicate_pct,
+                    corrupt_pct: spec.corrupt_pct,
+                    reorder_pct: spec.reorder_pct,
+                    rate_kbit: spec.rate_kbit,
+                    towards: spec.towards,
+                }
+            }
+        }
+
+        fn error_to_wit(error: cluster::ClusterError) -> wit_cluster::ClusterError {
+            use cluster::ClusterError as E;
+            match error {
+                E::NotFound(m) => wit_cluster::ClusterError::NotFound(m),
+                E::NotPermitted(m) => wit_cluster::ClusterError::NotPermitted(m),
+                E::DockerUnavailable(m) => wit_cluster::ClusterError::DockerUnavailable(m),
+                E::Failed(m) => wit_cluster::ClusterError::Failed(m),
+                E::Timeout => wit_cluster::ClusterError::Timeout,
+                E::Interrupted => wit_cluster::ClusterError::Interrupted,
+                E::Invalid(m) => wit_cluster::ClusterError::Invalid(m),
+                E::Unsupported(m) => wit_cluster::ClusterError::Unsupported(m),
+            }
+        }
+    };
+}
+
 pub(super) use {
-    cluster_functions_since_v0_1_0, other_interfaces_since_v0_1_0,
+    cluster_functions_since_v0_1_0, kept_since_v0_2_0, other_interfaces_since_v0_1_0,
     unchanged_interfaces_since_v0_1_0, workload_functions_since_v0_1_0,
     world_functions_since_v0_1_0,
 };
