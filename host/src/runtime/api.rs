@@ -362,27 +362,10 @@ impl HostApi {
         wanted: Status,
         timeout_ms: u32,
     ) -> Result<Option<TimedSample>, WorkloadError> {
-        self.workload_permitted()?;
-        self.call_kind = CallKind::Wait;
-        let timeout = Duration::from_millis(u64::from(timeout_ms));
-        let mut view = self.ctx.workload.clone();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            {
-                let current = view.borrow_and_update();
-                if current.status == wanted {
-                    return Ok(current.current.clone().map(|s| (s, current.t_ms)));
-                }
-            }
-            tokio::select! {
-                _ = self.cancel.cancelled() => return Err(WorkloadError::Interrupted),
-                _ = tokio::time::sleep_until(deadline) => return Err(WorkloadError::Timeout),
-                changed = view.changed() => if changed.is_err() {
-                    // The tracker is gone (the host is shutting down).
-                    return Err(WorkloadError::Interrupted);
-                },
-            }
-        }
+        self.wait_on_workload(timeout_ms, |view| {
+            (view.status == wanted).then(|| view.current.clone().map(|s| (s, view.t_ms)))
+        })
+        .await
     }
 
     /// Waits for the next sample the tracker takes after this call.
@@ -390,25 +373,36 @@ impl HostApi {
         &mut self,
         timeout_ms: u32,
     ) -> Result<TimedSample, WorkloadError> {
+        let seen = self.ctx.workload.borrow().samples_seen;
+        self.wait_on_workload(timeout_ms, |view| {
+            let sample = view.current.as_ref().filter(|_| view.samples_seen > seen)?;
+            Some((sample.clone(), view.t_ms))
+        })
+        .await
+    }
+
+    /// Waits until `ready` finds what it looks for in the workload's view
+    /// (looked at now, then at each change), for at most `timeout_ms`, or
+    /// until the chapter is cancelled.
+    async fn wait_on_workload<T>(
+        &mut self,
+        timeout_ms: u32,
+        mut ready: impl FnMut(&crate::workload::WorkloadView) -> Option<T>,
+    ) -> Result<T, WorkloadError> {
         self.workload_permitted()?;
         self.call_kind = CallKind::Wait;
         let timeout = Duration::from_millis(u64::from(timeout_ms));
         let mut view = self.ctx.workload.clone();
-        let seen = view.borrow_and_update().samples_seen;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            {
-                let current = view.borrow_and_update();
-                if current.samples_seen > seen
-                    && let Some(sample) = &current.current
-                {
-                    return Ok((sample.clone(), current.t_ms));
-                }
+            if let Some(found) = ready(&view.borrow_and_update()) {
+                return Ok(found);
             }
             tokio::select! {
                 _ = self.cancel.cancelled() => return Err(WorkloadError::Interrupted),
                 _ = tokio::time::sleep_until(deadline) => return Err(WorkloadError::Timeout),
                 changed = view.changed() => if changed.is_err() {
+                    // The tracker is gone (the host is shutting down).
                     return Err(WorkloadError::Interrupted);
                 },
             }
