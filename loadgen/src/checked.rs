@@ -180,12 +180,7 @@ pub fn worker(
     let mut next = id % n;
     let mut write_turn = true;
     while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        let Some(i) = backoff.next_ready(next, now) else {
-            let wait = backoff
-                .earliest_retry()
-                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
-            thread::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+        let Some(i) = backoff.ready_or_wait(next) else {
             continue;
         };
         let started = Instant::now();
@@ -235,11 +230,7 @@ pub fn worker(
             recorder.record_op(id, Op::Read, result.is_ok(), micros_since(started));
             result.is_ok()
         };
-        if ok {
-            backoff.succeeded(i);
-        } else {
-            backoff.failed(i, Instant::now());
-        }
+        backoff.outcome(i, ok);
         write_turn = !write_turn;
         next = (i + 1) % n;
     }
@@ -256,16 +247,11 @@ pub fn spawn_workers(
     recorder: &Arc<Recorder>,
     stop: &Arc<AtomicBool>,
 ) -> std::io::Result<Vec<thread::JoinHandle<()>>> {
-    let workload = Arc::new(workload.clone());
-    (0..workload.threads)
-        .map(|id| {
-            let (workload, checked) = (Arc::clone(&workload), Arc::clone(checked));
-            let (recorder, stop) = (Arc::clone(recorder), Arc::clone(stop));
-            thread::Builder::new()
-                .name(format!("worker-{id}"))
-                .spawn(move || worker(id, &workload, &checked, &recorder, &stop))
-        })
-        .collect()
+    let (workload, checked) = (workload.clone(), checked.clone());
+    let (recorder, stop) = (recorder.clone(), stop.clone());
+    crate::etcd::spawn_named(workload.threads, move |id| {
+        worker(id, &workload, &checked, &recorder, &stop)
+    })
 }
 
 /// Every value in `worker`'s set, read page by page from one endpoint.

@@ -143,15 +143,23 @@ pub fn spawn_workers(
     recorder: &Arc<Recorder>,
     stop: &Arc<AtomicBool>,
 ) -> std::io::Result<Vec<thread::JoinHandle<()>>> {
-    let workload = Arc::new(workload.clone());
-    (0..workload.threads)
+    let (workload, recorder, stop) = (workload.clone(), recorder.clone(), stop.clone());
+    let threads = workload.threads;
+    spawn_named(threads, move |id| worker(id, &workload, &recorder, &stop))
+}
+
+/// `threads` threads named `worker-ID`, each running `work(ID)`.
+pub fn spawn_named(
+    threads: usize,
+    work: impl Fn(usize) + Send + Sync + 'static,
+) -> std::io::Result<Vec<thread::JoinHandle<()>>> {
+    let work = Arc::new(work);
+    (0..threads)
         .map(|id| {
-            let workload = Arc::clone(&workload);
-            let recorder = Arc::clone(recorder);
-            let stop = Arc::clone(stop);
+            let work = Arc::clone(&work);
             thread::Builder::new()
                 .name(format!("worker-{id}"))
-                .spawn(move || worker(id, &workload, &recorder, &stop))
+                .spawn(move || work(id))
         })
         .collect()
 }
@@ -184,6 +192,30 @@ impl Backoff {
         (0..n)
             .map(|k| (start + k) % n)
             .find(|&j| self.state[j].is_none_or(|(until, _)| until <= now))
+    }
+
+    /// The endpoint to try now, the first from `start` on that is not
+    /// backing off. When every one is, sleeps towards the first retry (1 to
+    /// 50 ms) and says `None`, so the worker looks at its stop flag again.
+    pub fn ready_or_wait(&self, start: usize) -> Option<usize> {
+        let now = Instant::now();
+        let ready = self.next_ready(start, now);
+        if ready.is_none() {
+            let wait = self
+                .earliest_retry()
+                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+            thread::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+        }
+        ready
+    }
+
+    /// What one request to `endpoint` came to.
+    pub fn outcome(&mut self, endpoint: usize, ok: bool) {
+        if ok {
+            self.succeeded(endpoint);
+        } else {
+            self.failed(endpoint, Instant::now());
+        }
     }
 
     /// When the earliest skipped endpoint may be tried again.
@@ -220,13 +252,7 @@ fn worker(id: usize, w: &Workload, recorder: &Recorder, stop: &AtomicBool) {
     // Workers start on different endpoints, then each loops over all of them.
     let mut next = id % n;
     while !stop.load(Ordering::Relaxed) {
-        let now = Instant::now();
-        let Some(i) = backoff.next_ready(next, now) else {
-            // Every endpoint failed recently: wait for the first retry.
-            let wait = backoff
-                .earliest_retry()
-                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
-            thread::sleep(wait.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+        let Some(i) = backoff.ready_or_wait(next) else {
             continue;
         };
         let key = format!("{}{:010}", w.key_prefix, rng.next() % w.keys.max(1));
@@ -241,10 +267,7 @@ fn worker(id: usize, w: &Workload, recorder: &Recorder, stop: &AtomicBool) {
         );
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         recorder.record(id, result.is_ok(), micros);
-        match result {
-            Ok(()) => backoff.succeeded(i),
-            Err(_) => backoff.failed(i, Instant::now()),
-        }
+        backoff.outcome(i, result.is_ok());
         next = (i + 1) % n;
     }
 }
