@@ -52,23 +52,15 @@ pub fn parse(text: &str, origin: Origin) -> Result<Hypothesis, String> {
     };
     let check = parse_check(check_text)
         .map_err(|why| format!("hypothesis '{shown}': {why} (write {FORMS})"))?;
-    let mut moments = match moments_text {
+    let moments = match moments_text {
         Some(list) => list
             .split(',')
             .map(parse_moment)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|why| format!("hypothesis '{shown}': {why} (write {FORMS})"))?,
-        None => vec![
-            Moment::Before,
-            Moment::AfterUndo {
-                within: DEFAULT_RECOVERY,
-            },
-            Moment::End,
-        ],
+        None => Vec::new(),
     };
-    if abort && !moments.contains(&Moment::Continuously) {
-        moments.push(Moment::Continuously);
-    }
+    let mut moments = completed(moments, abort);
     moments.dedup();
     Ok(Hypothesis {
         name: compact,
@@ -111,8 +103,11 @@ pub fn check_bounds(h: &Hypothesis) -> Result<(), String> {
     Ok(())
 }
 
-/// A flow's hypothesis, named as the presenter would write it.
-pub fn from_flow(check: Check, mut moments: Vec<Moment>, abort: bool) -> Hypothesis {
+/// The moments as given, or the default ones (before, after each undo
+/// within [`DEFAULT_RECOVERY`], end) when none is; an abort condition is
+/// checked continuously as well. Written once for the presenter's text and
+/// a flow's typed hypotheses.
+fn completed(mut moments: Vec<Moment>, abort: bool) -> Vec<Moment> {
     if moments.is_empty() {
         moments = vec![
             Moment::Before,
@@ -125,6 +120,12 @@ pub fn from_flow(check: Check, mut moments: Vec<Moment>, abort: bool) -> Hypothe
     if abort && !moments.contains(&Moment::Continuously) {
         moments.push(Moment::Continuously);
     }
+    moments
+}
+
+/// A flow's hypothesis, named as the presenter would write it.
+pub fn from_flow(check: Check, moments: Vec<Moment>, abort: bool) -> Hypothesis {
+    let mut moments = completed(moments, abort);
     moments.truncate(9);
     let check_text = match &check {
         Check::ThroughputAtLeast { fraction } => format!("throughput>={fraction}*baseline"),
