@@ -11,6 +11,7 @@
 
 use e2e::chaostoolkit::{assert_accepted, read_journal};
 use e2e::show::{Headless, events};
+use e2e::svg::{attr, bands, figure, vertical_lines};
 use e2e::{etcd_cluster_up, etcd_workload, flow_wasm, host_bin, read_transcript, run, temp_dir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 const PORTS: e2e::EtcdPorts = ["24890", "24891", "24892"];
 /// The band colour plot.rs fills fault windows with.
-const BAND_FILL: &str = "fill=\"#F59E0B\"";
+const BAND_COLOUR: &str = "#F59E0B";
 /// A down stretch that began this long before a fault counts as its own
 /// (timeline.rs: Docker reports a death before the kill request returns).
 const DOWN_SLACK_MS: u64 = 2_000;
@@ -133,34 +134,6 @@ fn windows(t: &[Value]) -> Vec<(u64, u64)> {
         .collect()
 }
 
-fn attr(text: &str, name: &str) -> f64 {
-    let start = text
-        .find(&format!("{name}=\""))
-        .unwrap_or_else(|| panic!("no {name}"))
-        + name.len()
-        + 2;
-    text[start..].split('"').next().unwrap().parse().unwrap()
-}
-
-/// The figure `id` of the page, from `<figure` to `</figure>`.
-fn figure<'a>(html: &'a str, id: &str) -> &'a str {
-    let from = html
-        .find(&format!("<figure id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no {id} figure"));
-    let rest = &html[from..];
-    &rest[..rest.find("</figure>").unwrap()]
-}
-
-/// `(x, width)` of each shaded band in a figure's SVG.
-fn bands(svg: &str) -> Vec<(f64, f64)> {
-    svg.split("<rect")
-        .skip(1)
-        .map(|r| &r[..r.find("/>").unwrap()])
-        .filter(|r| r.contains(BAND_FILL))
-        .map(|r| (attr(r, " x"), attr(r, " width")))
-        .collect()
-}
-
 #[test]
 fn the_report_of_a_real_etcd_show_shades_one_band_per_fault_at_its_times() {
     let show = show();
@@ -172,7 +145,7 @@ fn the_report_of_a_real_etcd_show_shades_one_band_per_fault_at_its_times() {
         let (x0, x1) = (attr(fig, "data-x0-px"), attr(fig, "data-x1-px"));
         let ms_per_px = (t1 - t0) / (x1 - x0);
         let ms = |px: f64| t0 + (px - x0) * ms_per_px;
-        let found = bands(fig);
+        let found = bands(fig, BAND_COLOUR);
         assert_eq!(found.len(), expected.len(), "{id}: {found:?}");
         for ((x, width), (start, end)) in found.iter().zip(&expected) {
             // Pixels are whole: within two of them.
@@ -230,23 +203,6 @@ fn the_report_of_a_real_etcd_show_shades_one_band_per_fault_at_its_times() {
         assert!(show.html.contains(&row), "{row} is not in the timeline");
     }
     assert!(!show.html.contains("<script"));
-}
-
-/// The x of each vertical line drawn in `colour` in an SVG.
-fn vertical_lines(svg: &str, colour: &str) -> Vec<f64> {
-    svg.split("<polyline")
-        .skip(1)
-        .map(|p| &p[..p.find("/>").unwrap()])
-        .filter(|p| p.contains(&format!("stroke=\"{colour}\"")))
-        .filter_map(|p| {
-            let points = p.split("points=\"").nth(1)?.split('"').next()?;
-            let xs: Vec<f64> = points
-                .split_whitespace()
-                .map(|xy| xy.split(',').next().unwrap().parse().unwrap())
-                .collect();
-            (xs.len() == 2 && xs[0] == xs[1]).then_some(xs[0])
-        })
-        .collect()
 }
 
 #[test]

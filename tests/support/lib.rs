@@ -9,6 +9,7 @@ pub mod netfault;
 pub mod new_flow_story;
 pub mod python;
 pub mod show;
+pub mod svg;
 pub mod swarm;
 pub mod tmux;
 

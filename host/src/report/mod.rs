@@ -140,6 +140,10 @@ pub fn write(transcript: &Path, output: &Path, format: Format) -> Result<Written
 #[cfg(test)]
 mod tests {
     use super::*;
+    use e2e::svg::{attr, bands, figure, vertical_lines};
+
+    /// The band colour plot.rs fills fault windows with.
+    const BAND: &str = "#F59E0B";
 
     /// A hand-made show: a minute at 1000 ops/s, a kill at 20 s that
     /// degrades the workload from 21 s, undone at 30 s, normal again at
@@ -185,27 +189,6 @@ mod tests {
         lines.join("\n")
     }
 
-    /// The `x`, `width` of each `<rect>` filled with the band colour.
-    fn bands(svg: &str) -> Vec<(f64, f64)> {
-        svg.split("<rect")
-            .skip(1)
-            .map(|r| &r[..r.find("/>").unwrap()])
-            .filter(|r| r.contains("fill=\"#F59E0B\""))
-            .map(|r| {
-                let attr = |name: &str| -> f64 {
-                    let start = r.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
-                    r[start..].split('"').next().unwrap().parse().unwrap()
-                };
-                (attr("x"), attr("width"))
-            })
-            .collect()
-    }
-
-    fn attr(html: &str, name: &str) -> f64 {
-        let start = html.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-        html[start..].split('"').next().unwrap().parse().unwrap()
-    }
-
     #[test]
     fn the_report_shades_each_fault_at_its_times() {
         let (html, key) = render(&transcript(), "run.jsonl").unwrap();
@@ -220,7 +203,7 @@ mod tests {
             attr(throughput, "data-x1-px"),
         );
         let ms = |px: f64| t0 + (px - x0) * (t1 - t0) / (x1 - x0);
-        let found = bands(throughput);
+        let found = bands(throughput, BAND);
         assert_eq!(found.len(), 2, "{found:?}");
         let px_ms = (t1 - t0) / (x1 - x0);
         for ((x, width), (start, end)) in found
@@ -240,7 +223,7 @@ mod tests {
         }
         // The p99 figure has them too, and both mark the degraded stretch in red.
         let p99 = &html[html.find("<figure id=\"p99\"").unwrap()..];
-        assert_eq!(bands(p99).len(), 2);
+        assert_eq!(bands(p99, BAND).len(), 2);
         assert!(throughput.contains("fill=\"#DC2626\""));
 
         // The key figures.
@@ -312,30 +295,6 @@ mod tests {
     pub(crate) const STOPPED_SHOW: &str =
         include_str!("../../../tests/fixtures/report/stopped-show.jsonl");
 
-    /// The figure `id` of the page, from `<figure` to `</figure>`.
-    fn figure<'a>(html: &'a str, id: &str) -> &'a str {
-        let from = html.find(&format!("<figure id=\"{id}\"")).unwrap();
-        let rest = &html[from..];
-        &rest[..rest.find("</figure>").unwrap()]
-    }
-
-    /// The x of each vertical line drawn in `colour` (`#RRGGBB`).
-    fn vertical_lines(svg: &str, colour: &str) -> Vec<f64> {
-        svg.split("<polyline")
-            .skip(1)
-            .map(|p| &p[..p.find("/>").unwrap()])
-            .filter(|p| p.contains(&format!("stroke=\"{colour}\"")))
-            .filter_map(|p| {
-                let points = p.split("points=\"").nth(1)?.split('"').next()?;
-                let xs: Vec<f64> = points
-                    .split_whitespace()
-                    .map(|xy| xy.split(',').next().unwrap().parse().unwrap())
-                    .collect();
-                (xs.len() == 2 && xs[0] == xs[1]).then_some(xs[0])
-            })
-            .collect()
-    }
-
     #[test]
     fn the_verdict_figure_marks_each_first_anomaly_at_its_time_on_the_shared_time_axis() {
         let (html, _) = render(STOPPED_SHOW, "stopped-show.jsonl").unwrap();
@@ -368,7 +327,7 @@ mod tests {
         }
         assert!(verdicts.contains("first of the stale reads, 0:24"));
         // The fault windows are shaded here too.
-        assert_eq!(bands(verdicts).len(), 2);
+        assert_eq!(bands(verdicts, BAND).len(), 2);
         // Counts without any anomaly draw no marker; no counts, no figure.
         let clean = r#"{"t_ms":1000,"event":"verdict","acknowledged":5,"failed":0,"unknown":0,"reads":3,"stale":0,"stale_serializable":0,"lost":0,"final":true,"first":[]}"#;
         let (html, _) = render(clean, "x").unwrap();
